@@ -1,0 +1,61 @@
+// The settings registry resolves flags over env over file over defaults, and refuses what it
+// does not know or cannot parse, naming the setting.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode } from '../errors.js';
+import { loadConfig, parseBytes, parseDuration } from './index.js';
+
+describe('config', () => {
+  it('uses defaults that work on a laptop', () => {
+    const c = loadConfig();
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.port, 8080);
+    assert.equal(c.load, 'lazy');
+    assert.equal(c.maxBodySize, 64 * 1024 * 1024);
+    assert.equal(c.queueTimeout, 30_000);
+    assert.ok(c.memoryBudget > 0);
+    assert.ok(Object.isFrozen(c));
+  });
+
+  it('lets flags beat the environment and the environment beat the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-config-'));
+    const file = join(dir, 'weft.json');
+    writeFileSync(file, JSON.stringify({ port: 9000, host: '0.0.0.0', maxQueueSize: 5 }));
+    const c = loadConfig({ file, env: { WEFT_PORT: '9100', WEFT_MAX_QUEUE_SIZE: '7' }, flags: { port: '9200', model: ['a=/x.onnx', 'b=/y.onnx'] } });
+    assert.equal(c.port, 9200);
+    assert.equal(c.maxQueueSize, 7);
+    assert.equal(c.host, '0.0.0.0');
+    assert.deepEqual(c.model, [
+      ['a', '/x.onnx'],
+      ['b', '/y.onnx'],
+    ]);
+  });
+
+  it('refuses unknown file keys and malformed values, naming the setting', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-config-'));
+    const file = join(dir, 'weft.json');
+    writeFileSync(file, JSON.stringify({ prot: 1 }));
+    assert.throws(() => loadConfig({ file }), { code: ErrorCode.InvalidConfig, field: 'prot' });
+    assert.throws(() => loadConfig({ flags: { port: 'eighty' } }), { code: ErrorCode.InvalidConfig, field: 'port' });
+    assert.throws(() => loadConfig({ flags: { load: 'sometimes' } }), /lazy, eager/);
+    assert.throws(() => loadConfig({ flags: { model: ['noequals'] } }), /NAME=PATH/);
+    assert.throws(() => loadConfig({ env: { WEFT_MEMORY_BUDGET: 'lots' } }), { field: 'memoryBudget' });
+  });
+
+  it('parses sizes and durations as users write them', () => {
+    assert.equal(parseBytes('2MiB'), 2 * 1024 * 1024);
+    assert.equal(parseBytes('20MB'), 20e6);
+    assert.equal(parseBytes('512'), 512);
+    assert.equal(parseBytes('big'), undefined);
+    assert.equal(parseDuration('250ms'), 250);
+    assert.equal(parseDuration('5m'), 300_000);
+    assert.equal(parseDuration('500us'), 0.5);
+    assert.equal(parseDuration('30'), 30_000);
+    assert.equal(parseDuration('-1'), -1);
+    assert.equal(parseDuration('soon'), undefined);
+  });
+});

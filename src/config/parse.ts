@@ -1,0 +1,148 @@
+// Builds the frozen node config from defaults, a config file, WEFT_* variables and flags (later
+// wins). Unknown keys and malformed values are errors naming the setting, never ignored.
+
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { ErrorCode, WeftError } from '../errors.js';
+import { settings, type Setting } from './settings.js';
+
+export interface NodeConfig {
+  host: string;
+  port: number;
+  /** Model repository folder, if any. */
+  models: string | undefined;
+  /** Single models as [name, path]. */
+  model: ReadonlyArray<readonly [string, string]>;
+  load: 'lazy' | 'eager';
+  device: 'cpu' | 'cuda';
+  /** Bytes. */
+  memoryBudget: number;
+  /** Milliseconds; -1 keeps models until evicted. */
+  keepAlive: number;
+  maxBatchSize: number;
+  /** Microseconds. */
+  maxQueueDelay: number;
+  maxQueueSize: number;
+  /** Milliseconds. */
+  queueTimeout: number;
+  instances: number;
+  intraOpThreads: number;
+  /** Bytes. */
+  maxBodySize: number;
+  /** Milliseconds. */
+  shutdownTimeout: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface ConfigSources {
+  /** Parsed command-line flags: flag name → value(s). */
+  flags?: Record<string, string | string[] | undefined>;
+  /** Environment, usually process.env. */
+  env?: Record<string, string | undefined>;
+  /** Path of a JSON config file whose keys are the settings' keys. */
+  file?: string;
+}
+
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+const DURATIONS: Record<string, number> = { us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function fail(setting: Setting, raw: string, why: string): never {
+  throw new WeftError(ErrorCode.InvalidConfig, `setting '${setting.key}' (--${setting.flag}, ${setting.env}): '${raw}' ${why}`, {
+    field: setting.key,
+  });
+}
+
+export function parseBytes(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(raw.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNITS[(m[2] ?? 'b').toLowerCase()]!);
+}
+
+/** Milliseconds for "250ms", "30s", "5m", "1h", "100us"; a bare number is seconds; "-1" stays -1. */
+export function parseDuration(raw: string): number | undefined {
+  const trimmed = raw.trim();
+  if (trimmed === '-1') return -1;
+  const m = /^(\d+(?:\.\d+)?)(us|ms|s|m|h)?$/.exec(trimmed);
+  if (!m) return undefined;
+  return Number(m[1]) * DURATIONS[m[2] ?? 's']!;
+}
+
+function convert(setting: Setting, raw: string | string[]): unknown {
+  const text = Array.isArray(raw) ? raw.join(',') : raw;
+  switch (setting.kind) {
+    case 'string':
+      return text;
+    case 'integer': {
+      if (!/^-?\d+$/.test(text.trim())) fail(setting, text, 'is not an integer');
+      const n = Number(text);
+      if (n < 0) fail(setting, text, 'must not be negative');
+      return n;
+    }
+    case 'boolean':
+      if (!['true', 'false', '1', '0'].includes(text)) fail(setting, text, 'is not true or false');
+      return text === 'true' || text === '1';
+    case 'choice':
+      if (!setting.choices?.includes(text)) fail(setting, text, `is not one of ${setting.choices?.join(', ')}`);
+      return text;
+    case 'bytes': {
+      if (text === 'auto') return 'auto';
+      const n = parseBytes(text);
+      if (n === undefined) fail(setting, text, 'is not a size such as 512MiB or 4GB');
+      return n;
+    }
+    case 'duration': {
+      const n = parseDuration(text);
+      if (n === undefined) fail(setting, text, 'is not a duration such as 250ms, 30s or 5m');
+      return n;
+    }
+    case 'list':
+      return (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  }
+}
+
+function parseModelList(setting: Setting, entries: string[]): Array<readonly [string, string]> {
+  return entries.map((entry) => {
+    const eq = entry.indexOf('=');
+    if (eq <= 0 || eq === entry.length - 1) fail(setting, entry, 'is not NAME=PATH');
+    return [entry.slice(0, eq), entry.slice(eq + 1)] as const;
+  });
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new WeftError(ErrorCode.InvalidConfig, `config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new WeftError(ErrorCode.InvalidConfig, `config file ${path}: must hold a JSON object`);
+  }
+  const known = new Set<string>(settings.map((s) => s.key));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) {
+      throw new WeftError(ErrorCode.InvalidConfig, `config file ${path}: unknown key '${key}' (see \`weft config\`)`, { field: key });
+    }
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Resolves every setting once; the result is frozen and passed to whoever needs it. */
+export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
+  const file = sources.file === undefined ? {} : readConfigFile(sources.file);
+  const out: Record<string, unknown> = {};
+  for (const setting of settings as readonly Setting[]) {
+    const fromFlag = sources.flags?.[setting.flag];
+    const fromEnv = sources.env?.[setting.env];
+    const fromFile = file[setting.key];
+    let raw: string | string[] | undefined = setting.default;
+    if (fromFile !== undefined) raw = Array.isArray(fromFile) ? fromFile.map(String) : String(fromFile);
+    if (fromEnv !== undefined && fromEnv !== '') raw = fromEnv;
+    if (fromFlag !== undefined) raw = fromFlag;
+    out[setting.key] = raw === undefined ? undefined : convert(setting, raw);
+  }
+  const modelSetting = settings.find((s) => s.key === 'model')!;
+  out.model = parseModelList(modelSetting, (out.model as string[] | undefined) ?? []);
+  if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
+  return Object.freeze(out as unknown as NodeConfig);
+}

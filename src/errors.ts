@@ -1,0 +1,71 @@
+// The error family: every failure a user can see carries a stable code and, where a request
+// field is at fault, that field's path. HTTP statuses are assigned once, in api/.
+
+export const ErrorCode = {
+  BadRequest: 'BAD_REQUEST',
+  InvalidJson: 'INVALID_JSON',
+  InvalidTensor: 'INVALID_TENSOR',
+  InvalidDatatype: 'INVALID_DATATYPE',
+  InvalidShape: 'INVALID_SHAPE',
+  DataSizeMismatch: 'DATA_SIZE_MISMATCH',
+  UnknownInput: 'UNKNOWN_INPUT',
+  MissingInput: 'MISSING_INPUT',
+  UnknownOutput: 'UNKNOWN_OUTPUT',
+  BatchTooLarge: 'BATCH_TOO_LARGE',
+  BodyTooLarge: 'BODY_TOO_LARGE',
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  ModelNotFound: 'MODEL_NOT_FOUND',
+  VersionNotFound: 'VERSION_NOT_FOUND',
+  RouteNotFound: 'ROUTE_NOT_FOUND',
+  MethodNotAllowed: 'METHOD_NOT_ALLOWED',
+  ModelUnavailable: 'MODEL_UNAVAILABLE',
+  ModelLoadFailed: 'MODEL_LOAD_FAILED',
+  MemoryBudgetExceeded: 'MEMORY_BUDGET_EXCEEDED',
+  QueueFull: 'QUEUE_FULL',
+  QueueTimeout: 'QUEUE_TIMEOUT',
+  Cancelled: 'CANCELLED',
+  ShuttingDown: 'SHUTTING_DOWN',
+  InferenceFailed: 'INFERENCE_FAILED',
+  InvalidConfig: 'INVALID_CONFIG',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface WeftErrorOptions {
+  /** Path of the request or config field at fault, e.g. `inputs[0].shape`. */
+  field?: string;
+  /** Seconds a client should wait before retrying (back-pressure errors). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+export class WeftError extends Error {
+  override name = 'WeftError';
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: WeftErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** Back-pressure: a bounded queue is full. Raised at once, never after waiting. */
+export class QueueFullError extends WeftError {
+  override name = 'QueueFullError';
+  constructor(model: string, capacity: number, retryAfterSeconds: number) {
+    super(ErrorCode.QueueFull, `queue of model '${model}' is full (${capacity} waiting); retry later`, {
+      retryAfterSeconds,
+    });
+  }
+}
+
+/** Wraps anything thrown into a WeftError, keeping the original as `cause`. */
+export function toWeftError(err: unknown, fallback: ErrorCode = ErrorCode.Internal): WeftError {
+  if (err instanceof WeftError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new WeftError(fallback, message, { cause: err });
+}
