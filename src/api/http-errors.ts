@@ -1,0 +1,56 @@
+// The one place error codes become HTTP: a status per code, and the wire body
+// `{"error": message, "code": CODE, "field": path}` that KServe v2 clients expect (plus ours).
+
+import { ErrorCode, toWeftError, type WeftError } from '../errors.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  INVALID_JSON: 400,
+  INVALID_TENSOR: 400,
+  INVALID_DATATYPE: 400,
+  INVALID_SHAPE: 400,
+  DATA_SIZE_MISMATCH: 400,
+  UNKNOWN_INPUT: 400,
+  MISSING_INPUT: 400,
+  UNKNOWN_OUTPUT: 400,
+  BATCH_TOO_LARGE: 400,
+  INVALID_CONFIG: 400,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  MODEL_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  QUEUE_FULL: 429,
+  CANCELLED: 499,
+  MODEL_LOAD_FAILED: 500,
+  INFERENCE_FAILED: 500,
+  INTERNAL: 500,
+  MODEL_UNAVAILABLE: 503,
+  MEMORY_BUDGET_EXCEEDED: 503,
+  QUEUE_TIMEOUT: 503,
+  SHUTTING_DOWN: 503,
+};
+
+export function httpStatus(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+export interface ErrorBody {
+  /** Human-readable message (the KServe v2 error field). */
+  error: string;
+  /** Stable error code. */
+  code: ErrorCode;
+  /** Request field at fault, when one is. */
+  field?: string;
+}
+
+/** Status, body and headers for any thrown value. */
+export function errorResponse(err: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+  const e: WeftError = toWeftError(err);
+  const body: ErrorBody = { error: e.message, code: e.code };
+  if (e.field !== undefined) body.field = e.field;
+  const headers: Record<string, string> = {};
+  if (e.retryAfterSeconds !== undefined) headers['Retry-After'] = String(e.retryAfterSeconds);
+  return { status: httpStatus(e.code), body, headers };
+}

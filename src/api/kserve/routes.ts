@@ -1,0 +1,153 @@
+// KServe v2 / Open Inference Protocol over HTTP: health, server and model metadata, inference
+// (JSON and binary tensors) and the model repository extension.
+
+import { Hono, type Context } from 'hono';
+import { ErrorCode, WeftError } from '../../errors.js';
+import { validateInputs, validateOutputs, type ModelManager } from '../../engine/index.js';
+import type { Tensor } from '../../backends/index.js';
+import { decodeInferRequest } from './decode.js';
+import { encodeInferResponse } from './encode.js';
+import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
+
+export interface KserveRoutesOptions {
+  manager: ModelManager;
+  serverName: string;
+  serverVersion: string;
+  /** False while the node starts or drains. */
+  isReady: () => boolean;
+}
+
+const EXTENSIONS = ['binary_tensor_data', 'model_repository'];
+
+function parseVersion(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) throw new WeftError(ErrorCode.BadRequest, `model version '${raw}' is not a non-negative integer`, { field: 'model_version' });
+  return Number(raw);
+}
+
+function headerLength(c: Context): number | undefined {
+  const raw = c.req.header('inference-header-content-length');
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw)) {
+    throw new WeftError(ErrorCode.BadRequest, `Inference-Header-Content-Length '${raw}' is not a byte count`, {
+      field: 'Inference-Header-Content-Length',
+    });
+  }
+  return Number(raw);
+}
+
+function optionalInteger(parameters: Record<string, unknown>, name: string): number | undefined {
+  const value = parameters[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new WeftError(ErrorCode.BadRequest, `parameter '${name}' must be a non-negative integer`, { field: `parameters.${name}` });
+  }
+  return value;
+}
+
+export function kserveRoutes(options: KserveRoutesOptions): Hono {
+  const { manager } = options;
+  const app = new Hono();
+
+  app.get('/v2', (c) => c.json<ServerMetadata>({ name: options.serverName, version: options.serverVersion, extensions: EXTENSIONS }));
+  app.get('/v2/health/live', (c) => c.json({ live: true }));
+  app.get('/v2/health/ready', (c) => {
+    const ready = options.isReady();
+    return c.json({ ready }, ready ? 200 : 503);
+  });
+
+  const metadata = async (c: Context) => {
+    const name = c.req.param('name')!;
+    const { signature } = await manager.signature(name, parseVersion(c.req.param('version')));
+    return c.json<ModelMetadata>({
+      name,
+      versions: manager.versions(name).map(String),
+      platform: manager.platform,
+      inputs: signature.inputs,
+      outputs: signature.outputs,
+    });
+  };
+  app.get('/v2/models/:name', metadata);
+  app.get('/v2/models/:name/versions/:version', metadata);
+
+  const ready = (c: Context) => {
+    const name = c.req.param('name')!;
+    const isReady = manager.isReady(name, parseVersion(c.req.param('version')));
+    return c.json({ name, ready: isReady }, isReady ? 200 : 503);
+  };
+  app.get('/v2/models/:name/ready', ready);
+  app.get('/v2/models/:name/versions/:version/ready', ready);
+
+  const infer = async (c: Context) => {
+    const name = c.req.param('name')!;
+    const version = parseVersion(c.req.param('version'));
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const request = decodeInferRequest(body, headerLength(c));
+    const { signature, maxBatchSize } = await manager.signature(name, version);
+    validateInputs(request.inputs, signature, { maxBatchSize, model: name });
+    validateOutputs(request.outputs.map((o) => o.name), signature, name);
+
+    const timeoutUs = optionalInteger(request.parameters, 'timeout');
+    const inputs: Record<string, Tensor> = {};
+    for (const input of request.inputs) inputs[input.name] = input.tensor;
+    const result = await manager.infer(name, version, {
+      inputs,
+      outputs: request.outputs.map((o) => o.name),
+      priority: optionalInteger(request.parameters, 'priority'),
+      timeoutMs: timeoutUs === undefined || timeoutUs === 0 ? undefined : timeoutUs / 1000,
+      signal: c.req.raw.signal,
+    });
+
+    const requested = new Map(request.outputs.map((o) => [o.name, o.binary]));
+    const encoded = encodeInferResponse({
+      modelName: name,
+      modelVersion: String(result.version),
+      id: request.id,
+      parameters: { batch_size: result.batchSize, batch_requests: result.batchRequests },
+      outputs: Object.entries(result.outputs).map(([outputName, tensor]) => ({
+        name: outputName,
+        tensor,
+        binary: requested.get(outputName) ?? request.binaryOutputDefault,
+      })),
+    });
+    const headers: Record<string, string> = { 'Content-Type': encoded.contentType };
+    if (encoded.headerLength !== undefined) headers['Inference-Header-Content-Length'] = String(encoded.headerLength);
+    return c.body(encoded.body as string, 200, headers);
+  };
+  app.post('/v2/models/:name/infer', infer);
+  app.post('/v2/models/:name/versions/:version/infer', infer);
+
+  app.post('/v2/repository/index', async (c) => {
+    const text = await c.req.text();
+    let readyOnly = false;
+    if (text.trim() !== '') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (err) {
+        throw new WeftError(ErrorCode.InvalidJson, `request body is not valid JSON: ${(err as Error).message}`, { cause: err });
+      }
+      readyOnly = typeof parsed === 'object' && parsed !== null && (parsed as { ready?: unknown }).ready === true;
+    }
+    const entries: RepositoryIndexEntry[] = manager
+      .status()
+      .filter((s) => !readyOnly || s.state === 'ready')
+      .map((s) => ({
+        name: s.name,
+        version: String(s.version),
+        state: s.state === 'unloaded' ? 'UNAVAILABLE' : s.state.toUpperCase(),
+        reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? ''),
+      }));
+    return c.json(entries);
+  });
+  app.post('/v2/repository/models/:name/load', async (c) => {
+    await manager.load(c.req.param('name'));
+    return c.json({});
+  });
+  app.post('/v2/repository/models/:name/unload', async (c) => {
+    await manager.unload(c.req.param('name'));
+    return c.json({});
+  });
+
+  return app;
+}

@@ -1,0 +1,127 @@
+// The node's HTTP server: mounts the protocol routes, enforces the body limit, maps every error
+// to one wire shape, counts in-flight requests and drains them on shutdown.
+
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, WeftError } from '../errors.js';
+import type { ModelManager } from '../engine/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { errorResponse } from './http-errors.js';
+import { kserveRoutes } from './kserve/routes.js';
+
+/** How long the node must stay idle while draining before it closes open connections. */
+const DRAIN_LINGER_MS = 100;
+
+/** Bodies up to this multiple of the limit are read to the end before the 413 goes out. */
+const LINGER_FACTOR = 4;
+
+export interface ApiServerOptions {
+  manager: ModelManager;
+  log: Logger;
+  host: string;
+  port: number;
+  maxBodySize: number;
+  version: string;
+}
+
+export class ApiServer {
+  private server: ServerType | undefined;
+  private inflight = 0;
+  private draining = false;
+  private started = false;
+  private drainWaiters: Array<() => void> = [];
+  readonly app: Hono;
+
+  constructor(private readonly options: ApiServerOptions) {
+    this.app = this.buildApp();
+  }
+
+  private buildApp(): Hono {
+    const { log, maxBodySize } = this.options;
+    const app = new Hono();
+    app.use('*', async (c, next) => {
+      // While draining, requests already on open connections are still served: their clients
+      // sent them before they could know. Each such response closes its connection.
+      if (this.draining) c.header('Connection', 'close');
+      this.inflight++;
+      try {
+        await next();
+      } finally {
+        this.inflight--;
+        if (this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+      }
+    });
+    const tooLarge = () => new WeftError(ErrorCode.BodyTooLarge, `request body exceeds the limit of ${maxBodySize} bytes (--max-body-size)`);
+    app.use('*', async (c, next) => {
+      const declared = Number(c.req.header('content-length') ?? 0);
+      if (declared > maxBodySize) {
+        // Read and discard what the client is still sending (streamed, bounded) so that clients
+        // which only read a response after sending the whole body still see the 413.
+        if (declared <= maxBodySize * LINGER_FACTOR && c.req.raw.body) for await (const chunk of c.req.raw.body) void chunk;
+        c.header('Connection', 'close');
+        throw tooLarge();
+      }
+      await next();
+    });
+    // Bodies without a Content-Length (chunked) are counted as they stream in.
+    app.use('*', bodyLimit({ maxSize: maxBodySize, onError: () => { throw tooLarge(); } }));
+    app.route(
+      '/',
+      kserveRoutes({
+        manager: this.options.manager,
+        serverName: 'weft',
+        serverVersion: this.options.version,
+        isReady: () => this.started && !this.draining,
+      }),
+    );
+    app.notFound((c) => {
+      const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
+      return c.json(body, status as 404);
+    });
+    app.onError((err, c) => {
+      const { status, body, headers } = errorResponse(err);
+      if (status >= 500 && status !== 503) log.error('request failed', { path: c.req.path, code: body.code, error: body.error });
+      for (const [k, v] of Object.entries(headers)) c.header(k, v);
+      return c.json(body, status as 400);
+    });
+    return app;
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port }, (info) => {
+        this.started = true;
+        resolve(info);
+      });
+      server.once('error', reject);
+      this.server = server;
+    });
+  }
+
+  /**
+   * Stops accepting connections, serves what arrives on open ones until the node has been idle
+   * for a moment (bytes a client already sent may not be parsed yet), then closes them all.
+   * Gives up waiting after `timeoutMs`.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    const server = this.server as import('node:http').Server | undefined;
+    if (server === undefined) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.inflight > 0) {
+        const idle = new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+        await Promise.race([idle, sleep(deadline - Date.now(), undefined, { ref: false })]);
+      }
+      await sleep(Math.min(DRAIN_LINGER_MS, Math.max(0, deadline - Date.now())), undefined, { ref: false });
+      if (this.inflight === 0) break;
+    }
+    server.closeAllConnections();
+    await closed;
+  }
+}

@@ -1,0 +1,13 @@
+// `weft config`: prints every setting with its flag, variable, default and, given the same flags,
+// the value the node would use.
+
+import { loadConfig, settings } from '../config/index.js';
+import { parseFlags } from './flags.js';
+
+export function configCommand(args: string[]): void {
+  const { flags, file } = parseFlags(args);
+  const resolved = loadConfig({ flags, env: process.env, file }) as unknown as Record<string, unknown>;
+  for (const s of settings) {
+    process.stdout.write(`${s.key}\n  --${s.flag}  ${s.env}  default: ${s.default ?? '(none)'}\n  value: ${JSON.stringify(resolved[s.key])}\n  ${s.description}\n`);
+  }
+}

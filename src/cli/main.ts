@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The `weft` command: dispatches to a subcommand and turns errors into one clear line and a
+// non-zero exit code.
+
+import { WeftError } from '../errors.js';
+import { VERSION } from '../node.js';
+import { configCommand } from './config-command.js';
+import { serveCommand } from './serve.js';
+
+const USAGE = `weft ${VERSION} — an inference fabric
+
+Usage:
+  weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--config FILE]
+  weft config [flags]     print every setting, its flag, variable, default and value
+  weft version
+
+With no --models or --model, \`weft serve\` serves the embedded PaddleOCR models
+(ppocr-det, ppocr-rec, ppocr-cls). Every flag also has a WEFT_* variable: see \`weft config\`.
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'serve':
+      return serveCommand(args);
+    case 'config':
+      return configCommand(args);
+    case 'version':
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      process.stderr.write(`weft: unknown command '${command}'\n\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof WeftError ? `${err.code}: ${err.message}` : ((err as Error).stack ?? String(err));
+  process.stderr.write(`weft: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,344 @@
+// The models of one node and their lifecycle: load on first use or at start, count references,
+// keep idle models for their keep_alive, and evict the least recently used idle ones when a
+// device's memory budget would be exceeded. Inference goes through each model's scheduler.
+
+import { statSync } from 'node:fs';
+import { ErrorCode, WeftError } from '../errors.js';
+import type { Backend, Device, LoadedModel, ModelSignature } from '../backends/index.js';
+import type { ModelDefinition } from './repository.js';
+import type { ModelConfig } from './model-config.js';
+import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
+
+export const ModelStates = ['unloaded', 'loading', 'ready', 'unloading', 'unavailable'] as const;
+export type ModelState = (typeof ModelStates)[number];
+
+export interface ModelVersionStatus {
+  name: string;
+  version: number;
+  state: ModelState;
+  /** Why the model is unavailable, when it is. */
+  reason: string | undefined;
+  device: Device | undefined;
+  memoryBytes: number;
+  inflight: number;
+}
+
+export interface InferRequest extends Omit<Job, 'priority' | 'timeoutMs'> {
+  /** 1 is the highest; undefined takes the model's default level. */
+  priority?: number;
+  /** Queue timeout in milliseconds; undefined takes the model's default. */
+  timeoutMs?: number;
+}
+
+export interface InferResult extends JobResult {
+  model: string;
+  version: number;
+}
+
+export interface ModelManagerOptions {
+  backend: Backend;
+  /** Bytes per device that loaded models may take. */
+  memoryBudget: Record<Device, number>;
+  log: { info(msg: string, fields?: object): void; warn(msg: string, fields?: object): void };
+}
+
+/** One version of one model: its state, its loaded session and its scheduler. */
+class ModelVersion {
+  state: ModelState = 'unloaded';
+  reason: string | undefined;
+  loaded: LoadedModel | undefined;
+  scheduler: DynamicBatchScheduler | undefined;
+  signature: ModelSignature | undefined;
+  /** Effective max batch size once the signature is known. */
+  maxBatchSize = 0;
+  device: Device;
+  memoryBytes = 0;
+  refs = 0;
+  lastUsed = 0;
+  loading: Promise<void> | undefined;
+  releasing: Promise<void> | undefined;
+  /** Resolved when `refs` drops to zero. */
+  idleWaiters: Array<() => void> = [];
+  keepAliveTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly version: number,
+    readonly path: string,
+    readonly config: ModelConfig,
+  ) {
+    this.device = config.device;
+  }
+}
+
+export class ModelManager {
+  private readonly models = new Map<string, Map<number, ModelVersion>>();
+  private readonly used: Record<Device, number> = { cpu: 0, cuda: 0 };
+  private useCounter = 0;
+
+  constructor(
+    definitions: readonly ModelDefinition[],
+    private readonly options: ModelManagerOptions,
+  ) {
+    for (const d of definitions) {
+      const versions = new Map<number, ModelVersion>();
+      for (const [v, path] of [...d.versions].sort((a, b) => a[0] - b[0])) versions.set(v, new ModelVersion(d.name, v, path, d.config));
+      this.models.set(d.name, versions);
+    }
+  }
+
+  get platform(): string {
+    return this.options.backend.platform;
+  }
+
+  names(): string[] {
+    return [...this.models.keys()].sort();
+  }
+
+  /** Versions of a model, ascending. */
+  versions(name: string): number[] {
+    return [...this.versionsOf(name).keys()];
+  }
+
+  status(): ModelVersionStatus[] {
+    return this.names().flatMap((name) => [...this.versionsOf(name).values()].map((m) => this.statusOf(m)));
+  }
+
+  /** Ready means an infer would run: loaded, or loadable on demand (not explicitly unloaded). */
+  isReady(name: string, version?: number): boolean {
+    const m = this.resolve(name, version);
+    return m.state === 'ready' || m.state === 'unloaded' || m.state === 'loading';
+  }
+
+  /** Loads eagerly-configured models (latest version of each). */
+  async loadEager(): Promise<void> {
+    for (const name of this.names()) {
+      const m = this.resolve(name);
+      if (m.config.load === 'eager') await this.ensureLoaded(m);
+    }
+  }
+
+  async signature(name: string, version?: number): Promise<{ version: number; signature: ModelSignature; maxBatchSize: number }> {
+    const m = this.resolve(name, version);
+    if (m.signature === undefined) {
+      this.checkAvailable(m);
+      await this.ensureLoaded(m);
+    }
+    return { version: m.version, signature: m.signature!, maxBatchSize: m.maxBatchSize };
+  }
+
+  /** Explicit load (repository API): every version of the model; clears an explicit unload. */
+  async load(name: string): Promise<void> {
+    for (const m of this.versionsOf(name).values()) {
+      if (m.state === 'unavailable') m.state = 'unloaded';
+      m.reason = undefined;
+      await this.ensureLoaded(m);
+    }
+  }
+
+  /** Explicit unload (repository API): new requests are refused, in-flight ones finish, then the model is released. */
+  async unload(name: string): Promise<void> {
+    for (const m of this.versionsOf(name).values()) {
+      m.state = 'unavailable';
+      m.reason = 'unloaded';
+      if (m.refs > 0) await new Promise<void>((resolve) => m.idleWaiters.push(resolve));
+      await this.release(m);
+      m.state = 'unavailable';
+    }
+  }
+
+  async infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult> {
+    const m = this.resolve(name, version);
+    this.checkAvailable(m);
+    const { priorityLevels, defaultPriorityLevel, queueTimeoutMs } = m.config;
+    const priority = request.priority ?? defaultPriorityLevel;
+    if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
+      throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, {
+        field: 'parameters.priority',
+      });
+    }
+    m.refs++;
+    m.lastUsed = ++this.useCounter;
+    clearTimeout(m.keepAliveTimer);
+    try {
+      await this.ensureLoaded(m);
+      const result = await m.scheduler!.enqueue({ ...request, priority, timeoutMs: request.timeoutMs ?? queueTimeoutMs });
+      return { ...result, model: m.name, version: m.version };
+    } finally {
+      m.refs--;
+      m.lastUsed = ++this.useCounter;
+      if (m.refs === 0) {
+        for (const wake of m.idleWaiters.splice(0)) wake();
+        this.armKeepAlive(m);
+      }
+    }
+  }
+
+  /** Stops every scheduler (rejecting what is queued) and releases every model. */
+  async shutdown(): Promise<void> {
+    const all = this.names().flatMap((n) => [...this.versionsOf(n).values()]);
+    await Promise.all(all.map((m) => this.release(m)));
+  }
+
+  private versionsOf(name: string): Map<number, ModelVersion> {
+    const versions = this.models.get(name);
+    if (versions === undefined) {
+      throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is not served here (served: ${this.names().join(', ') || 'none'})`, {
+        field: 'model_name',
+      });
+    }
+    return versions;
+  }
+
+  private resolve(name: string, version?: number): ModelVersion {
+    const versions = this.versionsOf(name);
+    if (version === undefined) return [...versions.values()].at(-1)!;
+    const m = versions.get(version);
+    if (m === undefined) {
+      throw new WeftError(ErrorCode.VersionNotFound, `model '${name}' has no version ${version} (versions: ${[...versions.keys()].join(', ')})`, {
+        field: 'model_version',
+      });
+    }
+    return m;
+  }
+
+  private checkAvailable(m: ModelVersion): void {
+    if (m.state === 'unavailable') {
+      const why = m.reason === 'unloaded' ? `it was unloaded; POST /v2/repository/models/${m.name}/load to load it` : (m.reason ?? m.state);
+      throw new WeftError(ErrorCode.ModelUnavailable, `model '${m.name}' version ${m.version} is unavailable: ${why}`);
+    }
+  }
+
+  private statusOf(m: ModelVersion): ModelVersionStatus {
+    return {
+      name: m.name,
+      version: m.version,
+      state: m.state,
+      reason: m.reason,
+      device: m.loaded?.device,
+      memoryBytes: m.memoryBytes,
+      inflight: m.scheduler?.inflight() ?? 0,
+    };
+  }
+
+  private async ensureLoaded(m: ModelVersion): Promise<void> {
+    // An eviction or keep-alive unload may be under way; load again once it is done.
+    while (m.releasing) await m.releasing;
+    if (m.state === 'ready') return;
+    this.checkAvailable(m);
+    m.loading ??= this.doLoad(m).finally(() => {
+      m.loading = undefined;
+    });
+    return m.loading;
+  }
+
+  private async doLoad(m: ModelVersion): Promise<void> {
+    const need = m.config.memory ?? statSync(m.path).size;
+    this.reserve(m, need);
+    m.state = 'loading';
+    const started = performance.now();
+    try {
+      const loaded = await this.options.backend.load(m.path, { device: m.config.device, intraOpThreads: m.config.intraOpThreads });
+      this.used[m.device] -= need;
+      m.device = loaded.device;
+      this.used[m.device] += need;
+      m.memoryBytes = need;
+      m.loaded = loaded;
+      m.signature = loaded.signature;
+      m.maxBatchSize = batchable(loaded.signature) ? m.config.maxBatchSize : 0;
+      m.scheduler = new DynamicBatchScheduler(loaded, {
+        model: m.name,
+        maxBatchSize: m.maxBatchSize,
+        preferredBatchSizes: m.config.preferredBatchSizes,
+        maxQueueDelayUs: m.config.maxQueueDelayUs,
+        maxQueueSize: m.config.maxQueueSize,
+        instances: m.config.instances,
+        priorityLevels: m.config.priorityLevels,
+      });
+      m.state = 'ready';
+      m.lastUsed = ++this.useCounter;
+      this.options.log.info('model loaded', {
+        model: m.name,
+        version: m.version,
+        device: m.device,
+        ms: Math.round(performance.now() - started),
+      });
+      if (m.refs === 0) this.armKeepAlive(m);
+    } catch (err) {
+      this.used[m.device] -= need;
+      m.state = 'unavailable';
+      m.reason = `load failed: ${(err as Error).message}`;
+      throw new WeftError(ErrorCode.ModelLoadFailed, `model '${m.name}' version ${m.version} failed to load: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Makes room for `need` bytes on the model's device, evicting idle models least recently used first. */
+  private reserve(m: ModelVersion, need: number): void {
+    const device = m.device;
+    const budget = this.options.memoryBudget[device];
+    if (need > budget) {
+      throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${m.name}' needs ${need} bytes but the ${device} memory budget is ${budget}`);
+    }
+    const idle = this.names()
+      .flatMap((n) => [...this.versionsOf(n).values()])
+      .filter((o) => o !== m && o.device === device && o.state === 'ready' && o.refs === 0)
+      .sort((a, b) => a.lastUsed - b.lastUsed);
+    while (this.used[device] + need > budget) {
+      const victim = idle.shift();
+      if (victim === undefined) {
+        throw new WeftError(
+          ErrorCode.MemoryBudgetExceeded,
+          `model '${m.name}' needs ${need} bytes; ${this.used[device]} of the ${device} budget of ${budget} are held by models in use`,
+          { retryAfterSeconds: 1 },
+        );
+      }
+      this.options.log.info('model evicted', { model: victim.name, version: victim.version, reason: 'memory budget' });
+      void this.release(victim);
+    }
+    this.used[device] += need;
+  }
+
+  private armKeepAlive(m: ModelVersion): void {
+    clearTimeout(m.keepAliveTimer);
+    if (m.config.keepAliveMs < 0 || m.state !== 'ready') return;
+    m.keepAliveTimer = setTimeout(() => {
+      if (m.refs === 0 && m.state === 'ready') {
+        this.options.log.info('model unloaded', { model: m.name, version: m.version, reason: 'keep_alive expired' });
+        void this.release(m);
+      }
+    }, m.config.keepAliveMs);
+    m.keepAliveTimer.unref();
+  }
+
+  /**
+   * Unloads a model. Its memory returns to the budget at once (synchronously, so concurrent
+   * reservations never pick the same victim twice); the runtime's release follows.
+   */
+  private async release(m: ModelVersion): Promise<void> {
+    clearTimeout(m.keepAliveTimer);
+    if (m.loading) await m.loading.catch(() => undefined);
+    if (m.releasing) return m.releasing;
+    const { loaded, scheduler } = m;
+    if (loaded === undefined) return;
+    m.state = 'unloading';
+    m.loaded = undefined;
+    m.scheduler = undefined;
+    this.used[m.device] -= m.memoryBytes;
+    m.memoryBytes = 0;
+    m.releasing = (async () => {
+      await scheduler?.stop();
+      await loaded.dispose();
+    })().finally(() => {
+      m.releasing = undefined;
+      if (m.state === 'unloading') m.state = 'unloaded';
+    });
+    return m.releasing;
+  }
+}
+
+/** Dynamic batching applies when every input and output has a dynamic first dimension. */
+function batchable(signature: ModelSignature): boolean {
+  return [...signature.inputs, ...signature.outputs].every((t) => t.shape.length > 0 && t.shape[0] === -1);
+}

