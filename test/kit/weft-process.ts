@@ -1,0 +1,71 @@
+// Starts the real `weft` CLI (the built dist/, as a user runs it) as a child process on a free
+// port, waits until it listens, and stops it. End-to-end suites share this.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface WeftProcess {
+  url: string;
+  proc: ChildProcess;
+  /** Everything the process wrote to stderr so far. */
+  logs(): string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startWeft(args: string[], env: Record<string, string> = {}): Promise<WeftProcess> {
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`weft did not start within 60 s:\n${stderr}`)), 60_000);
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const m = /weft node listening url=(http:\/\/[^\s]+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`weft exited with ${code} before listening:\n${stderr}`));
+    });
+  });
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  return {
+    url,
+    proc,
+    logs: () => stderr,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Fetch that returns the status, headers and parsed JSON body. */
+export async function fetchJson(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+export function postJson(url: string, body: unknown): Promise<{ status: number; headers: Headers; body: any }> {
+  return fetchJson(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
