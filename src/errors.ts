@@ -27,6 +27,7 @@ export const ErrorCode = {
   ShuttingDown: 'SHUTTING_DOWN',
   InferenceFailed: 'INFERENCE_FAILED',
   InvalidConfig: 'INVALID_CONFIG',
+  InvalidManifest: 'INVALID_MANIFEST',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
