@@ -80,10 +80,28 @@ export class ModelManager {
     definitions: readonly ModelDefinition[],
     private readonly options: ModelManagerOptions,
   ) {
+    this.add(definitions);
+  }
+
+  /** Adds models at run time (an app deployed); a name already served is refused. */
+  add(definitions: readonly ModelDefinition[]): void {
+    for (const d of definitions) {
+      if (this.models.has(d.name)) {
+        throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is already served by this node`, { field: 'models' });
+      }
+    }
     for (const d of definitions) {
       const versions = new Map<number, ModelVersion>();
       for (const [v, path] of [...d.versions].sort((a, b) => a[0] - b[0])) versions.set(v, new ModelVersion(d.name, v, path, d.config));
       this.models.set(d.name, versions);
+    }
+  }
+
+  /** Removes models (an app removed): in-flight requests finish, then the models are released. */
+  async remove(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await this.unload(name);
+      this.models.delete(name);
     }
   }
 
