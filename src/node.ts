@@ -50,11 +50,18 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     telemetry,
     stop: () =>
       (stopping ??= (async () => {
-        log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
-        await server.drain(config.shutdownTimeout);
-        await manager.shutdown();
-        await telemetry.shutdown();
-        log.info('stopped');
+        // Draining waits on unref'd timers; without a ref'd handle the process could exit in
+        // the middle, before models are released and kept traces are flushed.
+        const hold = setInterval(() => undefined, 60_000);
+        try {
+          log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
+          await server.drain(config.shutdownTimeout);
+          await manager.shutdown();
+          await telemetry.shutdown();
+          log.info('stopped');
+        } finally {
+          clearInterval(hold);
+        }
       })()),
   };
 }
