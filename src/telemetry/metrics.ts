@@ -147,6 +147,8 @@ export class Metrics {
       labelNames: ['model'],
       registers: [this.registry],
       collect() {
+        // Reset first: apps add and remove models at run time, and a removed model's series must go.
+        this.reset();
         for (const [model, n] of sum((m) => m.inflight)) this.set({ model }, n);
       },
     });
@@ -156,6 +158,7 @@ export class Metrics {
       labelNames: ['model'],
       registers: [this.registry],
       collect() {
+        this.reset();
         for (const [model, n] of sum((m) => m.queued)) this.set({ model }, n);
       },
     });

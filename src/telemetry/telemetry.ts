@@ -12,7 +12,7 @@ import { RequestScope } from './request-scope.js';
 import { parseTraceParent } from './traceparent.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { Callers, type CallerTotals } from './callers.js';
-import { RollingStats, type KeyStats } from './stats.js';
+import { RollingStats, WINDOW_MS, type KeyStats } from './stats.js';
 import { createTracing, type Tracing } from './tracing.js';
 import { BATCH_REQUESTS, BATCH_SPAN } from './tail-sampler.js';
 import { EnergyAccountant, openMeters, type DevicePower, type EnergyDevice, type EnergySource, type Spawner } from './energy/index.js';
@@ -87,71 +87,67 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   private readonly kept = { kept: 0, dropped: 0 };
   private exportErrorLogged = false;
 
+  private readonly tracing: Tracing | undefined;
+  private accountant: EnergyAccountant | undefined;
+
   private constructor(
     private readonly config: Readonly<NodeConfig>,
     private readonly log: Logger,
-    private readonly tracing: Tracing | undefined,
-    private accountant: EnergyAccountant | undefined,
+    version: string,
   ) {
     this.metrics = new Metrics(() => this.models());
     this.redactor = createRedactor(config.captureContent, config.redactPatterns ?? []);
     this.callers = new Callers(config.callerTopK);
-  }
-
-  static async create(config: Readonly<NodeConfig>, options: TelemetryOptions): Promise<Telemetry> {
-    const { log } = options;
-    if (config.tracesSamplerArg > 1) {
-      throw new WeftError(ErrorCode.InvalidConfig, `setting 'tracesSamplerArg' (OTEL_TRACES_SAMPLER_ARG): ${config.tracesSamplerArg} is not a ratio from 0 to 1`, {
-        field: 'tracesSamplerArg',
-      });
-    }
-    let telemetry: Telemetry | undefined;
-    const tracing =
+    this.tracing =
       config.tracesExporter === 'otlp'
         ? createTracing({
             url: config.otlpTracesEndpoint ?? `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`,
             protocol: config.otlpProtocol,
             serviceName: config.serviceName,
-            serviceVersion: options.version,
+            serviceVersion: version,
             sampler: config.tracesSampler,
             ratio: config.tracesSamplerArg,
             slowMs: config.traceSlowThreshold,
-            onDecision: (kept, reason) => telemetry?.traceDecided(kept, reason),
-            onExportError: (err) => telemetry?.exportFailed(err),
+            onDecision: (kept, reason) => this.traceDecided(kept, reason),
+            onExportError: (err) => this.exportFailed(err),
           })
         : undefined;
-    telemetry = new Telemetry(config, log, tracing, undefined);
+  }
+
+  static async create(config: Readonly<NodeConfig>, options: TelemetryOptions): Promise<Telemetry> {
+    if (config.tracesSamplerArg > 1) {
+      throw new WeftError(ErrorCode.InvalidConfig, `setting 'tracesSamplerArg' (OTEL_TRACES_SAMPLER_ARG): ${config.tracesSamplerArg} is not a ratio from 0 to 1`, {
+        field: 'tracesSamplerArg',
+      });
+    }
+    const telemetry = new Telemetry(config, options.log, options.version);
     await telemetry.startEnergy(options);
     return telemetry;
   }
 
   private async startEnergy(options: TelemetryOptions): Promise<void> {
-    const self = this;
-    const accountant: EnergyAccountant = new EnergyAccountant(
-      await openMeters({
-        mode: this.config.energy,
-        raplRoot: this.config.raplRoot,
-        nvidiaSmi: this.config.nvidiaSmi,
-        cpuWattsPerCore: this.config.cpuWattsPerCore,
-        idleWatts: this.config.idleWatts,
-        gpuTdpWatts: this.config.gpuTdpWatts,
-        gpu: options.gpu ?? this.config.device === 'cuda',
-        gpuBusyMs: () => accountant.busyMs('cuda'),
-        spawn: options.spawn,
-        log: this.log,
-      }),
+    const meters = await openMeters({
+      mode: this.config.energy,
+      raplRoot: this.config.raplRoot,
+      nvidiaSmi: this.config.nvidiaSmi,
+      cpuWattsPerCore: this.config.cpuWattsPerCore,
+      idleWatts: this.config.idleWatts,
+      gpuTdpWatts: this.config.gpuTdpWatts,
+      gpu: options.gpu ?? this.config.device === 'cuda',
+      gpuBusyMs: () => this.accountant?.busyMs('cuda') ?? 0,
+      spawn: options.spawn,
+      log: this.log,
+    });
+    const accountant = new EnergyAccountant(
+      meters,
       {
-        joules(model, app, device, source, joules) {
-          self.metrics.energy.inc({ model, app, device, source }, joules);
-        },
-        power(device, source, watts) {
-          self.metrics.power.set({ device, source }, watts);
-        },
+        joules: (model, app, device, source, joules) => this.metrics.energy.inc({ model, app, device, source }, joules),
+        power: (device, source, watts) => this.metrics.power.set({ device, source }, watts),
       },
       (meter, err) => this.log.warn('energy meter failed; no longer read', { meter: meter.name, device: meter.device, error: err.message }),
     );
-    await accountant.start(Math.max(10, this.config.energyInterval));
     this.accountant = accountant;
+    await accountant.start(Math.max(10, this.config.energyInterval));
   }
 
   get tracer(): Tracer | undefined {
@@ -291,7 +287,7 @@ export class Telemetry implements TelemetryCore, EngineObserver {
       .filter((name) => !seen.has(name))
       .map((model) => ({ model, app: '', rate: 0, requests: 0, errors: 0, p50Ms: 0, p99Ms: 0, meanBatchSize: 0, joulesPerRequest: 0, watts: 0 }));
     return {
-      windowSeconds: 60,
+      windowSeconds: WINDOW_MS / 1000,
       models: [...rolling, ...idle]
         .sort((a, b) => a.model.localeCompare(b.model))
         .map((s) => ({ ...s, ...(byModel.get(s.model) ?? { queued: 0, inflight: 0 }) })),
