@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startWeft, fetchJson, postJson, type WeftProcess } from './kit/weft-process.js';
+import { startWeft, fetchJson, type WeftProcess } from './kit/weft-process.js';
 import { startPrometheus, type PrometheusProcess } from './kit/prometheus.js';
 import { startOtlpReceiver, type OtlpReceiver } from './kit/otlp-receiver.js';
 
