@@ -47,6 +47,8 @@ export class RequestScope {
   private outputTokens = 0;
   private firstTokenAt: number | undefined;
   private ended = false;
+  /** Set by `deferEnd`: the response status and error the middleware saw, kept for the real end. */
+  private deferred: { status: number; error: unknown } | undefined;
 
   constructor(
     private readonly core: TelemetryCore,
@@ -171,9 +173,26 @@ export class RequestScope {
     if (captured !== undefined) this.span.setAttribute(attribute, captured);
   }
 
+  /**
+   * For streaming responses, which outlive the route handler: the middleware's end is held, and
+   * the request ends when the returned function is called (with the stream's error, if any).
+   */
+  deferEnd(): (error?: unknown) => void {
+    this.deferred ??= { status: 0, error: undefined };
+    return (error) => {
+      const held = this.deferred!;
+      this.deferred = undefined;
+      this.end(held.status || 200, error ?? held.error);
+    };
+  }
+
   /** Ends the request: metrics, caller totals, stats and the span. Safe to call twice. */
   end(status: number, error?: unknown): void {
     if (this.ended) return;
+    if (this.deferred !== undefined) {
+      this.deferred = { status, error };
+      return;
+    }
     this.ended = true;
     const done = this.core.now();
     const seconds = (done - this.startedAt) / 1000;

@@ -92,4 +92,18 @@ describe('tail sampling', () => {
     for (let i = 0; i < 1000; i++) if (traceIdKept((i * 2654435761).toString(16).padStart(32, '0').slice(-32), 0.25)) kept++;
     assert.ok(kept > 150 && kept < 350, `kept ${kept} of 1000 at 0.25`);
   });
+
+  it('follows the decision for spans that end after their request', async () => {
+    const { tracer, exported, flush } = setup(0);
+    const kept = request(tracer, { error: true });
+    const dropped = request(tracer);
+    kept.end();
+    dropped.end();
+    tracer.startSpan('late', {}, trace.setSpan(ROOT_CONTEXT, kept.root)).end();
+    tracer.startSpan('late', {}, trace.setSpan(ROOT_CONTEXT, dropped.root)).end();
+    await flush();
+    const late = exported.filter((s) => s.name === 'late');
+    assert.equal(late.length, 1);
+    assert.equal(late[0]!.spanContext().traceId, kept.root.spanContext().traceId);
+  });
 });

@@ -13,6 +13,8 @@ export const BATCH_REQUESTS = 'weft.batch.requests';
 /** Bounds on what waits for a decision, so an unfinished trace cannot grow memory forever. */
 const MAX_PENDING_TRACES = 4096;
 const MAX_PENDING_BATCHES = 1024;
+/** Decisions remembered for spans that end after their request (streams, background work). */
+const MAX_DECIDED = 4096;
 const MAX_QUEUE = 4096;
 const EXPORT_BATCH = 512;
 const EXPORT_DELAY_MS = 1000;
@@ -39,6 +41,7 @@ function durationMs(span: ReadableSpan): number {
 export class TailSamplingProcessor implements SpanProcessor {
   private readonly pending = new Map<string, ReadableSpan[]>();
   private readonly batches = new Map<string, PendingBatch>();
+  private readonly decided = new Map<string, boolean>();
   private queue: ReadableSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private exporting: Promise<void> = Promise.resolve();
@@ -55,6 +58,11 @@ export class TailSamplingProcessor implements SpanProcessor {
     const traceId = span.spanContext().traceId;
     const parent = span.parentSpanContext;
     if (parent !== undefined && !parent.isRemote) {
+      const late = this.decided.get(traceId);
+      if (late !== undefined) {
+        if (late) this.enqueue([span]);
+        return;
+      }
       const spans = this.pending.get(traceId);
       if (spans) spans.push(span);
       else {
@@ -79,6 +87,8 @@ export class TailSamplingProcessor implements SpanProcessor {
             : 'sampled_out';
     const keep = reason !== 'sampled_out';
     this.options.onDecision(keep, reason);
+    if (this.decided.size >= MAX_DECIDED) this.decided.delete(this.decided.keys().next().value!);
+    this.decided.set(traceId, keep);
     if (keep) this.enqueue(spans);
     for (const s of spans) {
       for (const link of s.links) {

@@ -63,6 +63,19 @@ describe('Telemetry with tracing off', () => {
     await t.shutdown();
   });
 
+  it('ends a streaming request when its stream ends, not when the handler returns', async () => {
+    const t = await create();
+    const scope = t.startRequest({ method: 'POST', path: '/v1/chat/completions', traceparent: undefined, tenant: undefined, authorization: undefined });
+    scope.setOperation('chat', 'llm');
+    const done = scope.deferEnd();
+    scope.end(200); // what the middleware does once the handler returned the streaming Response
+    assert.doesNotMatch(await t.metrics.text(), /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="chat"/m);
+    scope.recordTokens(3, 5);
+    done();
+    assert.match(await t.metrics.text(), /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="llm"\} 1$/m);
+    await t.shutdown();
+  });
+
   it('refuses a sampler ratio above 1', async () => {
     await assert.rejects(create({ 'traces-sampler-arg': '1.5' }), (err: unknown) => err instanceof WeftError && err.field === 'tracesSamplerArg');
   });
