@@ -8,9 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { ModelManager } from '../engine/index.js';
-import type { Logger } from '../telemetry/index.js';
+import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
+import { adminRoutes } from './admin/routes.js';
+import { telemetryMiddleware } from './telemetry-middleware.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
@@ -25,6 +27,9 @@ export interface ApiServerOptions {
   port: number;
   maxBodySize: number;
   version: string;
+  telemetry: Telemetry;
+  /** Header naming the caller for per-caller telemetry. */
+  callerHeader: string;
 }
 
 export class ApiServer {
@@ -54,6 +59,7 @@ export class ApiServer {
         if (this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
       }
     });
+    app.use('*', telemetryMiddleware(this.options.telemetry, this.options.callerHeader));
     const tooLarge = () => new WeftError(ErrorCode.BodyTooLarge, `request body exceeds the limit of ${maxBodySize} bytes (--max-body-size)`);
     app.use('*', async (c, next) => {
       const declared = Number(c.req.header('content-length') ?? 0);
@@ -77,6 +83,7 @@ export class ApiServer {
         isReady: () => this.started && !this.draining,
       }),
     );
+    app.route('/', adminRoutes(this.options.telemetry));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);

@@ -6,12 +6,14 @@ import { WeftError } from '../errors.js';
 import { VERSION } from '../node.js';
 import { configCommand } from './config-command.js';
 import { serveCommand } from './serve.js';
+import { topCommand } from './top.js';
 
 const USAGE = `weft ${VERSION} — an inference fabric
 
 Usage:
   weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--config FILE]
   weft config [flags]     print every setting, its flag, variable, default and value
+  weft top [--url http://127.0.0.1:8080] [--once]   live per-model rate, latency, queue, power, joules
   weft version
 
 With no --models or --model, \`weft serve\` serves the embedded PaddleOCR models
@@ -25,6 +27,8 @@ async function main(argv: string[]): Promise<void> {
       return serveCommand(args);
     case 'config':
       return configCommand(args);
+    case 'top':
+      return topCommand(args);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);
