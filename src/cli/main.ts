@@ -4,6 +4,7 @@
 
 import { WeftError } from '../errors.js';
 import { VERSION } from '../node.js';
+import { benchCommand } from './bench.js';
 import { configCommand } from './config-command.js';
 import { serveCommand } from './serve.js';
 import { topCommand } from './top.js';
@@ -13,6 +14,8 @@ const USAGE = `weft ${VERSION} — an inference fabric
 Usage:
   weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--config FILE]
   weft config [flags]     print every setting, its flag, variable, default and value
+  weft bench [TARGET] --model M [--protocol kserve-v2|openai|app] [--concurrency 1,4,16 | --rate R]
+             [--duration S | --requests N] [--input FILE | --shape N:DT:DIMS] [--stream] [--json] [--plot F]
   weft top [--url http://127.0.0.1:8080] [--once]   live per-model rate, latency, queue, power, joules
   weft version
 
@@ -29,6 +32,8 @@ async function main(argv: string[]): Promise<void> {
       return configCommand(args);
     case 'top':
       return topCommand(args);
+    case 'bench':
+      return benchCommand(args);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);
