@@ -35,6 +35,16 @@ export const settings = [
   { key: 'intraOpThreads', flag: 'intra-op-threads', env: 'WEFT_INTRA_OP_THREADS', kind: 'integer', default: '0', description: 'Threads inside one model run (0: the runtime decides)' },
   { key: 'maxBodySize', flag: 'max-body-size', env: 'WEFT_MAX_BODY_SIZE', kind: 'bytes', default: '64MiB', description: 'Largest request body accepted (413 beyond)' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'WEFT_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', description: 'On SIGTERM, how long in-flight requests may take before the node exits anyway' },
+  { key: 'dataDir', flag: 'data-dir', env: 'WEFT_DATA_DIR', kind: 'string', default: 'auto', description: 'Where the node keeps its content-addressed store (auto: $XDG_DATA_HOME/weft, else ~/.weft)' },
+  { key: 'app', flag: 'app', env: 'WEFT_APP', kind: 'list', default: undefined, description: 'App to serve: an app folder, OCI layout folder, store tag or registry reference host[:port]/repo:tag (repeatable)' },
+  { key: 'trustedKeys', flag: 'trusted-keys', env: 'WEFT_TRUSTED_KEYS', kind: 'list', default: undefined, description: 'PEM public keys (files, or folders of *.pem/*.pub) whose signatures the node accepts on bundles' },
+  { key: 'allowUnsigned', flag: 'allow-unsigned', env: 'WEFT_ALLOW_UNSIGNED', kind: 'boolean', default: 'false', description: 'Serve apps without a signature from a trusted key (app folders, unsigned bundles); digests are still checked' },
+  { key: 'adminToken', flag: 'admin-token', env: 'WEFT_ADMIN_TOKEN', kind: 'string', default: undefined, description: 'Bearer token the /admin API requires; without one, /admin answers loopback clients only' },
+  { key: 'registryUsername', flag: 'registry-username', env: 'WEFT_REGISTRY_USERNAME', kind: 'string', default: undefined, description: 'Registry user for push and pull (else ~/.docker/config.json auths)' },
+  { key: 'registryPassword', flag: 'registry-password', env: 'WEFT_REGISTRY_PASSWORD', kind: 'string', default: undefined, description: 'Registry password or token for push and pull' },
+  { key: 'dockerConfig', flag: 'docker-config', env: 'WEFT_DOCKER_CONFIG', kind: 'string', default: 'auto', description: 'Docker config file whose `auths` hold registry credentials (auto: $DOCKER_CONFIG/config.json, else ~/.docker/config.json)' },
+  { key: 'insecureRegistries', flag: 'insecure-registry', env: 'WEFT_INSECURE_REGISTRIES', kind: 'list', default: undefined, description: 'Registry hosts spoken to over plain http (loopback hosts always are)' },
+  { key: 'uploadChunkSize', flag: 'upload-chunk-size', env: 'WEFT_UPLOAD_CHUNK_SIZE', kind: 'bytes', default: '16MiB', description: 'Blobs up to this size are pushed in one streamed PUT, larger ones in chunks of this size' },
   { key: 'logLevel', flag: 'log-level', env: 'WEFT_LOG_LEVEL', kind: 'choice', choices: ['debug', 'info', 'warn', 'error'], default: 'info', description: 'Least severe log level written to stderr' },
 ] as const satisfies readonly Setting[];
 

@@ -1,0 +1,275 @@
+// A repository in an OCI registry as a Target, over the Distribution API with fetch: HEAD before
+// upload, cross-repository mounts, monolithic (streamed) and chunked uploads, manifests by tag and
+// digest, the referrers API with the `sha256-<hex>` tag-schema fallback, Basic and Bearer auth.
+// Blob bodies stream both ways; a chunked upload holds one chunk in memory at most.
+
+import { ErrorCode, WeftError } from '../../errors.js';
+import { sha256, type BlobSource } from '../../store/index.js';
+import { MAX_MANIFEST_BYTES, MediaType, encodeJson, parseImageIndex, parseImageManifest, type Descriptor, type ImageIndex } from '../oci.js';
+import type { Progress, Target } from '../target.js';
+import { basicHeader, parseChallenge, type Credentials } from './auth.js';
+import { formatReference, type RegistryReference } from './reference.js';
+
+export interface RegistryOptions {
+  credentials?: Credentials | undefined;
+  /** Speak http instead of https (loopback registries and those listed as insecure). */
+  plainHttp: boolean;
+  /** Blobs up to this size go up in one streamed PUT; larger ones in PATCH chunks of `chunkSize`. */
+  monolithicLimit: number;
+  chunkSize: number;
+  /** Another repository on the same registry to mount blobs from instead of uploading them. */
+  mountFrom?: string | undefined;
+}
+
+const ACCEPT = [MediaType.ImageManifest, MediaType.ImageIndex].join(', ');
+
+async function registryError(res: Response, what: string): Promise<WeftError> {
+  const text = await res.text().catch(() => '');
+  let detail = text.slice(0, 300);
+  try {
+    const body = JSON.parse(text) as { errors?: Array<{ code?: string; message?: string }> };
+    if (body.errors?.length) detail = body.errors.map((e) => `${e.code}: ${e.message}`).join('; ');
+  } catch {
+    // not JSON: keep the text
+  }
+  if (res.status === 401 || res.status === 403) return new WeftError(ErrorCode.RegistryUnauthorized, `${what}: ${res.status} ${detail}`);
+  if (res.status === 404) return new WeftError(ErrorCode.BundleNotFound, `${what}: not found (${detail})`);
+  return new WeftError(ErrorCode.RegistryError, `${what}: HTTP ${res.status} ${detail}`);
+}
+
+/** Yields `source` re-cut into buffers of exactly `size` bytes (the last may be shorter). */
+async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let held = 0;
+  for await (const chunk of source) {
+    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    while (held + buf.length >= size) {
+      const take = size - held;
+      parts.push(buf.subarray(0, take));
+      yield Buffer.concat(parts);
+      parts = [];
+      held = 0;
+      buf = buf.subarray(take);
+    }
+    if (buf.length > 0) {
+      // Copy: the source may reuse its buffer for the next chunk.
+      parts.push(Buffer.from(buf));
+      held += buf.length;
+    }
+  }
+  if (held > 0) yield Buffer.concat(parts);
+}
+
+export class RegistryTarget implements Target {
+  readonly name: string;
+  private readonly base: string;
+  private authorization: string | undefined;
+
+  constructor(
+    readonly ref: RegistryReference,
+    private readonly options: RegistryOptions,
+  ) {
+    this.name = `registry ${ref.registry}/${ref.repository}`;
+    this.base = `${options.plainHttp ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
+  }
+
+  /** The reference a pull resolves: the digest when given, else the tag. */
+  get reference(): string {
+    return this.ref.digest ?? this.ref.tag ?? 'latest';
+  }
+
+  toString(): string {
+    return formatReference(this.ref);
+  }
+
+  private async authenticate(res: Response): Promise<void> {
+    const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
+    const creds = this.options.credentials;
+    if (challenge.scheme === 'basic') {
+      if (!creds) throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} needs credentials: set --registry-username/--registry-password (WEFT_REGISTRY_USERNAME/PASSWORD) or add it to ~/.docker/config.json`);
+      this.authorization = basicHeader(creds);
+      return;
+    }
+    if (challenge.scheme !== 'bearer' || !challenge.params.realm) {
+      throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} asks for unsupported auth '${res.headers.get('www-authenticate')}'`);
+    }
+    const url = new URL(challenge.params.realm);
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
+    if (challenge.params.scope) url.searchParams.set('scope', challenge.params.scope);
+    const tokenRes = await fetch(url, { headers: creds ? { Authorization: basicHeader(creds) } : {} }).catch((err: unknown) => {
+      throw new WeftError(ErrorCode.RegistryError, `cannot reach token service ${url.origin}: ${(err as Error).message}`, { cause: err });
+    });
+    if (!tokenRes.ok) throw new WeftError(ErrorCode.RegistryUnauthorized, `token service ${url.origin} refused ${creds ? `user '${creds.username}'` : 'anonymous access'}: HTTP ${tokenRes.status}`);
+    const body = (await tokenRes.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new WeftError(ErrorCode.RegistryUnauthorized, `token service ${url.origin} returned no token`);
+    this.authorization = `Bearer ${token}`;
+  }
+
+  /** One request; on 401 authenticates and retries once, unless the body is a stream that cannot be replayed. */
+  private async request(method: string, url: string, init: { headers?: Record<string, string>; body?: unknown } = {}, replayable = true): Promise<Response> {
+    const send = () => {
+      const headers: Record<string, string> = { ...init.headers };
+      if (this.authorization) headers.Authorization = this.authorization;
+      return fetch(url, { method, headers, body: init.body as BodyInit, ...(init.body && typeof (init.body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' ? { duplex: 'half' } : {}) } as RequestInit).catch((err: unknown) => {
+        const cause = (err as { cause?: Error }).cause;
+        throw new WeftError(ErrorCode.RegistryError, `cannot reach registry ${this.ref.registry}: ${cause?.message ?? (err as Error).message}`, { cause: err });
+      });
+    };
+    let res = await send();
+    if (res.status === 401 && replayable) {
+      await this.authenticate(res);
+      await res.body?.cancel();
+      res = await send();
+    }
+    if (res.status === 401) {
+      await res.body?.cancel();
+      throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} refused the credentials${this.options.credentials ? ` of user '${this.options.credentials.username}'` : ''} for ${method} ${new URL(url).pathname}`);
+    }
+    return res;
+  }
+
+  async getManifest(reference: string): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
+    const res = await this.request('GET', `${this.base}/manifests/${reference}`, { headers: { Accept: ACCEPT } });
+    if (!res.ok) throw await registryError(res, `${this.name}: manifest '${reference}'`);
+    if (Number(res.headers.get('content-length') ?? 0) > MAX_MANIFEST_BYTES) throw new WeftError(ErrorCode.InvalidBundle, `${this.name}: manifest '${reference}' is too large`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const digest = sha256(bytes);
+    const claimed = reference.startsWith('sha256:') ? reference : res.headers.get('docker-content-digest');
+    if (claimed && claimed !== digest) {
+      throw new WeftError(ErrorCode.DigestMismatch, `${this.name}: manifest '${reference}' does not match its digest (got ${digest}, expected ${claimed})`);
+    }
+    const mediaType = (res.headers.get('content-type') ?? MediaType.ImageManifest).split(';')[0]!.trim();
+    return { descriptor: { mediaType, digest, size: bytes.byteLength }, bytes };
+  }
+
+  async openBlob(descriptor: Descriptor): Promise<AsyncIterable<Uint8Array>> {
+    const res = await this.request('GET', `${this.base}/blobs/${descriptor.digest}`);
+    if (!res.ok || !res.body) throw await registryError(res, `${this.name}: blob ${descriptor.digest}`);
+    return res.body as unknown as AsyncIterable<Uint8Array>;
+  }
+
+  async hasBlob(descriptor: Descriptor): Promise<boolean> {
+    const res = await this.request('HEAD', `${this.base}/blobs/${descriptor.digest}`);
+    if (res.status === 404) return false;
+    if (!res.ok) throw await registryError(res, `${this.name}: HEAD blob ${descriptor.digest}`);
+    return true;
+  }
+
+  private location(res: Response): URL {
+    const loc = res.headers.get('location');
+    if (!loc) throw new WeftError(ErrorCode.RegistryError, `${this.name}: upload response without a Location header`);
+    return new URL(loc, this.base);
+  }
+
+  /** Starts an upload session, or mounts the blob from `mountFrom` (then returns undefined). */
+  private async startUpload(descriptor: Descriptor): Promise<URL | undefined> {
+    const url = new URL(`${this.base}/blobs/uploads/`);
+    if (this.options.mountFrom && this.options.mountFrom !== this.ref.repository) {
+      url.searchParams.set('mount', descriptor.digest);
+      url.searchParams.set('from', this.options.mountFrom);
+    }
+    const res = await this.request('POST', url.href, { headers: { 'Content-Length': '0' } });
+    if (res.status === 201) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (res.status !== 202) throw await registryError(res, `${this.name}: starting the upload of ${descriptor.digest}`);
+    await res.body?.cancel();
+    return this.location(res);
+  }
+
+  async putBlob(descriptor: Descriptor, source: BlobSource, progress?: Progress): Promise<void> {
+    const what = `${this.name}: upload of ${descriptor.digest}`;
+    let url = await this.startUpload(descriptor);
+    const bar = progress?.start(descriptor.annotations?.['org.opencontainers.image.title'] ?? descriptor.digest.slice(7, 19), descriptor.size);
+    if (url === undefined) {
+      bar?.done('mounted');
+      return;
+    }
+    const counted = async function* () {
+      for await (const chunk of await source()) {
+        bar?.advance(chunk.byteLength);
+        yield chunk;
+      }
+    };
+    if (descriptor.size <= this.options.monolithicLimit) {
+      url.searchParams.set('digest', descriptor.digest);
+      const res = await this.request('PUT', url.href, { headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(descriptor.size) }, body: counted() }, false);
+      if (res.status !== 201) throw await registryError(res, what);
+      await res.body?.cancel();
+    } else {
+      let offset = 0;
+      for await (const chunk of rechunk(counted(), this.options.chunkSize)) {
+        const res = await this.request('PATCH', url.href, {
+          headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length), 'Content-Range': `${offset}-${offset + chunk.length - 1}` },
+          body: chunk,
+        });
+        if (res.status !== 202) throw await registryError(res, what);
+        await res.body?.cancel();
+        url = this.location(res);
+        offset += chunk.length;
+      }
+      url.searchParams.set('digest', descriptor.digest);
+      const res = await this.request('PUT', url.href, { headers: { 'Content-Length': '0' } });
+      if (res.status !== 201) throw await registryError(res, what);
+      await res.body?.cancel();
+    }
+    bar?.done();
+  }
+
+  private async putManifestAt(reference: string, mediaType: string, bytes: Buffer): Promise<Response> {
+    const res = await this.request('PUT', `${this.base}/manifests/${reference}`, { headers: { 'Content-Type': mediaType }, body: bytes });
+    if (res.status !== 201) throw await registryError(res, `${this.name}: putting manifest ${reference}`);
+    await res.body?.cancel();
+    return res;
+  }
+
+  async putManifest(descriptor: Descriptor, bytes: Buffer): Promise<void> {
+    const res = await this.putManifestAt(descriptor.digest, descriptor.mediaType, bytes);
+    const manifest = descriptor.mediaType === MediaType.ImageManifest ? parseImageManifest(bytes, this.name) : undefined;
+    // A registry with the referrers API says so with OCI-Subject; otherwise keep the fallback index.
+    if (manifest?.subject && !res.headers.get('oci-subject')) {
+      await this.addToFallbackIndex(manifest.subject.digest, {
+        mediaType: descriptor.mediaType,
+        digest: descriptor.digest,
+        size: descriptor.size,
+        ...(manifest.artifactType ? { artifactType: manifest.artifactType } : {}),
+        ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
+      });
+    }
+  }
+
+  private fallbackTag(subject: string): string {
+    return subject.replace(':', '-');
+  }
+
+  private async fallbackIndex(subject: string): Promise<ImageIndex | undefined> {
+    const res = await this.request('GET', `${this.base}/manifests/${this.fallbackTag(subject)}`, { headers: { Accept: MediaType.ImageIndex } });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (!res.ok) throw await registryError(res, `${this.name}: referrers tag of ${subject}`);
+    return parseImageIndex(Buffer.from(await res.arrayBuffer()), `${this.name}: referrers tag of ${subject}`);
+  }
+
+  private async addToFallbackIndex(subject: string, referrer: Descriptor): Promise<void> {
+    const index = (await this.fallbackIndex(subject)) ?? { schemaVersion: 2 as const, mediaType: MediaType.ImageIndex, manifests: [] };
+    if (index.manifests.some((m) => m.digest === referrer.digest)) return;
+    index.manifests.push(referrer);
+    await this.putManifestAt(this.fallbackTag(subject), MediaType.ImageIndex, encodeJson(index));
+  }
+
+  async tag(descriptor: Descriptor, bytes: Buffer, tag: string): Promise<void> {
+    await this.putManifestAt(tag, descriptor.mediaType, bytes);
+  }
+
+  async referrers(subject: Descriptor): Promise<Descriptor[]> {
+    const res = await this.request('GET', `${this.base}/referrers/${subject.digest}`, { headers: { Accept: MediaType.ImageIndex } });
+    if (res.ok) return parseImageIndex(Buffer.from(await res.arrayBuffer()), `${this.name}: referrers of ${subject.digest}`).manifests;
+    if (res.status !== 404) throw await registryError(res, `${this.name}: referrers of ${subject.digest}`);
+    await res.body?.cancel();
+    return (await this.fallbackIndex(subject.digest))?.manifests ?? [];
+  }
+}
