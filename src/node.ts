@@ -3,7 +3,8 @@
 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { ApiServer } from './api/index.js';
+import { ApiServer, AppDeployer } from './api/index.js';
+import { loadTrustedKeys } from './bundle/index.js';
 import { OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { ModelManager, resolveModels } from './engine/index.js';
@@ -14,6 +15,7 @@ export const VERSION: string = (createRequire(import.meta.url)('../package.json'
 export interface WeftNode {
   readonly address: AddressInfo;
   readonly manager: ModelManager;
+  readonly apps: AppDeployer;
   /** Stops accepting, finishes in-flight requests (up to the shutdown timeout), unloads models. */
   stop(): Promise<void>;
 }
@@ -25,6 +27,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     memoryBudget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
     log,
   });
+  const apps = new AppDeployer({ manager, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
+  for (const ref of config.app) await apps.deploy(ref);
   await manager.loadEager();
   const server = new ApiServer({
     manager,
@@ -33,6 +37,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     port: config.port,
     maxBodySize: config.maxBodySize,
     version: VERSION,
+    deployer: apps,
+    adminToken: config.adminToken,
   });
   const address = await server.listen();
   log.info('weft node listening', { url: `http://${address.address}:${address.port}`, models: manager.names().join(',') });
@@ -41,6 +47,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   return {
     address,
     manager,
+    apps,
     stop: () =>
       (stopping ??= (async () => {
         log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });

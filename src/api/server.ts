@@ -11,6 +11,8 @@ import type { ModelManager } from '../engine/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
+import { adminRoutes } from './admin/routes.js';
+import type { AppDeployer } from './admin/apps.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
@@ -25,6 +27,9 @@ export interface ApiServerOptions {
   port: number;
   maxBodySize: number;
   version: string;
+  /** Apps deployed at run time; mounts the /admin API. */
+  deployer?: AppDeployer;
+  adminToken?: string | undefined;
 }
 
 export class ApiServer {
@@ -77,6 +82,7 @@ export class ApiServer {
         isReady: () => this.started && !this.draining,
       }),
     );
+    if (this.options.deployer) app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken }));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);
