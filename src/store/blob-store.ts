@@ -125,18 +125,25 @@ export class BlobStore {
    * either complete copy the one that stays.
    */
   async put(blob: BlobRef, source: BlobSource, origin = 'store'): Promise<'stored' | 'present'> {
-    await this.init();
-    const path = this.blobPath(blob.digest);
     const pending = this.writing.get(blob.digest);
     if (pending) {
+      // Whatever the first write's outcome, look again: present now, or ours to write.
       await pending;
-      return 'present';
+      return this.put(blob, source, origin);
     }
-    if (await this.has(blob.digest)) return 'present';
-    const write = writeBlobAtomic(blob, source, path, this.tmpDir, origin).finally(() => this.writing.delete(blob.digest));
-    this.writing.set(blob.digest, write);
-    await write;
-    return 'stored';
+    const work = (async () => {
+      await this.init();
+      if (await this.has(blob.digest)) return 'present' as const;
+      await writeBlobAtomic(blob, source, this.blobPath(blob.digest), this.tmpDir, origin);
+      return 'stored' as const;
+    })();
+    // Registered before the first await, so a concurrent put of this digest always finds it.
+    this.writing.set(blob.digest, work.then(() => undefined, () => undefined));
+    try {
+      return await work;
+    } finally {
+      this.writing.delete(blob.digest);
+    }
   }
 
   putBytes(bytes: Uint8Array, origin = 'store'): Promise<'stored' | 'present'> {
