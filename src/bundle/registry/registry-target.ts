@@ -1,7 +1,7 @@
 // A repository in an OCI registry as a Target, over the Distribution API with fetch: HEAD before
 // upload, cross-repository mounts, monolithic (streamed) and chunked uploads, manifests by tag and
 // digest, the referrers API with the `sha256-<hex>` tag-schema fallback, Basic and Bearer auth.
-// Blob bodies stream both ways; a chunked upload holds one chunk in memory at most.
+// Blob bodies stream both ways, chunked uploads included: memory holds one read chunk, whatever the blob size.
 
 import { ErrorCode, WeftError } from '../../errors.js';
 import { sha256, type BlobSource } from '../../store/index.js';
@@ -9,6 +9,7 @@ import { MAX_MANIFEST_BYTES, MediaType, encodeJson, parseImageIndex, parseImageM
 import type { Progress, Target } from '../target.js';
 import { basicHeader, parseChallenge, type Credentials } from './auth.js';
 import { formatReference, type RegistryReference } from './reference.js';
+import { streamRequest, type StreamedResponse } from './upload-stream.js';
 
 export interface RegistryOptions {
   credentials?: Credentials | undefined;
@@ -23,7 +24,7 @@ export interface RegistryOptions {
 
 const ACCEPT = [MediaType.ImageManifest, MediaType.ImageIndex].join(', ');
 
-async function registryError(res: Response, what: string): Promise<WeftError> {
+async function registryError(res: { status: number; text(): Promise<string> }, what: string): Promise<WeftError> {
   const text = await res.text().catch(() => '');
   let detail = text.slice(0, 300);
   try {
@@ -37,27 +38,29 @@ async function registryError(res: Response, what: string): Promise<WeftError> {
   return new WeftError(ErrorCode.RegistryError, `${what}: HTTP ${res.status} ${detail}`);
 }
 
-/** Yields `source` re-cut into buffers of exactly `size` bytes (the last may be shorter). */
-async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let held = 0;
-  for await (const chunk of source) {
-    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    while (held + buf.length >= size) {
-      const take = size - held;
-      parts.push(buf.subarray(0, take));
-      yield Buffer.concat(parts);
-      parts = [];
-      held = 0;
-      buf = buf.subarray(take);
-    }
-    if (buf.length > 0) {
-      // Copy: the source may reuse its buffer for the next chunk.
-      parts.push(Buffer.from(buf));
-      held += buf.length;
+/** Reads a byte stream in consecutive slices of given lengths, without buffering beyond one chunk. */
+class SliceReader {
+  private leftover: Uint8Array | undefined;
+  constructor(private readonly source: AsyncIterator<Uint8Array>) {}
+
+  async *take(length: number): AsyncGenerator<Uint8Array> {
+    let left = length;
+    while (left > 0) {
+      let chunk = this.leftover;
+      this.leftover = undefined;
+      if (chunk === undefined) {
+        const next = await this.source.next();
+        if (next.done) throw new WeftError(ErrorCode.DigestMismatch, `blob source ended ${left} bytes short of its descriptor's size`);
+        chunk = next.value;
+      }
+      if (chunk.byteLength > left) {
+        this.leftover = chunk.subarray(left);
+        chunk = chunk.subarray(0, left);
+      }
+      left -= chunk.byteLength;
+      yield chunk;
     }
   }
-  if (held > 0) yield Buffer.concat(parts);
 }
 
 export class RegistryTarget implements Target {
@@ -106,18 +109,18 @@ export class RegistryTarget implements Target {
     this.authorization = `Bearer ${token}`;
   }
 
-  /** One request; on 401 authenticates and retries once, unless the body is a stream that cannot be replayed. */
-  private async request(method: string, url: string, init: { headers?: Record<string, string>; body?: unknown } = {}, replayable = true): Promise<Response> {
+  /** One request with a small or no body; on 401 authenticates and retries once. */
+  private async request(method: string, url: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<Response> {
     const send = () => {
       const headers: Record<string, string> = { ...init.headers };
       if (this.authorization) headers.Authorization = this.authorization;
-      return fetch(url, { method, headers, body: init.body as BodyInit, ...(init.body && typeof (init.body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' ? { duplex: 'half' } : {}) } as RequestInit).catch((err: unknown) => {
+      return fetch(url, { method, headers, ...(init.body ? { body: init.body as unknown as BodyInit } : {}) }).catch((err: unknown) => {
         const cause = (err as { cause?: Error }).cause;
         throw new WeftError(ErrorCode.RegistryError, `cannot reach registry ${this.ref.registry}: ${cause?.message ?? (err as Error).message}`, { cause: err });
       });
     };
     let res = await send();
-    if (res.status === 401 && replayable) {
+    if (res.status === 401) {
       await this.authenticate(res);
       await res.body?.cancel();
       res = await send();
@@ -126,6 +129,15 @@ export class RegistryTarget implements Target {
       await res.body?.cancel();
       throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} refused the credentials${this.options.credentials ? ` of user '${this.options.credentials.username}'` : ''} for ${method} ${new URL(url).pathname}`);
     }
+    return res;
+  }
+
+  /** A request with a streamed body (blob uploads); authentication happened on the POST before it. */
+  private async upload(method: string, url: URL, headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<StreamedResponse> {
+    const res = await streamRequest(method, url, { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) }, body).catch((err: unknown) => {
+      throw new WeftError(ErrorCode.RegistryError, `cannot upload to registry ${this.ref.registry}: ${(err as Error).message}`, { cause: err });
+    });
+    if (res.status === 401) throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} refused the upload to ${url.pathname}`);
     return res;
   }
 
@@ -156,7 +168,7 @@ export class RegistryTarget implements Target {
     return true;
   }
 
-  private location(res: Response): URL {
+  private location(res: { headers: Headers }): URL {
     const loc = res.headers.get('location');
     if (!loc) throw new WeftError(ErrorCode.RegistryError, `${this.name}: upload response without a Location header`);
     return new URL(loc, this.base);
@@ -195,20 +207,21 @@ export class RegistryTarget implements Target {
     };
     if (descriptor.size <= this.options.monolithicLimit) {
       url.searchParams.set('digest', descriptor.digest);
-      const res = await this.request('PUT', url.href, { headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(descriptor.size) }, body: counted() }, false);
+      const res = await this.upload('PUT', url, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(descriptor.size) }, counted());
       if (res.status !== 201) throw await registryError(res, what);
-      await res.body?.cancel();
     } else {
-      let offset = 0;
-      for await (const chunk of rechunk(counted(), this.options.chunkSize)) {
-        const res = await this.request('PATCH', url.href, {
-          headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(chunk.length), 'Content-Range': `${offset}-${offset + chunk.length - 1}` },
-          body: chunk,
-        });
+      // Each PATCH body streams its slice straight from the source: memory holds one read chunk.
+      const reader = new SliceReader(counted()[Symbol.asyncIterator]());
+      for (let offset = 0; offset < descriptor.size; offset += this.options.chunkSize) {
+        const length = Math.min(this.options.chunkSize, descriptor.size - offset);
+        const res = await this.upload(
+          'PATCH',
+          url,
+          { 'Content-Type': 'application/octet-stream', 'Content-Length': String(length), 'Content-Range': `${offset}-${offset + length - 1}` },
+          reader.take(length),
+        );
         if (res.status !== 202) throw await registryError(res, what);
-        await res.body?.cancel();
         url = this.location(res);
-        offset += chunk.length;
       }
       url.searchParams.set('digest', descriptor.digest);
       const res = await this.request('PUT', url.href, { headers: { 'Content-Length': '0' } });
