@@ -15,6 +15,7 @@ import { prepareOcrModels } from '../scripts/prepare-examples.js';
 import { digestFile } from '../src/store/index.js';
 import { writeSumApp } from './kit/apps.js';
 import { startRegistry, type TestRegistry } from './kit/registry.js';
+import { startTokenService, type TokenService } from './kit/token-service.js';
 import { runWeft, spawnWeft, weftOk } from './kit/weft-cli.js';
 import { fetchJson, postJson, startWeft, type WeftProcess } from './kit/weft-process.js';
 
@@ -245,10 +246,37 @@ describe('bundles through a real registry', () => {
 
 describe('registry auth', () => {
   let secured: TestRegistry;
+  let tokens: TokenService;
+  let tokenRegistry: TestRegistry;
   before(async () => {
     secured = await startRegistry({ users: { alice: 'wonderland' } });
+    tokens = await startTokenService(tmp, { bob: 'builder' });
+    tokenRegistry = await startRegistry({ token: tokens });
   });
-  after(() => secured?.stop());
+  after(async () => {
+    await secured?.stop();
+    await tokenRegistry?.stop();
+    await tokens?.stop();
+  });
+
+  it('follows the Bearer token flow, asking the token service for each scope', async () => {
+    const ref = `${tokenRegistry.host}/team/ocr:1`;
+    const anonymous = await runWeft(['push', ref, '--from', ocrLayout], baseEnv);
+    assert.equal(anonymous.code, 1);
+    assert.match(anonymous.stderr, /REGISTRY_UNAUTHORIZED: token service .* refused anonymous access/);
+    const bob = { WEFT_REGISTRY_USERNAME: 'bob', WEFT_REGISTRY_PASSWORD: 'builder' };
+    assert.ok((await weftOk(['push', ref, '--from', ocrLayout], { ...baseEnv, ...bob })).includes(ocrDigest));
+    const pulled = await weftOk(['pull', ref], env(join(tmp, 'token-pull'), bob));
+    assert.match(pulled, new RegExp(`as ${ocrDigest} \\(1 signature\\)`));
+    // Same registry, another repository: blobs are mounted with a token for both repositories.
+    assert.ok((await weftOk(['push', `${tokenRegistry.host}/team/copy:1`, '--from', ref], { ...baseEnv, ...bob })).includes(ocrDigest));
+    // The mount request (POST ?mount=…&from=team/ocr) asks for push here and pull there in one token.
+    const mount = tokens.scopes.some((request) => {
+      const scopes = request.flatMap((s) => s.split(' '));
+      return scopes.includes('repository:team/copy:pull,push') && scopes.includes('repository:team/ocr:pull');
+    });
+    assert.ok(mount, JSON.stringify(tokens.scopes));
+  });
 
   it('needs credentials, refuses wrong ones, and reads them from a Docker config or the environment', async () => {
     const ref = `${secured.host}/team/ocr:1`;

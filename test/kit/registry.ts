@@ -31,7 +31,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(options: { users?: Record<string, string> } = {}): Promise<TestRegistry> {
+export interface RegistryOptions {
+  /** htpasswd Basic auth with these users. */
+  users?: Record<string, string>;
+  /** Bearer token auth, trusting tokens of this service (see token-service.ts). */
+  token?: { realm: string; service: string; issuer: string; certPath: string };
+}
+
+export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-registry-'));
   const storage = join(dir, 'data');
   let auth = '';
@@ -39,6 +46,10 @@ export async function startRegistry(options: { users?: Record<string, string> } 
     const lines = Object.entries(options.users).map(([user, password]) => `${user}:${bcrypt.hashSync(password, 4)}`);
     await writeFile(join(dir, 'htpasswd'), `${lines.join('\n')}\n`);
     auth = `auth:\n  htpasswd:\n    realm: weft-test\n    path: ${join(dir, 'htpasswd')}\n`;
+  }
+  if (options.token) {
+    const t = options.token;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certPath}\n`;
   }
   // A port taken between freePort() and the registry's bind makes it exit; try a few.
   for (let attempt = 0; attempt < 5; attempt++) {
