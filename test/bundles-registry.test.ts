@@ -223,6 +223,25 @@ describe('bundles through a real registry', () => {
     assert.equal(await inferSum(node.url, 'big-sum'), 5);
   });
 
+  it('serves app folders and OCI layouts unsigned only with --allow-unsigned', async () => {
+    const folder = await writeSumApp(join(tmp, 'folderapp'), 'folderapp', { seed: 8 });
+    const layoutApp = await writeSumApp(join(tmp, 'layoutapp'), 'layoutapp', { seed: 9 });
+    await weftOk(['pack', layoutApp, '-o', `${layoutApp}.oci`], baseEnv);
+    const data = join(tmp, 'unsigned-node');
+    const refused = await runWeft(['serve', '--port', '0', '--data-dir', data, '--app', folder], baseEnv);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /SIGNATURE_INVALID: refusing app folder .* a folder carries no signature/);
+    const lenient = await startWeft(['--data-dir', data, '--allow-unsigned', '--app', folder, '--app', `${layoutApp}.oci`], baseEnv);
+    try {
+      assert.equal(await inferSum(lenient.url, 'folderapp-sum'), 5);
+      assert.equal(await inferSum(lenient.url, 'layoutapp-sum'), 5);
+      // Embedded models are served only when the node is given no models and no apps.
+      assert.equal((await fetchJson(`${lenient.url}/v2/models/ppocr-cls`)).status, 404);
+    } finally {
+      assert.equal(await lenient.stop(), 0);
+    }
+  });
+
   it('lets two processes pull the same bundle into one store at once', async () => {
     const data = join(tmp, 'concurrent');
     const ref = `${registry.host}/apps/ocr:1.0`;
