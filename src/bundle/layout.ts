@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import { digestHex, sha256, writeBlobAtomic, writeFileAtomic, type BlobSource } from '../store/index.js';
 import { Annotation, encodeJson, MAX_MANIFEST_BYTES, MediaType, parseImageIndex, parseImageManifest, type Descriptor, type ImageIndex } from './oci.js';
-import type { Target } from './target.js';
+import { tracked, type Progress, type Target } from './target.js';
 
 export class OciLayout implements Target {
   readonly dir: string;
@@ -86,9 +86,11 @@ export class OciLayout implements Target {
     }
   }
 
-  async putBlob(descriptor: Descriptor, source: BlobSource): Promise<void> {
+  async putBlob(descriptor: Descriptor, source: BlobSource, progress?: Progress): Promise<void> {
     if (await this.hasBlob(descriptor)) return;
-    await writeBlobAtomic(descriptor, source, this.blobPath(descriptor.digest), join(this.dir, 'blobs'), this.name);
+    const transfer = tracked(descriptor, source, progress);
+    await writeBlobAtomic(descriptor, transfer.source, this.blobPath(descriptor.digest), join(this.dir, 'blobs'), this.name);
+    transfer.done();
   }
 
   async putManifest(descriptor: Descriptor, bytes: Buffer): Promise<void> {

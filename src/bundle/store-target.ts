@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { ErrorCode, WeftError } from '../errors.js';
 import { isDigest, type BlobSource, type BlobStore } from '../store/index.js';
 import { MAX_MANIFEST_BYTES, MediaType, parseImageManifest, type Descriptor } from './oci.js';
-import type { Progress, Target } from './target.js';
+import { tracked, type Progress, type Target } from './target.js';
 
 export class StoreTarget implements Target {
   readonly name: string;
@@ -38,15 +38,9 @@ export class StoreTarget implements Target {
   }
 
   async putBlob(descriptor: Descriptor, source: BlobSource, progress?: Progress): Promise<void> {
-    const bar = progress?.start(descriptor.annotations?.['org.opencontainers.image.title'] ?? descriptor.digest.slice(7, 19), descriptor.size);
-    const counted: BlobSource = async function* () {
-      for await (const chunk of await source()) {
-        bar?.advance(chunk.byteLength);
-        yield chunk;
-      }
-    };
-    const outcome = await this.store.put(descriptor, counted, this.name);
-    bar?.done(outcome === 'present' ? 'already stored' : undefined);
+    const transfer = tracked(descriptor, source, progress);
+    const outcome = await this.store.put(descriptor, transfer.source, this.name);
+    transfer.done(outcome === 'present' ? 'already stored' : undefined);
   }
 
   async putManifest(descriptor: Descriptor, bytes: Buffer): Promise<void> {

@@ -2,7 +2,7 @@
 // repository — as one small interface, so pack, push, pull and sign are each one copy.
 
 import type { BlobSource } from '../store/index.js';
-import type { Descriptor } from './oci.js';
+import { MediaType, type Descriptor } from './oci.js';
 
 export interface Progress {
   /** A blob transfer starts; returns a callback for bytes moved and one for the end. */
@@ -10,6 +10,21 @@ export interface Progress {
 }
 
 export const quietProgress: Progress = { start: () => ({ advance: () => undefined, done: () => undefined }) };
+
+/** Wraps a blob source so the bytes it yields advance a progress line named after the blob. */
+export function tracked(descriptor: Descriptor, source: BlobSource, progress: Progress = quietProgress): { source: () => AsyncIterable<Uint8Array>; done(note?: string): void } {
+  const label = descriptor.annotations?.['org.opencontainers.image.title'] ?? (descriptor.mediaType === MediaType.AppConfig ? 'weft.json' : descriptor.digest.slice(7, 19));
+  const bar = progress.start(label, descriptor.size);
+  return {
+    source: async function* () {
+      for await (const chunk of await source()) {
+        bar.advance(chunk.byteLength);
+        yield chunk;
+      }
+    },
+    done: (note) => bar.done(note),
+  };
+}
 
 export interface Target {
   /** Where this is, for messages. */

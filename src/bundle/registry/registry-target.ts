@@ -6,7 +6,7 @@
 import { ErrorCode, WeftError } from '../../errors.js';
 import { sha256, type BlobSource } from '../../store/index.js';
 import { MAX_MANIFEST_BYTES, MediaType, encodeJson, parseImageIndex, parseImageManifest, type Descriptor, type ImageIndex } from '../oci.js';
-import type { Progress, Target } from '../target.js';
+import { tracked, type Progress, type Target } from '../target.js';
 import { basicHeader, parseChallenge, type Credentials } from './auth.js';
 import { formatReference, type RegistryReference } from './reference.js';
 import { streamRequest, type StreamedResponse } from './upload-stream.js';
@@ -194,17 +194,12 @@ export class RegistryTarget implements Target {
   async putBlob(descriptor: Descriptor, source: BlobSource, progress?: Progress): Promise<void> {
     const what = `${this.name}: upload of ${descriptor.digest}`;
     let url = await this.startUpload(descriptor);
-    const bar = progress?.start(descriptor.annotations?.['org.opencontainers.image.title'] ?? descriptor.digest.slice(7, 19), descriptor.size);
+    const transfer = tracked(descriptor, source, progress);
     if (url === undefined) {
-      bar?.done('mounted');
+      transfer.done('mounted');
       return;
     }
-    const counted = async function* () {
-      for await (const chunk of await source()) {
-        bar?.advance(chunk.byteLength);
-        yield chunk;
-      }
-    };
+    const counted = transfer.source;
     if (descriptor.size <= this.options.monolithicLimit) {
       url.searchParams.set('digest', descriptor.digest);
       const res = await this.upload('PUT', url, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(descriptor.size) }, counted());
@@ -228,7 +223,7 @@ export class RegistryTarget implements Target {
       if (res.status !== 201) throw await registryError(res, what);
       await res.body?.cancel();
     }
-    bar?.done();
+    transfer.done();
   }
 
   private async putManifestAt(reference: string, mediaType: string, bytes: Buffer): Promise<Response> {
