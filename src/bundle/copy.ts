@@ -2,6 +2,7 @@
 // blobs the destination has. Order makes a crash harmless: blobs first, then the manifest, then
 // its signatures, and the tag last, so a tag only ever names a complete bundle.
 
+import { ErrorCode, WeftError } from '../errors.js';
 import { parseImageManifest, type Descriptor } from './oci.js';
 import { quietProgress, type Progress, type Target } from './target.js';
 
@@ -28,7 +29,14 @@ export async function copyBundle(src: Target, reference: string, dst: Target, op
   const { descriptor, bytes } = await src.getManifest(reference);
   await copyManifest(src, dst, descriptor, bytes, progress);
   for (const referrer of await src.referrers(descriptor)) {
-    const r = await src.getManifest(referrer.digest);
+    let r: { descriptor: Descriptor; bytes: Buffer };
+    try {
+      r = await src.getManifest(referrer.digest);
+    } catch (err) {
+      // The tag-schema fallback index can name a referrer deleted since: it signs nothing.
+      if (err instanceof WeftError && err.code === ErrorCode.BundleNotFound) continue;
+      throw err;
+    }
     await copyManifest(src, dst, r.descriptor, r.bytes, progress);
   }
   if (options.tag !== undefined) await dst.tag(descriptor, bytes, options.tag);

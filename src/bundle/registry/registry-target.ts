@@ -63,6 +63,21 @@ class SliceReader {
   }
 }
 
+/** A manifest or index body, refused past MAX_MANIFEST_BYTES whether or not Content-Length says so. */
+async function readSmallBody(res: Response, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_MANIFEST_BYTES) {
+      await res.body?.cancel();
+      throw new WeftError(ErrorCode.InvalidBundle, `${what} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    }
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}
+
 export class RegistryTarget implements Target {
   readonly name: string;
   private readonly base: string;
@@ -144,8 +159,7 @@ export class RegistryTarget implements Target {
   async getManifest(reference: string): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
     const res = await this.request('GET', `${this.base}/manifests/${reference}`, { headers: { Accept: ACCEPT } });
     if (!res.ok) throw await registryError(res, `${this.name}: manifest '${reference}'`);
-    if (Number(res.headers.get('content-length') ?? 0) > MAX_MANIFEST_BYTES) throw new WeftError(ErrorCode.InvalidBundle, `${this.name}: manifest '${reference}' is too large`);
-    const bytes = Buffer.from(await res.arrayBuffer());
+    const bytes = await readSmallBody(res, `${this.name}: manifest '${reference}'`);
     const digest = sha256(bytes);
     const claimed = reference.startsWith('sha256:') ? reference : res.headers.get('docker-content-digest');
     if (claimed && claimed !== digest) {
@@ -259,7 +273,7 @@ export class RegistryTarget implements Target {
       return undefined;
     }
     if (!res.ok) throw await registryError(res, `${this.name}: referrers tag of ${subject}`);
-    return parseImageIndex(Buffer.from(await res.arrayBuffer()), `${this.name}: referrers tag of ${subject}`);
+    return parseImageIndex(await readSmallBody(res, `${this.name}: referrers tag of ${subject}`), `${this.name}: referrers tag of ${subject}`);
   }
 
   private async addToFallbackIndex(subject: string, referrer: Descriptor): Promise<void> {
@@ -275,7 +289,7 @@ export class RegistryTarget implements Target {
 
   async referrers(subject: Descriptor): Promise<Descriptor[]> {
     const res = await this.request('GET', `${this.base}/referrers/${subject.digest}`, { headers: { Accept: MediaType.ImageIndex } });
-    if (res.ok) return parseImageIndex(Buffer.from(await res.arrayBuffer()), `${this.name}: referrers of ${subject.digest}`).manifests;
+    if (res.ok) return parseImageIndex(await readSmallBody(res, `${this.name}: referrers of ${subject.digest}`), `${this.name}: referrers of ${subject.digest}`).manifests;
     if (res.status !== 404) throw await registryError(res, `${this.name}: referrers of ${subject.digest}`);
     await res.body?.cancel();
     return (await this.fallbackIndex(subject.digest))?.manifests ?? [];
