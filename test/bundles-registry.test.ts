@@ -242,6 +242,22 @@ describe('bundles through a real registry', () => {
     }
   });
 
+  it('serves the copy pulled before when the registry is out of reach', async () => {
+    const gone = await startRegistry();
+    const ref = `${gone.host}/apps/sum:1`;
+    try {
+      await weftOk(['push', ref, '--from', `${join(tmp, 'sum')}.oci`], baseEnv);
+      await weftOk(['pull', ref], env(nodeData()));
+    } finally {
+      await gone.stop();
+    }
+    const deployed = await postJson(`${node.url}/admin/apps`, { ref });
+    assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+    assert.equal(await inferSum(node.url, 'sum-sum'), 5);
+    assert.match(node.logs(), /cannot reach registry .*; serving the copy of .* pulled before/);
+    assert.equal((await fetchJson(`${node.url}/admin/apps/sum`, { method: 'DELETE' })).status, 200);
+  });
+
   it('lets two processes pull the same bundle into one store at once', async () => {
     const data = join(tmp, 'concurrent');
     const ref = `${registry.host}/apps/ocr:1.0`;

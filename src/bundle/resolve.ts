@@ -59,6 +59,8 @@ export function openReference(ref: string, config: Readonly<NodeConfig>): { targ
 export interface LoadOptions {
   trust: TrustPolicy;
   progress?: Progress;
+  /** Told when a registry cannot be reached and the copy already in the store is served. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -78,6 +80,16 @@ export async function loadApp(ref: string, config: Readonly<NodeConfig>, options
   const { target, reference } = openReference(ref, config);
   if (kind === 'store') return openStoredBundle(store, reference, ref, options.trust);
   const tag = kind === 'registry' ? formatReference((target as RegistryTarget).ref) : undefined;
-  const descriptor = await copyBundle(target, reference, store, { ...(tag === undefined ? {} : { tag }), ...(options.progress ? { progress: options.progress } : {}) });
-  return openStoredBundle(store, descriptor.digest, ref, options.trust);
+  let digest: string;
+  try {
+    digest = (await copyBundle(target, reference, store, { ...(tag === undefined ? {} : { tag }), ...(options.progress ? { progress: options.progress } : {}) })).digest;
+  } catch (err) {
+    // An edge node keeps serving what it pulled before when its registry is out of reach; the
+    // stored copy is verified like any other.
+    const stored = tag === undefined || !(err instanceof WeftError && err.code === ErrorCode.RegistryError) ? undefined : await store.store.resolveTag(tag);
+    if (stored === undefined) throw err;
+    options.warn?.(`${(err as Error).message}; serving the copy of ${ref} pulled before (${stored})`);
+    digest = stored;
+  }
+  return openStoredBundle(store, digest, ref, options.trust);
 }

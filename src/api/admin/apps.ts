@@ -35,7 +35,7 @@ export class AppDeployer {
 
   async deploy(ref: string): Promise<DeployedApp> {
     const { config, manager, trustedKeys, log } = this.options;
-    const bundle = await loadApp(ref, config, { trust: { trustedKeys, allowUnsigned: config.allowUnsigned } });
+    const bundle = await loadApp(ref, config, { trust: { trustedKeys, allowUnsigned: config.allowUnsigned }, warn: (message) => log.warn(message) });
     const name = bundle.manifest.name;
     if (this.apps.has(name)) throw new WeftError(ErrorCode.AppExists, `app '${name}' is already deployed; remove it first (DELETE /admin/apps/${name})`, { field: 'ref' });
     const definitions = appModels(bundle, config);
