@@ -146,10 +146,6 @@ export class BlobStore {
     }
   }
 
-  putBytes(bytes: Uint8Array, origin = 'store'): Promise<'stored' | 'present'> {
-    return this.put({ digest: sha256(bytes), size: bytes.byteLength }, () => [bytes], origin);
-  }
-
   /** A blob's bytes (small blobs only: manifests, configs), verified against the digest. */
   async readVerified(blob: BlobRef, origin = 'store'): Promise<Buffer> {
     const bytes = await this.readRaw(blob.digest);

@@ -3,7 +3,7 @@
 // /admin API both go through here.
 
 import type { KeyObject } from 'node:crypto';
-import { loadApp, type AppBundle } from '../../bundle/index.js';
+import { loadApp } from '../../bundle/index.js';
 import type { NodeConfig } from '../../config/index.js';
 import { appModels, type ModelManager } from '../../engine/index.js';
 import { ErrorCode, WeftError } from '../../errors.js';
@@ -29,7 +29,7 @@ export interface AppDeployerOptions {
 }
 
 export class AppDeployer {
-  private readonly apps = new Map<string, { info: DeployedApp; bundle: AppBundle }>();
+  private readonly apps = new Map<string, DeployedApp>();
 
   constructor(private readonly options: AppDeployerOptions) {}
 
@@ -42,7 +42,7 @@ export class AppDeployer {
     manager.add(definitions);
     const signedBy = bundle.signedBy;
     const info: DeployedApp = { name, version: bundle.manifest.version, digest: bundle.digest, ref, models: definitions.map((d) => d.name), signedBy };
-    this.apps.set(name, { info, bundle });
+    this.apps.set(name, info);
     log.info('app deployed', { app: name, version: info.version, digest: info.digest, models: info.models.join(','), signed: signedBy.length > 0 });
     return info;
   }
@@ -51,17 +51,12 @@ export class AppDeployer {
     const entry = this.apps.get(name);
     if (!entry) throw new WeftError(ErrorCode.AppNotFound, `no app '${name}' is deployed on this node`);
     this.apps.delete(name);
-    await this.options.manager.remove(entry.info.models);
+    await this.options.manager.remove(entry.models);
     this.options.log.info('app removed', { app: name });
-    return entry.info;
+    return entry;
   }
 
   list(): DeployedApp[] {
-    return [...this.apps.values()].map((a) => a.info).sort((a, b) => a.name.localeCompare(b.name));
-  }
-
-  /** The bundle of a deployed app (the sandbox reads its component through it). */
-  bundle(name: string): AppBundle | undefined {
-    return this.apps.get(name)?.bundle;
+    return [...this.apps.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
 }

@@ -1,5 +1,5 @@
 // The OCI Distribution client: references, auth and a registry repository as a Target.
-export { connectRegistry, registryCredentials } from './connect.js';
+export { connectRegistry } from './connect.js';
 export { RegistryTarget } from './registry-target.js';
 export { looksLikeRegistryReference, parseRegistryReference, formatReference } from './reference.js';
 export { dockerConfigCredentials, parseChallenge } from './auth.js';
