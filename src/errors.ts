@@ -28,6 +28,16 @@ export const ErrorCode = {
   InferenceFailed: 'INFERENCE_FAILED',
   InvalidConfig: 'INVALID_CONFIG',
   InvalidManifest: 'INVALID_MANIFEST',
+  InvalidReference: 'INVALID_REFERENCE',
+  InvalidBundle: 'INVALID_BUNDLE',
+  BundleNotFound: 'BUNDLE_NOT_FOUND',
+  DigestMismatch: 'DIGEST_MISMATCH',
+  SignatureInvalid: 'SIGNATURE_INVALID',
+  RegistryError: 'REGISTRY_ERROR',
+  RegistryUnauthorized: 'REGISTRY_UNAUTHORIZED',
+  AppNotFound: 'APP_NOT_FOUND',
+  AppExists: 'APP_EXISTS',
+  Forbidden: 'FORBIDDEN',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -3,7 +3,8 @@
 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { ApiServer } from './api/index.js';
+import { ApiServer, AppDeployer } from './api/index.js';
+import { loadTrustedKeys } from './bundle/index.js';
 import { OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { ModelManager, resolveModels } from './engine/index.js';
@@ -15,6 +16,7 @@ export interface WeftNode {
   readonly address: AddressInfo;
   readonly manager: ModelManager;
   readonly telemetry: Telemetry;
+  readonly apps: AppDeployer;
   /** Stops accepting, finishes in-flight requests (up to the shutdown timeout), unloads models. */
   stop(): Promise<void>;
 }
@@ -29,6 +31,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     observer: telemetry,
   });
   telemetry.watchModels(() => manager.status());
+  const apps = new AppDeployer({ manager, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
+  for (const ref of config.app) await apps.deploy(ref);
   await manager.loadEager();
   const server = new ApiServer({
     manager,
@@ -39,6 +43,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     version: VERSION,
     telemetry,
     callerHeader: config.callerHeader,
+    deployer: apps,
+    adminToken: config.adminToken,
   });
   const address = await server.listen();
   log.info('weft node listening', { url: `http://${address.address}:${address.port}`, models: manager.names().join(',') });
@@ -48,6 +54,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     address,
     manager,
     telemetry,
+    apps,
     stop: () =>
       (stopping ??= (async () => {
         // Draining waits on unref'd timers; without a ref'd handle the process could exit in

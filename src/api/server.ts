@@ -13,6 +13,7 @@ import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { adminRoutes } from './admin/routes.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
+import type { AppDeployer } from './admin/apps.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
@@ -30,6 +31,9 @@ export interface ApiServerOptions {
   telemetry: Telemetry;
   /** Header naming the caller for per-caller telemetry. */
   callerHeader: string;
+  /** Apps deployed at run time; mounts the /admin API. */
+  deployer?: AppDeployer;
+  adminToken?: string | undefined;
 }
 
 export class ApiServer {
@@ -83,7 +87,10 @@ export class ApiServer {
         isReady: () => this.started && !this.draining,
       }),
     );
-    app.route('/', adminRoutes(this.options.telemetry));
+    // Prometheus scrapes from elsewhere: /metrics stays outside the admin API's guard.
+    const { metrics } = this.options.telemetry;
+    app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
+    app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry }));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);

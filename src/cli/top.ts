@@ -35,13 +35,14 @@ export function renderTop(stats: AdminStats, url: string): string {
   return [`weft top — ${url} — last ${stats.windowSeconds} s — power: ${power} — ${tracing}`, line(header), ...rows.map(line), ''].join('\n');
 }
 
-async function fetchStats(url: string): Promise<AdminStats> {
+async function fetchStats(url: string, token: string | undefined): Promise<AdminStats> {
   let res: Response;
   try {
-    res = await fetch(`${url}/admin/stats`);
+    res = await fetch(`${url}/admin/stats`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
   } catch (err) {
     throw new WeftError(ErrorCode.Internal, `cannot reach ${url}/admin/stats: ${(err as Error).message} (is \`weft serve\` running? pass --url)`, { cause: err });
   }
+  if (res.status === 403) throw new WeftError(ErrorCode.Forbidden, `${url}/admin/stats needs the node's admin token: pass --token or set WEFT_ADMIN_TOKEN`);
   if (!res.ok) throw new WeftError(ErrorCode.Internal, `${url}/admin/stats answered ${res.status}`);
   return (await res.json()) as AdminStats;
 }
@@ -51,18 +52,23 @@ export async function topCommand(args: string[]): Promise<void> {
   try {
     ({ values } = parseArgs({
       args,
-      options: { url: { type: 'string', default: 'http://127.0.0.1:8080' }, once: { type: 'boolean', default: false }, interval: { type: 'string', default: '1' } },
+      options: {
+        url: { type: 'string', default: 'http://127.0.0.1:8080' },
+        once: { type: 'boolean', default: false },
+        interval: { type: 'string', default: '1' },
+        token: { type: 'string', default: process.env.WEFT_ADMIN_TOKEN },
+      },
       strict: true,
     }));
   } catch (err) {
-    throw new WeftError(ErrorCode.InvalidConfig, `${(err as Error).message} (weft top [--url URL] [--once] [--interval SECONDS])`, { cause: err });
+    throw new WeftError(ErrorCode.InvalidConfig, `${(err as Error).message} (weft top [--url URL] [--once] [--interval SECONDS] [--token T])`, { cause: err });
   }
   const url = values.url.replace(/\/+$/, '');
   const interval = Number(values.interval);
   if (!Number.isFinite(interval) || interval <= 0) throw new WeftError(ErrorCode.InvalidConfig, `--interval '${values.interval}' is not a positive number of seconds`, { field: 'interval' });
   const tty = process.stdout.isTTY === true;
   for (;;) {
-    const frame = renderTop(await fetchStats(url), url);
+    const frame = renderTop(await fetchStats(url, values.token), url);
     process.stdout.write(tty && !values.once ? CLEAR + frame : frame);
     if (values.once) return;
     await sleep(interval * 1000);

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import { settings, type Setting } from './settings.js';
 
@@ -53,6 +54,21 @@ export interface NodeConfig {
   gpuTdpWatts: number;
   /** Milliseconds. */
   energyInterval: number;
+  /** Folder of the node's store (resolved from 'auto'). */
+  dataDir: string;
+  /** App references to serve at start. */
+  app: readonly string[];
+  /** PEM files or folders of trusted public keys. */
+  trustedKeys: readonly string[];
+  allowUnsigned: boolean;
+  adminToken: string | undefined;
+  registryUsername: string | undefined;
+  registryPassword: string | undefined;
+  /** Docker config file path (resolved from 'auto'). */
+  dockerConfig: string;
+  insecureRegistries: readonly string[];
+  /** Bytes. */
+  uploadChunkSize: number;
 }
 
 export interface ConfigSources {
@@ -171,5 +187,11 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   const modelSetting = settings.find((s) => s.key === 'model')!;
   out.model = parseModelList(modelSetting, (out.model as string[] | undefined) ?? []);
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
+  if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
+  for (const key of ['app', 'trustedKeys', 'insecureRegistries'] as const) out[key] ??= [];
+  const env = sources.env ?? {};
+  const home = env.HOME || os.homedir();
+  if (out.dataDir === 'auto') out.dataDir = env.XDG_DATA_HOME ? join(env.XDG_DATA_HOME, 'weft') : join(home, '.weft');
+  if (out.dockerConfig === 'auto') out.dockerConfig = join(env.DOCKER_CONFIG || join(home, '.docker'), 'config.json');
   return Object.freeze(out as unknown as NodeConfig);
 }

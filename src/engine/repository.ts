@@ -83,13 +83,13 @@ export function embeddedModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   }));
 }
 
-/** Every model the config names; the embedded default when it names none. */
+/** Every model the config names; the embedded default when it names no models and no apps. */
 export function resolveModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   const definitions = [
     ...(node.models === undefined ? [] : scanRepository(node.models, node)),
     ...node.model.map(([name, path]) => singleModel(name, path, node)),
   ];
-  if (node.models === undefined && node.model.length === 0) return embeddedModels(node);
+  if (node.models === undefined && node.model.length === 0) return node.app.length === 0 ? embeddedModels(node) : [];
   const seen = new Set<string>();
   for (const d of definitions) {
     if (seen.has(d.name)) throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is defined twice`, { field: 'model' });

@@ -1,13 +1,59 @@
-// Operator endpoints: GET /metrics in the Prometheus exposition format, and GET /admin/stats
-// (per model: rate, latency percentiles, queue, batch size, power, joules per request), which
-// `weft top` reads.
+// The admin API: deploy (`POST /admin/apps {"ref": …}`), remove (`DELETE /admin/apps/{name}`)
+// and list (`GET /admin/apps`) apps on a running node, and the per-model live stats that
+// `weft top` reads (`GET /admin/stats`). It requires the admin token when one is set, and
+// otherwise answers loopback clients only.
 
+import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { ErrorCode, WeftError } from '../../errors.js';
 import type { Telemetry } from '../../telemetry/index.js';
+import type { AppDeployer } from './apps.js';
 
-export function adminRoutes(telemetry: Telemetry): Hono {
+export interface AdminRoutesOptions {
+  /** Mounts the app endpoints when given. */
+  deployer: AppDeployer | undefined;
+  adminToken: string | undefined;
+  telemetry: Telemetry;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function adminRoutes({ deployer, adminToken, telemetry }: AdminRoutesOptions): Hono {
   const app = new Hono();
-  app.get('/metrics', async (c) => c.body(await telemetry.metrics.text(), 200, { 'Content-Type': telemetry.metrics.contentType }));
+  app.use('/admin/*', async (c, next) => {
+    if (adminToken !== undefined) {
+      const header = c.req.header('authorization') ?? '';
+      if (!header.startsWith('Bearer ') || !tokenMatches(header.slice(7), adminToken)) {
+        throw new WeftError(ErrorCode.Forbidden, 'the admin API needs "Authorization: Bearer <admin token>" (--admin-token)');
+      }
+    } else if (!isLoopback(getConnInfo(c).remote.address)) {
+      throw new WeftError(ErrorCode.Forbidden, 'without --admin-token the admin API answers loopback clients only');
+    }
+    await next();
+  });
   app.get('/admin/stats', (c) => c.json(telemetry.stats()));
+  if (deployer === undefined) return app;
+  app.get('/admin/apps', (c) => c.json({ apps: deployer.list() }));
+  app.post('/admin/apps', async (c) => {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch (err) {
+      throw new WeftError(ErrorCode.InvalidJson, `request body is not JSON: ${(err as Error).message}`, { cause: err });
+    }
+    const ref = (body as { ref?: unknown } | null)?.ref;
+    if (typeof ref !== 'string' || ref === '') throw new WeftError(ErrorCode.BadRequest, 'body must be {"ref": "<app folder, layout, store tag or registry reference>"}', { field: 'ref' });
+    return c.json({ app: await deployer.deploy(ref) }, 201);
+  });
+  app.delete('/admin/apps/:name', async (c) => c.json({ removed: await deployer.remove(c.req.param('name')) }));
   return app;
 }
