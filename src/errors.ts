@@ -26,6 +26,9 @@ export const ErrorCode = {
   Cancelled: 'CANCELLED',
   ShuttingDown: 'SHUTTING_DOWN',
   InferenceFailed: 'INFERENCE_FAILED',
+  ContextLengthExceeded: 'CONTEXT_LENGTH_EXCEEDED',
+  UpstreamUnavailable: 'UPSTREAM_UNAVAILABLE',
+  UpstreamError: 'UPSTREAM_ERROR',
   InvalidConfig: 'INVALID_CONFIG',
   Internal: 'INTERNAL',
 } as const;

@@ -1,12 +1,12 @@
-// Composition root: builds one Weft node from its config — backend, model manager, HTTP server —
-// and owns its start and graceful stop.
+// Composition root: builds one Weft node from its config — backends, model manager, LLM service,
+// HTTP server — and owns its start and graceful stop.
 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { ApiServer } from './api/index.js';
-import { OnnxBackend } from './backends/index.js';
+import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
-import { ModelManager, resolveModels } from './engine/index.js';
+import { LlmService, ModelManager, resolveModels } from './engine/index.js';
 import { createLogger, type Logger } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
@@ -14,20 +14,30 @@ export const VERSION: string = (createRequire(import.meta.url)('../package.json'
 export interface WeftNode {
   readonly address: AddressInfo;
   readonly manager: ModelManager;
+  readonly llm: LlmService;
   /** Stops accepting, finishes in-flight requests (up to the shutdown timeout), unloads models. */
   stop(): Promise<void>;
 }
 
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
-  const manager = new ModelManager(resolveModels(config), {
+  const definitions = resolveModels(config);
+  const manager = new ModelManager(definitions.filter((d) => d.format === 'onnx'), {
     backend: new OnnxBackend({ warn: (message) => log.warn(message) }),
     // Without GPU discovery yet, the cuda budget equals the configured one.
     memoryBudget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
     log,
   });
+  const llm = new LlmService(definitions.filter((d) => d.format !== 'onnx'), {
+    backend: new LlamaBackend({ warn: (message) => log.warn(message) }),
+    log,
+    healthIntervalMs: config.upstreamHealthInterval,
+    retryMs: config.upstreamRetry,
+  });
   await manager.loadEager();
+  await llm.start();
   const server = new ApiServer({
     manager,
+    llm,
     log,
     host: config.host,
     port: config.port,
@@ -35,17 +45,18 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     version: VERSION,
   });
   const address = await server.listen();
-  log.info('weft node listening', { url: `http://${address.address}:${address.port}`, models: manager.names().join(',') });
+  log.info('weft node listening', { url: `http://${address.address}:${address.port}`, models: [...manager.names(), ...llm.names()].join(',') });
 
   let stopping: Promise<void> | undefined;
   return {
     address,
     manager,
+    llm,
     stop: () =>
       (stopping ??= (async () => {
         log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
         await server.drain(config.shutdownTimeout);
-        await manager.shutdown();
+        await Promise.all([manager.shutdown(), llm.shutdown()]);
         log.info('stopped');
       })()),
   };

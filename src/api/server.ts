@@ -7,10 +7,11 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
-import type { ModelManager } from '../engine/index.js';
+import type { LlmService, ModelManager } from '../engine/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
+import { openAiRoutes } from './openai/index.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
@@ -20,6 +21,8 @@ const LINGER_FACTOR = 4;
 
 export interface ApiServerOptions {
   manager: ModelManager;
+  /** Language models, served through the OpenAI-compatible routes. */
+  llm?: LlmService;
   log: Logger;
   host: string;
   port: number;
@@ -77,6 +80,7 @@ export class ApiServer {
         isReady: () => this.started && !this.draining,
       }),
     );
+    if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);
