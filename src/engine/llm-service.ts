@@ -120,6 +120,8 @@ export class LlmService {
         if (next.done) break;
         const event = next.value;
         if (event.type === 'text') {
+          // Until `done` gives the exact count, pieces of text approximate tokens.
+          completionTokens++;
           lastAt = performance.now();
           firstAt ??= lastAt;
         } else {
