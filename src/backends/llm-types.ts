@@ -62,3 +62,8 @@ export interface LlmModel {
   embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult>;
   dispose(): Promise<void>;
 }
+
+/** Joins two text events (a slow reader gets one event for the text that piled up). */
+export function joinText(a: GenerateEvent, b: GenerateEvent): GenerateEvent | undefined {
+  return a.type === 'text' && b.type === 'text' ? { type: 'text', text: a.text + b.text } : undefined;
+}

@@ -148,7 +148,9 @@ export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
   // non-printable tokens: the model then only ever writes printable ASCII and never stops by
   // itself, so output is valid text and its length is exactly max_tokens.
   const tensors: Array<{ name: string; dims: number[]; data: Float32Array }> = [];
-  const matrix = (name: string, cols: number, rows: number, std: number, zeroRow0 = false) => {
+  // Weights scaled by 1/sqrt(fan-in) keep the residual stream near unit size at any width.
+  const matrix = (name: string, cols: number, rows: number, zeroRow0 = false) => {
+    const std = 1 / Math.sqrt(cols);
     const data = new Float32Array(cols * rows);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = zeroRow0 && r === 0 ? 0 : gauss(std);
     tensors.push({ name, dims: [cols, rows], data });
@@ -156,18 +158,18 @@ export function tinyGguf(options: TinyGgufOptions = {}): Buffer {
   const ones = (name: string) => tensors.push({ name, dims: [E], data: new Float32Array(E).fill(1) });
 
   const embd = new Float32Array(E * V);
-  for (let t = 0; t < V; t++) for (let c = 0; c < E; c++) embd[t * E + c] = c === 0 ? 4 : gauss(1);
+  for (let t = 0; t < V; t++) for (let c = 0; c < E; c++) embd[t * E + c] = c === 0 ? Math.sqrt(E) : gauss(1);
   tensors.push({ name: 'token_embd.weight', dims: [E, V], data: embd });
   for (let l = 0; l < layers; l++) {
     ones(`blk.${l}.attn_norm.weight`);
-    matrix(`blk.${l}.attn_q.weight`, E, E, 0.3);
-    matrix(`blk.${l}.attn_k.weight`, E, E, 0.3);
-    matrix(`blk.${l}.attn_v.weight`, E, E, 0.3);
-    matrix(`blk.${l}.attn_output.weight`, E, E, 0.3, true);
+    matrix(`blk.${l}.attn_q.weight`, E, E);
+    matrix(`blk.${l}.attn_k.weight`, E, E);
+    matrix(`blk.${l}.attn_v.weight`, E, E);
+    matrix(`blk.${l}.attn_output.weight`, E, E, true);
     ones(`blk.${l}.ffn_norm.weight`);
-    matrix(`blk.${l}.ffn_gate.weight`, E, FF, 0.3);
-    matrix(`blk.${l}.ffn_up.weight`, E, FF, 0.3);
-    matrix(`blk.${l}.ffn_down.weight`, FF, E, 0.3, true);
+    matrix(`blk.${l}.ffn_gate.weight`, E, FF);
+    matrix(`blk.${l}.ffn_up.weight`, E, FF);
+    matrix(`blk.${l}.ffn_down.weight`, FF, E, true);
   }
   ones('output_norm.weight');
   const out = new Float32Array(E * V);

@@ -7,7 +7,11 @@
  * for the producer to finish (callers abort it through their own signal first), so that what it
  * holds (a sequence, a connection) is free when `return()` resolves.
  */
-export function eventStream<T>(produce: (push: (event: T) => void) => Promise<void>): AsyncIterable<T> {
+export function eventStream<T>(
+  produce: (push: (event: T) => void) => Promise<void>,
+  /** Merges two buffered events into one, or returns undefined to keep them apart. */
+  coalesce?: (a: T, b: T) => T | undefined,
+): AsyncIterable<T> {
   return {
     [Symbol.asyncIterator]() {
       const buffer: T[] = [];
@@ -42,7 +46,17 @@ export function eventStream<T>(produce: (push: (event: T) => void) => Promise<vo
         async next(): Promise<IteratorResult<T>> {
           if (!started) start();
           for (;;) {
-            if (buffer.length > 0) return { value: buffer.shift()!, done: false };
+            if (buffer.length > 0) {
+              // A reader that fell behind gets what piled up in one event, not one per token.
+              let value = buffer.shift() as T;
+              while (coalesce && buffer.length > 0) {
+                const merged = coalesce(value, buffer[0]!);
+                if (merged === undefined) break;
+                value = merged;
+                buffer.shift();
+              }
+              return { value, done: false };
+            }
             if (failure) throw failure.error;
             if (finished) return { value: undefined, done: true };
             await new Promise<void>((resolve) => (wake = resolve));

@@ -19,7 +19,7 @@ import {
 } from 'node-llama-cpp';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Device } from '../types.js';
-import type { ChatMessage, EmbedResult, GenerateEvent, GenerateInput, LlmModel } from '../llm-types.js';
+import { joinText, type ChatMessage, type EmbedResult, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
 import { eventStream } from './event-stream.js';
 
 export interface LlamaLoadOptions {
@@ -172,7 +172,7 @@ export class LlamaLocalModel implements LlmModel {
       } finally {
         this.free.push(sequence);
       }
-    });
+    }, joinText);
   }
 
   async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {

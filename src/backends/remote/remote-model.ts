@@ -4,7 +4,7 @@
 
 import { ErrorCode, WeftError } from '../../errors.js';
 import { eventStream } from '../llama/event-stream.js';
-import type { EmbedResult, FinishReason, GenerateEvent, GenerateInput, LlmModel } from '../llm-types.js';
+import { joinText, type EmbedResult, type FinishReason, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
 import { UpstreamPool, type UpstreamPoolOptions, type UpstreamState } from './upstream-pool.js';
 
 export interface RemoteModelOptions extends UpstreamPoolOptions {
@@ -85,7 +85,7 @@ export class RemoteModel implements LlmModel {
       } finally {
         release();
       }
-    });
+    }, joinText);
   }
 
   async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {
