@@ -4,11 +4,11 @@
 
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { GenerateEvent, GenerateInput } from '../../backends/index.js';
 import type { LlmService } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
+import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
 
 export interface OpenAiRoutesOptions {
@@ -98,9 +98,8 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
     return c.json(wholeBody(kind, id, model, text, done));
   }
   const includeUsage = request.stream_options?.include_usage === true;
-  return streamSSE(c, async (stream) => {
-    stream.onAbort(() => controller.abort());
-    const send = (data: object) => stream.writeSSE({ data: JSON.stringify(data) });
+  return respondWithSse(c, () => controller.abort(), async (sink) => {
+    const send = (data: object) => sink.send(JSON.stringify(data));
     try {
       let role = true;
       for (let r = first; !r.done; r = await events.next()) {
@@ -116,7 +115,7 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
           }
         }
       }
-      await stream.writeSSE({ data: '[DONE]' });
+      await sink.send('[DONE]');
     } catch (err) {
       // Headers are gone: the error travels as an event, as OpenAI's servers do.
       if (!controller.signal.aborted) await send(openAiErrorResponse(err).body).catch(() => undefined);
