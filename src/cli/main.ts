@@ -10,12 +10,15 @@ import { serveCommand } from './serve.js';
 const USAGE = `weft ${VERSION} — an inference fabric
 
 Usage:
-  weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--config FILE]
+  weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...]
+             [--upstream NAME=URL ...] [--config FILE]
   weft config [flags]     print every setting, its flag, variable, default and value
   weft version
 
-With no --models or --model, \`weft serve\` serves the embedded PaddleOCR models
-(ppocr-det, ppocr-rec, ppocr-cls). Every flag also has a WEFT_* variable: see \`weft config\`.
+A PATH ending in .gguf is a language model, served through the OpenAI API (/v1/...);
+an --upstream is a model served by an OpenAI-compatible server. With no --models, --model or
+--upstream, \`weft serve\` serves the embedded PaddleOCR models (ppocr-det, ppocr-rec, ppocr-cls).
+Every flag also has a WEFT_* variable: see \`weft config\`.
 `;
 
 async function main(argv: string[]): Promise<void> {
