@@ -177,7 +177,8 @@ export class LlamaLocalModel implements LlmModel {
 
   async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {
     // One embedding context (one sequence) per model, created on first use; calls take turns.
-    this.embedding ??= this.model.createEmbeddingContext({ contextSize: Math.min(this.contextSize, 2048), threads: this.threads });
+    const limit = Math.min(this.contextSize, 2048);
+    this.embedding ??= this.model.createEmbeddingContext({ contextSize: limit, threads: this.threads });
     const run = this.embedQueue.then(async () => {
       const context = await this.embedding!;
       const vectors: number[][] = [];
@@ -185,8 +186,10 @@ export class LlamaLocalModel implements LlmModel {
       for (const [i, text] of inputs.entries()) {
         if (signal.aborted) throw new WeftError(ErrorCode.Cancelled, 'the client cancelled the request');
         const tokens = this.model.tokenize(text);
-        if (tokens.length >= context.model.trainContextSize && tokens.length >= 2048) {
-          throw new WeftError(ErrorCode.ContextLengthExceeded, `input ${i} is ${tokens.length} tokens, more than the embedding context holds`, { field: `input[${i}]` });
+        if (tokens.length > limit) {
+          throw new WeftError(ErrorCode.ContextLengthExceeded, `input ${i} is ${tokens.length} tokens; embeddings take at most ${limit}`, {
+            field: `input[${i}]`,
+          });
         }
         promptTokens += tokens.length;
         vectors.push([...(await context.getEmbeddingFor(tokens)).vector]);
