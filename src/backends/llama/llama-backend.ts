@@ -126,6 +126,9 @@ export class LlamaLocalModel implements LlmModel {
       const sequence = this.free.pop();
       if (sequence === undefined) throw new WeftError(ErrorCode.Internal, 'no free sequence: the engine admitted too many generations');
       try {
+        // A sequence keeps its last tokens so a follow-up chat reuses them. A seeded request
+        // starts clean: batch shapes then match every time, and so does the output.
+        if (input.seed !== undefined) await sequence.clearHistory();
         const promptTokens = this.promptTokens(input);
         const room = this.contextSize - promptTokens;
         const maxTokens = Math.min(input.maxTokens ?? room, room);
