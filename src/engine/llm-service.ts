@@ -3,7 +3,7 @@
 // events, `embed` returns vectors. Adds per-model admission (SlotQueue), loading and stats.
 
 import { ErrorCode, WeftError } from '../errors.js';
-import { RemoteModel, type EmbedResult, type GenerateEvent, type GenerateInput, type LlamaBackend, type LlmModel, type UpstreamState } from '../backends/index.js';
+import { LlamaLocalModel, RemoteModel, type EmbedResult, type GenerateEvent, type GenerateInput, type LlamaBackend, type LlmModel, type UpstreamState } from '../backends/index.js';
 import type { ModelDefinition } from './repository.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
@@ -26,6 +26,8 @@ export interface LlmModelInfo {
   /** Generations running and waiting. */
   inflight: number;
   queued: number;
+  /** Local models: where they run once loaded. */
+  device?: 'cpu' | 'cuda';
   /** Remote models: each upstream's health and load. */
   upstreams?: UpstreamState[];
 }
@@ -77,6 +79,7 @@ export class LlmService {
         reason: e.reason,
         inflight: e.queue?.inflight ?? 0,
         queued: e.queue?.queued ?? 0,
+        ...(e.model instanceof LlamaLocalModel && { device: e.model.device }),
         ...(remote && { upstreams: remote.upstreams() }),
       };
     });

@@ -20,7 +20,7 @@ import {
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Device } from '../types.js';
 import { joinText, type ChatMessage, type EmbedResult, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
-import { eventStream } from './event-stream.js';
+import { eventStream } from '../event-stream.js';
 
 export interface LlamaLoadOptions {
   device: Device;
@@ -102,11 +102,6 @@ export class LlamaLocalModel implements LlmModel {
     this.contextSize = context.contextSize;
     this.chatWrapper = resolveChatWrapper(model);
     for (let i = 0; i < this.concurrency; i++) this.free.push(context.getSequence());
-  }
-
-  /** Bytes of the model file: what its weights take in memory. */
-  get sizeBytes(): number {
-    return this.model.size;
   }
 
   async check(input: GenerateInput): Promise<void> {

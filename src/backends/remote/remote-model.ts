@@ -3,7 +3,7 @@
 // server-sent events come back as the same GenerateEvents a local model yields.
 
 import { ErrorCode, WeftError } from '../../errors.js';
-import { eventStream } from '../llama/event-stream.js';
+import { eventStream } from '../event-stream.js';
 import { joinText, type EmbedResult, type FinishReason, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
 import { UpstreamPool, type UpstreamPoolOptions, type UpstreamState } from './upstream-pool.js';
 
