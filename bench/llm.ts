@@ -2,7 +2,7 @@
 // Weft (`weft serve`, OpenAI API, SSE over loopback) against node-llama-cpp called directly in
 // this process, on the same GGUF with the same context, sequences and threads.
 // Usage: npm run build && node --import tsx bench/llm.ts [--model PATH.gguf] [--tokens 128]
-//        [--rounds 3] [--threads 1] [--embedding 64 --layers 2]. Without --model it writes a
+//        [--rounds 5] [--threads 1] [--embedding 64 --layers 2]. Without --model it writes a
 //        random-weight llama GGUF of that size: the figures measure serving overhead per token,
 //        not a real model's speed.
 
@@ -18,7 +18,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string' },
     tokens: { type: 'string', default: '128' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     threads: { type: 'string', default: '1' },
     /** Hidden size and layers of the generated model (64 and 2 are the test model). */
     embedding: { type: 'string', default: '64' },
@@ -54,20 +54,30 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function run(label: string, stream: Stream): Promise<Map<number, Sample>> {
-  await measure(1, stream); // warm-up
-  const out = new Map<number, Sample>();
+/**
+ * Both sides, round by round in turn (direct, then Weft), so that whatever else loads the
+ * machine weighs on both alike; medians over the rounds.
+ */
+async function run(sides: Record<'direct' | 'weft', Stream>): Promise<Record<'direct' | 'weft', Map<number, Sample>>> {
+  for (const stream of Object.values(sides)) await measure(1, stream); // warm-up
+  const out = { direct: new Map<number, Sample>(), weft: new Map<number, Sample>() };
   for (const c of CONCURRENCY) {
-    const samples: Sample[] = [];
-    for (let r = 0; r < ROUNDS; r++) samples.push(await measure(c, stream));
-    out.set(c, { tokensPerSecond: median(samples.map((s) => s.tokensPerSecond)), ttftMs: median(samples.map((s) => s.ttftMs)) });
-    console.error(`${label} c=${c}: ${out.get(c)!.tokensPerSecond.toFixed(0)} tok/s, TTFT ${out.get(c)!.ttftMs.toFixed(1)} ms`);
+    const samples: Record<'direct' | 'weft', Sample[]> = { direct: [], weft: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      samples.direct.push(await measure(c, sides.direct));
+      samples.weft.push(await measure(c, sides.weft));
+    }
+    for (const side of ['direct', 'weft'] as const) {
+      const s = samples[side];
+      out[side].set(c, { tokensPerSecond: median(s.map((x) => x.tokensPerSecond)), ttftMs: median(s.map((x) => x.ttftMs)) });
+      console.error(`${side} c=${c}: ${out[side].get(c)!.tokensPerSecond.toFixed(0)} tok/s, TTFT ${out[side].get(c)!.ttftMs.toFixed(1)} ms`);
+    }
   }
   return out;
 }
 
 /** node-llama-cpp directly: the same chat path Weft uses (LlamaChat on a free sequence). */
-async function direct(path: string): Promise<Map<number, Sample>> {
+async function direct(path: string): Promise<{ stream: Stream; close: () => Promise<void> }> {
   const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true });
   const model = await llama.loadModel({ modelPath: path });
   const context: LlamaContext = await model.createContext({ contextSize: CONTEXT, sequences: 8, threads: THREADS });
@@ -93,16 +103,17 @@ async function direct(path: string): Promise<Map<number, Sample>> {
     }
     return { ttftMs: (first ?? performance.now()) - started, tokens };
   };
-  try {
-    return await run('node-llama-cpp', stream);
-  } finally {
-    await context.dispose();
-    await model.dispose();
-  }
+  return {
+    stream,
+    close: async () => {
+      await context.dispose();
+      await model.dispose();
+    },
+  };
 }
 
 /** Weft over HTTP: streamed chat completions, the usage chunk gives the token count. */
-async function weft(path: string): Promise<Map<number, Sample>> {
+async function weft(path: string): Promise<{ stream: Stream; close: () => Promise<void> }> {
   const node = await startWeft([
     '--model', `m=${path}`, '--load', 'eager', '--llm-parallel', '8', '--llm-context-size', String(CONTEXT), '--llm-threads', String(THREADS),
   ]);
@@ -132,21 +143,21 @@ async function weft(path: string): Promise<Map<number, Sample>> {
     tokens = usage ? Number(usage[1]) : 0;
     return { ttftMs: (first ?? performance.now()) - started, tokens };
   };
-  try {
-    return await run('weft', stream);
-  } finally {
-    await node.stop();
-  }
+  return { stream, close: async () => void (await node.stop()) };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-llm-'));
 try {
   const size = { embedding: Number(values.embedding), layers: Number(values.layers) };
   const path = values.model ?? writeTinyGguf(join(dir, 'tiny.gguf'), size);
-  const a = await direct(path);
-  const b = await weft(path);
+  const d = await direct(path);
+  const w = await weft(path);
+  const { direct: a, weft: b } = await run({ direct: d.stream, weft: w.stream }).finally(async () => {
+    await d.close();
+    await w.close();
+  });
   const lines = [
-    `model: ${values.model ?? `generated llama GGUF, random weights, hidden ${size.embedding}, ${size.layers} layers (test/kit/tiny-gguf.ts; serving overhead, not a real model's speed)`}; ${TOKENS} tokens per stream; ${THREADS} thread(s); median of ${ROUNDS} rounds; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}`,
+    `model: ${values.model ?? `generated llama GGUF, random weights, hidden ${size.embedding}, ${size.layers} layers (test/kit/tiny-gguf.ts; serving overhead, not a real model's speed)`}; ${TOKENS} tokens per stream; ${THREADS} thread(s); median of ${ROUNDS} alternating rounds; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}`,
     '',
     '| streams | node-llama-cpp tok/s | Weft tok/s | Weft/direct | node-llama-cpp TTFT ms | Weft TTFT ms |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',

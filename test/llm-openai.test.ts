@@ -126,6 +126,8 @@ describe('OpenAI API over a GGUF model', () => {
       assert.equal(err.param, 'messages');
       return true;
     });
+    // A streamed request is judged before its first byte, so it fails with a status too.
+    await assert.rejects(node.client.chat.completions.create({ model: 'nope', messages: hello, stream: true }), OpenAI.NotFoundError);
     const broken = await postJson(`${node.weft.url}/v1/chat/completions`, '{"model":');
     assert.equal(broken.status, 400);
     assert.equal(broken.body.error.code, 'invalid_json');
