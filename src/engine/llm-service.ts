@@ -111,6 +111,7 @@ export class LlmService {
     const controller = new AbortController();
     const onAbort = () => controller.abort();
     options.signal.addEventListener('abort', onAbort, { once: true });
+    if (options.signal.aborted) controller.abort();
     let firstAt: number | undefined;
     let lastAt = arrived;
     let outcome = 'error';
