@@ -32,6 +32,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     log,
     healthIntervalMs: config.upstreamHealthInterval,
     retryMs: config.upstreamRetry,
+    // One budget per device for every model: GGUF weights count against it too.
+    reserveMemory: (name, device, bytes) => manager.reserveExternal(name, device, bytes),
   });
   await manager.loadEager();
   await llm.start();

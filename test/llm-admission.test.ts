@@ -1,6 +1,6 @@
 // One sequence (--llm-parallel 1) and a queue of one: a second request waits, a third gets 429
 // with Retry-After at once, and a client that disconnects mid-stream frees the sequence for the
-// waiting request. Every step waits for a state, never for a time.
+// waiting request. Every step waits for a state, never for a time. And the memory budget.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,5 +57,21 @@ describe('LLM admission control and disconnects', () => {
     const { stats } = await state();
     assert.equal(stats.failures, 1);
     assert.ok(stats.completionTokens < 30_000, `A stopped early (${stats.completionTokens} tokens in all)`);
+  });
+});
+
+describe('LLM memory budget', () => {
+  it('counts a GGUF against the node budget and refuses it when it does not fit', async () => {
+    const node = await startTinyNode(['--load', 'lazy', '--memory-budget', '100KB']);
+    try {
+      await assert.rejects(node.client.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 2 }), (err: unknown) => {
+        assert.ok(err instanceof OpenAI.APIError);
+        assert.equal(err.status, 503);
+        assert.equal(err.code, 'memory_budget_exceeded');
+        return true;
+      });
+    } finally {
+      await node.stop();
+    }
   });
 });

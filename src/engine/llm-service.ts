@@ -2,6 +2,7 @@
 // behind one API that the HTTP frontends and the component sandbox call: `generate` streams
 // events, `embed` returns vectors. Adds per-model admission (SlotQueue), loading and stats.
 
+import { statSync } from 'node:fs';
 import { ErrorCode, WeftError } from '../errors.js';
 import { LlamaLocalModel, RemoteModel, type EmbedResult, type GenerateEvent, type GenerateInput, type LlamaBackend, type LlmModel, type UpstreamState } from '../backends/index.js';
 import type { ModelDefinition } from './repository.js';
@@ -37,12 +38,19 @@ export interface LlmServiceOptions {
   log: { info(msg: string, fields?: object): void; warn(msg: string, fields?: object): void };
   healthIntervalMs: number;
   retryMs: number;
+  /**
+   * Counts a local model's memory against the node's budget (the tensor models' manager);
+   * throws MEMORY_BUDGET_EXCEEDED when it cannot make room. Returns the release function.
+   */
+  reserveMemory?: (name: string, device: 'cpu' | 'cuda', bytes: number) => () => void;
   /** Called once per finished generation: the telemetry hook. */
   onGeneration?: (record: GenerationRecord) => void;
 }
 
 class LlmEntry {
   model: LlmModel | undefined;
+  /** Gives the model's memory back to the budget. */
+  releaseMemory: (() => void) | undefined;
   loading: Promise<LlmModel> | undefined;
   reason: string | undefined;
   queue: SlotQueue | undefined;
@@ -182,6 +190,8 @@ export class LlmService {
         const model = e.model ?? (await e.loading?.catch(() => undefined));
         e.model = undefined;
         await model?.dispose();
+        e.releaseMemory?.();
+        e.releaseMemory = undefined;
       }),
     );
   }
@@ -229,6 +239,9 @@ export class LlmService {
         });
       } else {
         const path = [...e.definition.versions].sort((a, b) => a[0] - b[0]).at(-1)![1];
+        // Weights take about the file's size; the KV cache comes on top (see docs/llm.md).
+        const bytes = config.memory ?? statSync(path).size;
+        e.releaseMemory = this.options.reserveMemory?.(name, config.device, bytes);
         model = await this.options.backend.load(path, {
           device: config.device,
           contextSize: config.contextSize,
@@ -237,6 +250,9 @@ export class LlmService {
         });
       }
     } catch (err) {
+      e.releaseMemory?.();
+      e.releaseMemory = undefined;
+      if (err instanceof WeftError && err.code === ErrorCode.MemoryBudgetExceeded) throw err;
       e.reason = `load failed: ${(err as Error).message}`;
       throw new WeftError(ErrorCode.ModelLoadFailed, `model '${name}' failed to load: ${(err as Error).message}`, { cause: err });
     }
