@@ -30,6 +30,7 @@ export const ErrorCode = {
   UpstreamUnavailable: 'UPSTREAM_UNAVAILABLE',
   UpstreamError: 'UPSTREAM_ERROR',
   InvalidConfig: 'INVALID_CONFIG',
+  InvalidManifest: 'INVALID_MANIFEST',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -7,26 +7,30 @@ import { ApiServer } from './api/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { LlmService, ModelManager, resolveModels } from './engine/index.js';
-import { createLogger, type Logger } from './telemetry/index.js';
+import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 export interface WeftNode {
   readonly address: AddressInfo;
   readonly manager: ModelManager;
+  readonly telemetry: Telemetry;
   readonly llm: LlmService;
   /** Stops accepting, finishes in-flight requests (up to the shutdown timeout), unloads models. */
   stop(): Promise<void>;
 }
 
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
+  const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config);
   const manager = new ModelManager(definitions.filter((d) => d.format === 'onnx'), {
     backend: new OnnxBackend({ warn: (message) => log.warn(message) }),
     // Without GPU discovery yet, the cuda budget equals the configured one.
     memoryBudget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
     log,
+    observer: telemetry,
   });
+  telemetry.watchModels(() => manager.status());
   const llm = new LlmService(definitions.filter((d) => d.format !== 'onnx'), {
     backend: new LlamaBackend({ warn: (message) => log.warn(message) }),
     log,
@@ -45,6 +49,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     port: config.port,
     maxBodySize: config.maxBodySize,
     version: VERSION,
+    telemetry,
+    callerHeader: config.callerHeader,
   });
   const address = await server.listen();
   log.info('weft node listening', { url: `http://${address.address}:${address.port}`, models: [...manager.names(), ...llm.names()].join(',') });
@@ -53,13 +59,22 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   return {
     address,
     manager,
+    telemetry,
     llm,
     stop: () =>
       (stopping ??= (async () => {
-        log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
-        await server.drain(config.shutdownTimeout);
-        await Promise.all([manager.shutdown(), llm.shutdown()]);
-        log.info('stopped');
+        // Draining waits on unref'd timers; without a ref'd handle the process could exit in
+        // the middle, before models are released and kept traces are flushed.
+        const hold = setInterval(() => undefined, 60_000);
+        try {
+          log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
+          await server.drain(config.shutdownTimeout);
+          await Promise.all([manager.shutdown(), llm.shutdown()]);
+          await telemetry.shutdown();
+          log.info('stopped');
+        } finally {
+          clearInterval(hold);
+        }
       })()),
   };
 }

@@ -141,5 +141,9 @@ describe('OpenAI API over a GGUF model', () => {
     assert.equal(stats.timeToFirstToken.count, stats.generations);
     assert.ok(stats.timePerOutputToken.count > 0);
     assert.equal(body.models[0].inflight, 0);
+    // The same figures reach the node's telemetry (GenAI metrics on /metrics).
+    const metrics = await (await fetch(`${node.weft.url}/metrics`)).text();
+    assert.match(metrics, /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_request_model="tiny"[^}]*\} [1-9]/);
+    assert.match(metrics, /gen_ai_client_token_usage_sum\{[^}]*gen_ai_token_type="output"[^}]*\} [1-9]/);
   });
 });

@@ -8,10 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { LlmService, ModelManager } from '../engine/index.js';
-import type { Logger } from '../telemetry/index.js';
+import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
+import { adminRoutes } from './admin/routes.js';
 import { openAiRoutes } from './openai/index.js';
+import { telemetryMiddleware } from './telemetry-middleware.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
@@ -28,6 +30,9 @@ export interface ApiServerOptions {
   port: number;
   maxBodySize: number;
   version: string;
+  telemetry: Telemetry;
+  /** Header naming the caller for per-caller telemetry. */
+  callerHeader: string;
 }
 
 export class ApiServer {
@@ -57,6 +62,7 @@ export class ApiServer {
         if (this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
       }
     });
+    app.use('*', telemetryMiddleware(this.options.telemetry, this.options.callerHeader));
     const tooLarge = () => new WeftError(ErrorCode.BodyTooLarge, `request body exceeds the limit of ${maxBodySize} bytes (--max-body-size)`);
     app.use('*', async (c, next) => {
       const declared = Number(c.req.header('content-length') ?? 0);
@@ -80,6 +86,7 @@ export class ApiServer {
         isReady: () => this.started && !this.draining,
       }),
     );
+    app.route('/', adminRoutes(this.options.telemetry));
     if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));

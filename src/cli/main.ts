@@ -4,8 +4,10 @@
 
 import { WeftError } from '../errors.js';
 import { VERSION } from '../node.js';
+import { benchCommand } from './bench.js';
 import { configCommand } from './config-command.js';
 import { serveCommand } from './serve.js';
+import { topCommand } from './top.js';
 
 const USAGE = `weft ${VERSION} — an inference fabric
 
@@ -13,6 +15,9 @@ Usage:
   weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...]
              [--upstream NAME=URL ...] [--config FILE]
   weft config [flags]     print every setting, its flag, variable, default and value
+  weft bench [TARGET] --model M [--protocol kserve-v2|openai|app] [--concurrency 1,4,16 | --rate R]
+             [--duration S | --requests N] [--input FILE | --shape N:DT:DIMS] [--stream] [--json] [--plot F]
+  weft top [--url http://127.0.0.1:8080] [--once]   live per-model rate, latency, queue, power, joules
   weft version
 
 A PATH ending in .gguf is a language model, served through the OpenAI API (/v1/...);
@@ -28,6 +33,10 @@ async function main(argv: string[]): Promise<void> {
       return serveCommand(args);
     case 'config':
       return configCommand(args);
+    case 'top':
+      return topCommand(args);
+    case 'bench':
+      return benchCommand(args);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);

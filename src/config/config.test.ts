@@ -58,4 +58,13 @@ describe('config', () => {
     assert.equal(parseDuration('-1'), -1);
     assert.equal(parseDuration('soon'), undefined);
   });
+
+  it('reads the standard OTEL_* variables and fractional numbers', () => {
+    const c = loadConfig({ env: { OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER_ARG: '0.25', OTEL_SERVICE_NAME: 'edge-1' } });
+    assert.equal(c.tracesExporter, 'otlp');
+    assert.equal(c.tracesSamplerArg, 0.25);
+    assert.equal(c.serviceName, 'edge-1');
+    assert.equal(loadConfig().tracesExporter, 'none');
+    assert.throws(() => loadConfig({ flags: { 'cpu-watts-per-core': 'lots' } }), (err: { field?: string }) => err.field === 'cpuWattsPerCore');
+  });
 });

@@ -41,6 +41,27 @@ export interface NodeConfig {
   /** Milliseconds. */
   shutdownTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  tracesExporter: 'none' | 'otlp';
+  otlpEndpoint: string;
+  otlpTracesEndpoint: string | undefined;
+  otlpProtocol: 'http/protobuf' | 'http/json';
+  serviceName: string;
+  tracesSampler: 'parentbased_traceidratio' | 'traceidratio' | 'parentbased_always_on' | 'always_on' | 'always_off';
+  tracesSamplerArg: number;
+  /** Milliseconds. */
+  traceSlowThreshold: number;
+  captureContent: boolean;
+  redactPatterns: readonly string[] | undefined;
+  callerHeader: string;
+  callerTopK: number;
+  energy: 'auto' | 'rapl' | 'nvidia' | 'estimate' | 'off';
+  raplRoot: string;
+  nvidiaSmi: string;
+  cpuWattsPerCore: number;
+  idleWatts: number;
+  gpuTdpWatts: number;
+  /** Milliseconds. */
+  energyInterval: number;
 }
 
 export interface ConfigSources {
@@ -84,6 +105,12 @@ function convert(setting: Setting, raw: string | string[]): unknown {
     case 'integer': {
       if (!/^-?\d+$/.test(text.trim())) fail(setting, text, 'is not an integer');
       const n = Number(text);
+      if (n < 0) fail(setting, text, 'must not be negative');
+      return n;
+    }
+    case 'number': {
+      const n = Number(text.trim());
+      if (text.trim() === '' || !Number.isFinite(n)) fail(setting, text, 'is not a number');
       if (n < 0) fail(setting, text, 'must not be negative');
       return n;
     }

@@ -1,7 +1,7 @@
 // The registry of every node setting: its flag, WEFT_* variable, config-file key, default and
 // description. Parsing (parse.ts) and `weft config` both read this one list.
 
-export type SettingKind = 'string' | 'integer' | 'bytes' | 'duration' | 'list' | 'boolean' | 'choice';
+export type SettingKind = 'string' | 'integer' | 'number' | 'bytes' | 'duration' | 'list' | 'boolean' | 'choice';
 
 export interface Setting {
   /** Key in the config object and in a config file. */
@@ -42,6 +42,26 @@ export const settings = [
   { key: 'maxBodySize', flag: 'max-body-size', env: 'WEFT_MAX_BODY_SIZE', kind: 'bytes', default: '64MiB', description: 'Largest request body accepted (413 beyond)' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'WEFT_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', description: 'On SIGTERM, how long in-flight requests may take before the node exits anyway' },
   { key: 'logLevel', flag: 'log-level', env: 'WEFT_LOG_LEVEL', kind: 'choice', choices: ['debug', 'info', 'warn', 'error'], default: 'info', description: 'Least severe log level written to stderr' },
+  // Telemetry. Tracing turns on through the standard OTEL_* variables; it is off by default.
+  { key: 'tracesExporter', flag: 'traces-exporter', env: 'OTEL_TRACES_EXPORTER', kind: 'choice', choices: ['none', 'otlp'], default: 'none', description: 'Trace export: none (tracing off, no spans made) or otlp' },
+  { key: 'otlpEndpoint', flag: 'otlp-endpoint', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', kind: 'string', default: 'http://localhost:4318', description: 'OTLP/HTTP base URL; traces go to <url>/v1/traces' },
+  { key: 'otlpTracesEndpoint', flag: 'otlp-traces-endpoint', env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', kind: 'string', default: undefined, description: 'Full OTLP/HTTP URL for traces (overrides --otlp-endpoint)' },
+  { key: 'otlpProtocol', flag: 'otlp-protocol', env: 'OTEL_EXPORTER_OTLP_PROTOCOL', kind: 'choice', choices: ['http/protobuf', 'http/json'], default: 'http/protobuf', description: 'OTLP encoding' },
+  { key: 'serviceName', flag: 'service-name', env: 'OTEL_SERVICE_NAME', kind: 'string', default: 'weft', description: 'service.name of exported traces' },
+  { key: 'tracesSampler', flag: 'traces-sampler', env: 'OTEL_TRACES_SAMPLER', kind: 'choice', choices: ['parentbased_traceidratio', 'traceidratio', 'parentbased_always_on', 'always_on', 'always_off'], default: 'parentbased_traceidratio', description: 'Head sampler; errors and slow requests are kept whatever it says (tail rules)' },
+  { key: 'tracesSamplerArg', flag: 'traces-sampler-arg', env: 'OTEL_TRACES_SAMPLER_ARG', kind: 'number', default: '1', description: 'Head sampling ratio from 0 to 1 for the *traceidratio samplers' },
+  { key: 'traceSlowThreshold', flag: 'trace-slow-threshold', env: 'WEFT_TRACE_SLOW_THRESHOLD', kind: 'duration', default: '1s', description: 'Requests at least this slow are always kept by the tail sampler' },
+  { key: 'captureContent', flag: 'capture-content', env: 'WEFT_CAPTURE_CONTENT', kind: 'boolean', default: 'false', description: 'Record prompts and completions on spans (redacted); never recorded otherwise' },
+  { key: 'redactPatterns', flag: 'redact-pattern', env: 'WEFT_REDACT_PATTERNS', kind: 'list', default: undefined, description: 'Extra regular expressions redacted from captured content (e-mail, API keys, card numbers always are)' },
+  { key: 'callerHeader', flag: 'caller-header', env: 'WEFT_CALLER_HEADER', kind: 'string', default: 'x-weft-tenant', description: 'Header naming the caller for per-caller aggregates (else the Authorization key); stored hashed' },
+  { key: 'callerTopK', flag: 'caller-top-k', env: 'WEFT_CALLER_TOP_K', kind: 'integer', default: '20', description: 'Callers with their own metric series; the rest count as "other"' },
+  { key: 'energy', flag: 'energy', env: 'WEFT_ENERGY', kind: 'choice', choices: ['auto', 'rapl', 'nvidia', 'estimate', 'off'], default: 'auto', description: 'Energy meters: auto (RAPL and nvidia-smi where readable, else the estimator), one of them, or off' },
+  { key: 'raplRoot', flag: 'rapl-root', env: 'WEFT_RAPL_ROOT', kind: 'string', default: '/sys/class/powercap', description: 'powercap sysfs root holding intel-rapl:N zones' },
+  { key: 'nvidiaSmi', flag: 'nvidia-smi', env: 'WEFT_NVIDIA_SMI', kind: 'string', default: 'nvidia-smi', description: 'nvidia-smi command used to read GPU power' },
+  { key: 'cpuWattsPerCore', flag: 'cpu-watts-per-core', env: 'WEFT_CPU_WATTS_PER_CORE', kind: 'number', default: '10', description: 'Estimator: watts per fully busy CPU core' },
+  { key: 'idleWatts', flag: 'idle-watts', env: 'WEFT_IDLE_WATTS', kind: 'number', default: '10', description: 'Estimator: node idle power shared among the work it does' },
+  { key: 'gpuTdpWatts', flag: 'gpu-tdp-watts', env: 'WEFT_GPU_TDP_WATTS', kind: 'number', default: '300', description: 'Estimator: GPU power while busy' },
+  { key: 'energyInterval', flag: 'energy-interval', env: 'WEFT_ENERGY_INTERVAL', kind: 'duration', default: '1s', description: 'How often energy meters are read' },
 ] as const satisfies readonly Setting[];
 
 export type SettingKey = (typeof settings)[number]['key'];

@@ -85,4 +85,16 @@ describe('ModelManager', () => {
     await assert.rejects(m.infer('affine', 1, { inputs: x, outputs: [], priority: 3 }), { code: ErrorCode.BadRequest, field: 'parameters.priority' });
     await m.shutdown();
   });
+
+  it('adds and removes models at run time', async () => {
+    const m = manager({});
+    const [affine] = scanRepository(dir, loadConfig({ flags: { models: dir } })).filter((d) => d.name === 'affine');
+    assert.throws(() => m.add([affine!]), { code: ErrorCode.InvalidConfig });
+    m.add([{ ...affine!, name: 'affine-copy' }]);
+    assert.equal((await m.infer('affine-copy', 1, { inputs: x, outputs: [] })).version, 1);
+    await m.remove(['affine-copy']);
+    assert.ok(!m.names().includes('affine-copy'));
+    await assert.rejects(m.infer('affine-copy', 1, { inputs: x, outputs: [] }), { code: ErrorCode.ModelNotFound });
+    await m.shutdown();
+  });
 });

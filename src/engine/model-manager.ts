@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Backend, Device, LoadedModel, ModelSignature } from '../backends/index.js';
+import type { EngineObserver } from '../telemetry/index.js';
 import type { ModelDefinition } from './repository.js';
 import type { ModelConfig } from './model-config.js';
 import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
@@ -21,6 +22,7 @@ export interface ModelVersionStatus {
   device: Device | undefined;
   memoryBytes: number;
   inflight: number;
+  queued: number;
 }
 
 export interface InferRequest extends Omit<Job, 'priority' | 'timeoutMs'> {
@@ -40,6 +42,8 @@ export interface ModelManagerOptions {
   /** Bytes per device that loaded models may take. */
   memoryBudget: Record<Device, number>;
   log: { info(msg: string, fields?: object): void; warn(msg: string, fields?: object): void };
+  /** Told about batches, loads and evictions (metrics, spans, energy). */
+  observer?: EngineObserver;
 }
 
 /** One version of one model: its state, its loaded session and its scheduler. */
@@ -80,10 +84,28 @@ export class ModelManager {
     definitions: readonly ModelDefinition[],
     private readonly options: ModelManagerOptions,
   ) {
+    this.add(definitions);
+  }
+
+  /** Adds models at run time (an app deployed); a name already served is refused. */
+  add(definitions: readonly ModelDefinition[]): void {
+    for (const d of definitions) {
+      if (this.models.has(d.name)) {
+        throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is already served by this node`, { field: 'models' });
+      }
+    }
     for (const d of definitions) {
       const versions = new Map<number, ModelVersion>();
       for (const [v, path] of [...d.versions].sort((a, b) => a[0] - b[0])) versions.set(v, new ModelVersion(d.name, v, path, d.config));
       this.models.set(d.name, versions);
+    }
+  }
+
+  /** Removes models (an app removed): in-flight requests finish, then the models are released. */
+  async remove(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      await this.unload(name);
+      this.models.delete(name);
     }
   }
 
@@ -218,6 +240,7 @@ export class ModelManager {
       device: m.loaded?.device,
       memoryBytes: m.memoryBytes,
       inflight: m.scheduler?.inflight() ?? 0,
+      queued: m.scheduler?.queuedCount() ?? 0,
     };
   }
 
@@ -254,15 +277,13 @@ export class ModelManager {
         maxQueueSize: m.config.maxQueueSize,
         instances: m.config.instances,
         priorityLevels: m.config.priorityLevels,
+        observer: this.options.observer,
       });
       m.state = 'ready';
       m.lastUsed = ++this.useCounter;
-      this.options.log.info('model loaded', {
-        model: m.name,
-        version: m.version,
-        device: m.device,
-        ms: Math.round(performance.now() - started),
-      });
+      const ms = performance.now() - started;
+      this.options.log.info('model loaded', { model: m.name, version: m.version, device: m.device, ms: Math.round(ms) });
+      this.options.observer?.modelLoaded(m.name, m.device, ms);
       if (m.refs === 0) this.armKeepAlive(m);
     } catch (err) {
       this.used[m.device] -= need;
@@ -311,6 +332,7 @@ export class ModelManager {
         );
       }
       this.options.log.info('model evicted', { model: victim.name, version: victim.version, reason: 'memory budget' });
+      this.options.observer?.modelUnloaded(victim.name, 'memory budget');
       void this.release(victim);
     }
     this.used[device] += need;
@@ -322,6 +344,7 @@ export class ModelManager {
     m.keepAliveTimer = setTimeout(() => {
       if (m.refs === 0 && m.state === 'ready') {
         this.options.log.info('model unloaded', { model: m.name, version: m.version, reason: 'keep_alive expired' });
+        this.options.observer?.modelUnloaded(m.name, 'keep_alive');
         void this.release(m);
       }
     }, m.config.keepAliveMs);

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { NodeConfig } from '../config/index.js';
+import type { AppBundle } from '../bundle/index.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 
 export const ModelFormats = ['onnx', 'gguf', 'upstream'] as const;
@@ -138,4 +139,18 @@ export function resolveModels(node: Readonly<NodeConfig>): ModelDefinition[] {
     seen.add(d.name);
   }
   return definitions;
+}
+
+/** The ONNX models an app brings, as version 1 of each, with the serving config its manifest gives. */
+export function appModels(app: AppBundle, node: Readonly<NodeConfig>): ModelDefinition[] {
+  return app.manifest.models.map((model, i) => {
+    const source = `${app.source}: models[${i}] ('${model.name}')`;
+    const format = model.format ?? (model.file?.endsWith('.gguf') ? 'gguf' : 'onnx');
+    if (model.file === undefined || format !== 'onnx') {
+      throw new WeftError(ErrorCode.InvalidManifest, `${source}: only ONNX model files are served by this node so far`, {
+        field: `models[${i}]`,
+      });
+    }
+    return { name: model.name, format: 'onnx' as const, versions: new Map([[1, app.filePath(model.file)]]), config: parseModelConfig(model.serving ?? {}, `${source}.serving`, node) };
+  });
 }

@@ -181,4 +181,38 @@ describe('DynamicBatchScheduler', () => {
     await assert.rejects(s.enqueue(job(13)), (err: WeftError) => err.code === ErrorCode.InferenceFailed && /bad luck/.test(err.message));
     assert.equal((await s.enqueue(job(1))).batchSize, 1);
   });
+
+  it('tells its observer when each batch starts and ends, with every request and its rows', async () => {
+    const model = new GatedModel();
+    const seen: Array<{ model: string; device: string; rows: number[]; total: number; ended: boolean; error?: string }> = [];
+    const scheduler = new DynamicBatchScheduler(model, {
+      ...defaults,
+      observer: {
+        batchStarted(name, device, members, total) {
+          const entry = { model: name, device, rows: members.map((m) => m.rows), total, ended: false } as (typeof seen)[number];
+          seen.push(entry);
+          return (error) => {
+            entry.ended = true;
+            if (error) entry.error = error.message;
+          };
+        },
+        modelLoaded: () => undefined,
+        modelUnloaded: () => undefined,
+      },
+    });
+    const first = scheduler.enqueue(job(1));
+    await until(() => model.batches.length === 1);
+    const wide = { x: { datatype: 'FP32' as const, shape: [2, 2], data: new Float32Array([2, 2, 3, 3]) } };
+    const rest = [scheduler.enqueue(job(0, { inputs: wide })), scheduler.enqueue(job(4))];
+    assert.equal(seen[0]!.ended, false);
+    model.release();
+    await first;
+    await until(() => model.batches.length === 2);
+    model.release();
+    await Promise.all(rest);
+    assert.deepEqual(seen, [
+      { model: 'm', device: 'cpu', rows: [1], total: 1, ended: true },
+      { model: 'm', device: 'cpu', rows: [2, 1], total: 3, ended: true },
+    ]);
+  });
 });

@@ -7,6 +7,7 @@
 
 import { ErrorCode, QueueFullError, WeftError } from '../errors.js';
 import type { LoadedModel, Tensor } from '../backends/index.js';
+import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 import { batchRows, compatibilityKey, concatInputs, splitOutputs } from './batch.js';
 
 export interface SchedulerOptions {
@@ -18,6 +19,8 @@ export interface SchedulerOptions {
   maxQueueSize: number;
   instances: number;
   priorityLevels: number;
+  /** Told when each batch starts and ends (metrics, batch spans, energy attribution). */
+  observer?: EngineObserver;
 }
 
 export interface Job {
@@ -29,6 +32,8 @@ export interface Job {
   /** Longest wait in the queue, in milliseconds. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The request's telemetry, which the batch it joins reports to. */
+  scope?: RequestScope;
 }
 
 export interface JobResult {
@@ -55,6 +60,8 @@ export interface Scheduler {
   enqueue(job: Job): Promise<JobResult>;
   /** Jobs waiting plus jobs running. */
   inflight(): number;
+  /** Jobs waiting. */
+  queuedCount(): number;
   /** Rejects everything still queued and resolves when running batches are done. */
   stop(): Promise<void>;
 }
@@ -81,6 +88,10 @@ export class DynamicBatchScheduler implements Scheduler {
 
   inflight(): number {
     return this.queued + this.runningJobs;
+  }
+
+  queuedCount(): number {
+    return this.queued;
   }
 
   enqueue(job: Job): Promise<JobResult> {
@@ -206,11 +217,13 @@ export class DynamicBatchScheduler implements Scheduler {
     this.runningBatches++;
     this.runningJobs += batch.length;
     const started = this.now();
+    const ended = this.options.observer?.batchStarted(this.options.model, this.model.device, batch, batch.reduce((n, j) => n + j.rows, 0));
     try {
       const outputs = batch[0]!.outputs;
       if (batch.length === 1) {
         const job = batch[0]!;
         const result = await this.model.run(job.inputs, outputs);
+        ended?.();
         this.settle(batch, [result], started);
       } else {
         const result = await this.model.run(concatInputs(batch.map((j) => j.inputs)), outputs);
@@ -221,6 +234,7 @@ export class DynamicBatchScheduler implements Scheduler {
             `model '${this.options.model}' does not keep the batch dimension in its outputs; set "max_batch_size": 0 in its config.json`,
           );
         }
+        ended?.();
         this.settle(batch, parts, started);
       }
     } catch (err) {
@@ -228,6 +242,7 @@ export class DynamicBatchScheduler implements Scheduler {
         err instanceof WeftError
           ? err
           : new WeftError(ErrorCode.InferenceFailed, `model '${this.options.model}' failed: ${(err as Error).message}`, { cause: err });
+      ended?.(error);
       for (const job of batch) job.reject(error);
     } finally {
       this.runningBatches--;

@@ -8,6 +8,7 @@ import type { Tensor } from '../../backends/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
+import { scopeOf } from '../telemetry-middleware.js';
 
 export interface KserveRoutesOptions {
   manager: ModelManager;
@@ -81,6 +82,8 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
   const infer = async (c: Context) => {
     const name = c.req.param('name')!;
     const version = parseVersion(c.req.param('version'));
+    const scope = scopeOf(c);
+    scope?.setOperation('infer', name);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const request = decodeInferRequest(body, headerLength(c));
     const { signature, maxBatchSize } = await manager.signature(name, version);
@@ -90,13 +93,16 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
     const inputs: Record<string, Tensor> = {};
     for (const input of request.inputs) inputs[input.name] = input.tensor;
+    scope?.modelCallStarted();
     const result = await manager.infer(name, version, {
       inputs,
       outputs: request.outputs.map((o) => o.name),
       priority: optionalInteger(request.parameters, 'priority'),
       timeoutMs: timeoutUs === undefined || timeoutUs === 0 ? undefined : timeoutUs / 1000,
       signal: c.req.raw.signal,
+      scope,
     });
+    scope?.modelCallDone(name, result);
 
     const requested = new Map(request.outputs.map((o) => [o.name, o.binary]));
     const encoded = encodeInferResponse({

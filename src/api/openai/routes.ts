@@ -8,6 +8,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import type { GenerateEvent, GenerateInput } from '../../backends/index.js';
 import type { LlmService } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
+import { scopeOf } from '../telemetry-middleware.js';
 import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
 
@@ -67,6 +68,13 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
   const input: GenerateInput = kind === 'chat' ? chatInput(request as never) : completionInput(request as never);
   const model = request.model;
   const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
+  const scope = scopeOf(c);
+  scope?.setOperation(kind === 'chat' ? 'chat' : 'text_completion', model);
+  scope?.capture('gen_ai.input.messages', JSON.stringify(input.messages ?? input.prompt));
+  const observe = (event: GenerateEvent) => {
+    if (event.type === 'text') scope?.firstToken();
+    else scope?.recordTokens(event.promptTokens, event.completionTokens);
+  };
   // Aborted when the client goes away (the node server aborts the request's signal on close).
   const controller = new AbortController();
   const clientSignal = c.req.raw.signal;
@@ -87,6 +95,7 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
     try {
       // Read to the end: the generator frees the model's slot and records stats as it ends.
       for (let r = first; !r.done; r = await events.next()) {
+        observe(r.value);
         if (r.value.type === 'text') text += r.value.text;
         else done = r.value;
       }
@@ -95,15 +104,19 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
       await events.return(undefined);
     }
     if (done === undefined) throw new WeftError(ErrorCode.Internal, 'generation ended without a result');
+    scope?.capture('gen_ai.output.messages', text);
     return c.json(wholeBody(kind, id, model, text, done));
   }
   const includeUsage = request.stream_options?.include_usage === true;
+  // The stream outlives this handler: the request's telemetry ends with it.
+  const endScope = scope?.deferEnd();
   return respondWithSse(c, () => controller.abort(), async (sink) => {
     const send = (data: object) => sink.send(JSON.stringify(data));
     try {
       let role = true;
       for (let r = first; !r.done; r = await events.next()) {
         const event = r.value;
+        observe(event);
         if (event.type === 'text') {
           await send(chunkBody(kind, id, model, { text: event.text, role }));
           role = false;
@@ -116,7 +129,9 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
         }
       }
       await sink.send('[DONE]');
+      endScope?.();
     } catch (err) {
+      endScope?.(err);
       // Headers are gone: the error travels as an event, as OpenAI's servers do.
       if (!controller.signal.aborted) await send(openAiErrorResponse(err).body).catch(() => undefined);
     } finally {
@@ -155,7 +170,9 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
     guarded(async (c) => {
       const request = parseBody(embeddingRequest, await readJson(c));
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
+      scopeOf(c)?.setOperation('embeddings', request.model);
       const { vectors, promptTokens } = await llm.embed(request.model, inputs, { signal: c.req.raw.signal });
+      scopeOf(c)?.recordTokens(promptTokens, 0);
       const base64 = request.encoding_format === 'base64';
       return c.json({
         object: 'list',

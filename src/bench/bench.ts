@@ -1,0 +1,63 @@
+// One `weft bench` run: builds the workload, runs each step of the sweep (concurrency levels or
+// request rates) against the target over keep-alive connections, and adds the server's own
+// breakdown when the target is a Weft node.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { createWorkload, type WorkloadOptions } from './workloads.js';
+import { runStep, type StepPlan } from './runner.js';
+import { breakdown, scrape } from './server-metrics.js';
+import type { BenchReport } from './report.js';
+
+export interface BenchOptions extends WorkloadOptions {
+  /** Base URL of the server, e.g. http://127.0.0.1:8080. */
+  target: string;
+  /** Closed-loop steps; ignored when `rates` is given. */
+  concurrency: number[];
+  /** Open-loop steps, requests per second. */
+  rates: number[];
+  durationS: number;
+  requests?: number;
+  warmupS: number;
+  timeoutMs: number;
+  maxInflight: number;
+  /**
+   * Seconds to wait before each /metrics scrape, so that a Weft node's energy meters (read every
+   * --energy-interval) have attributed the step's energy before it is read.
+   */
+  settleS: number;
+  command: string;
+  /** Called with (step label, fraction done) while a step runs. */
+  onProgress?: (label: string, fraction: number) => void;
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const pool = new Pool(options.target, { connections: Math.max(64, ...options.concurrency), pipelining: 1, keepAliveTimeout: 30_000 });
+  try {
+    const workload = await createWorkload(pool, options);
+    const plans: StepPlan[] =
+      options.rates.length > 0
+        ? options.rates.map((rate) => ({ mode: 'open', rate, ...common(options) }))
+        : options.concurrency.map((concurrency) => ({ mode: 'closed', concurrency, ...common(options) }));
+    const report: BenchReport = { target: options.target, workload: workload.description, command: options.command, startedAt: new Date().toISOString(), steps: [] };
+    for (const plan of plans) {
+      const label = plan.mode === 'closed' ? `concurrency ${plan.concurrency}` : `rate ${plan.rate}/s`;
+      if (options.warmupS > 0) {
+        await runStep(pool, workload, { ...plan, durationS: options.warmupS, requests: undefined }, (f) => options.onProgress?.(`${label} (warm-up)`, f));
+      }
+      const settle = () => sleep(options.settleS * 1000);
+      const before = await settle().then(() => scrape(pool));
+      const step = await runStep(pool, workload, plan, (f) => options.onProgress?.(label, f));
+      const after = await settle().then(() => scrape(pool));
+      const server = before && after ? breakdown(before, after) : undefined;
+      report.steps.push(server && Object.keys(server).length > 0 ? { ...step, server } : step);
+    }
+    return report;
+  } finally {
+    await pool.close();
+  }
+}
+
+function common(o: BenchOptions) {
+  return { durationS: o.durationS, requests: o.requests, timeoutMs: o.timeoutMs, maxInflight: o.maxInflight };
+}

@@ -1,0 +1,214 @@
+// What one benchmark request is, per protocol: a KServe v2 infer (JSON or binary tensors), an
+// OpenAI chat completion (streamed or not), or a plain app request. Each send reports whether it
+// succeeded, the kind of failure, and for LLMs the token timings.
+
+import { readFileSync } from 'node:fs';
+import type { Pool } from 'undici';
+import { ErrorCode, WeftError } from '../errors.js';
+
+export const Protocols = ['kserve-v2', 'openai', 'app'] as const;
+export type Protocol = (typeof Protocols)[number];
+
+export interface Outcome {
+  ok: boolean;
+  /** Failure kind: `http_<status>`, `timeout`, `connection` or `invalid_response`. */
+  error?: string;
+  /** Rows of the server-side batch this request ran in (Weft's `batch_size` parameter). */
+  batchSize?: number;
+  /** LLM: time to the first content token, ms. */
+  ttftMs?: number;
+  /** LLM: gaps between consecutive content chunks, ms. */
+  interTokenMs?: number[];
+  /** LLM: tokens generated. */
+  outputTokens?: number;
+}
+
+export interface Workload {
+  readonly description: string;
+  send(pool: Pool, signal: AbortSignal): Promise<Outcome>;
+}
+
+export interface WorkloadOptions {
+  protocol: Protocol;
+  /** Model name (KServe, OpenAI) or app name (app). */
+  model: string;
+  /** A request body file: a KServe infer request JSON, an OpenAI request JSON or text prompt, or an app body. */
+  input?: string;
+  /** KServe inputs as NAME:DATATYPE:D1xD2… (random data); read from model metadata when omitted. */
+  shapes: string[];
+  /** KServe: send tensors with the binary data extension. */
+  binary: boolean;
+  /** OpenAI: stream tokens (measures time to first token and inter-token latency). */
+  stream: boolean;
+  /** OpenAI: max_tokens of each request. */
+  maxTokens: number;
+}
+
+function bad(message: string, field: string): WeftError {
+  return new WeftError(ErrorCode.BadRequest, message, { field });
+}
+
+async function failure(statusCode: number, body: { dump(): Promise<void> }): Promise<Outcome> {
+  await body.dump();
+  return { ok: false, error: `http_${statusCode}` };
+}
+
+const BYTES_PER: Record<string, number> = { BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8 };
+
+interface InputSpec {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+function parseShape(spec: string): InputSpec {
+  const m = /^([^:]+):([A-Z0-9]+):(\d+(?:x\d+)*)$/.exec(spec);
+  if (!m || BYTES_PER[m[2]!] === undefined) throw bad(`--shape '${spec}' is not NAME:DATATYPE:D1xD2… with a fixed-size datatype`, 'shape');
+  return { name: m[1]!, datatype: m[2]!, shape: m[3]!.split('x').map(Number) };
+}
+
+/** Inputs from model metadata, dynamic dims set to 1. */
+async function inputsFromMetadata(pool: Pool, model: string): Promise<InputSpec[]> {
+  const res = await pool.request({ path: `/v2/models/${encodeURIComponent(model)}`, method: 'GET' });
+  const body = (await res.body.json()) as { inputs?: InputSpec[]; error?: string };
+  if (res.statusCode !== 200 || !body.inputs) throw bad(`model metadata for '${model}': ${body.error ?? res.statusCode}`, 'model');
+  return body.inputs.map((i) => ({ ...i, shape: i.shape.map((d) => (d < 0 ? 1 : d)) }));
+}
+
+/** Deterministic pseudo-random bytes of a plausible range for the datatype. */
+function tensorBytes(spec: InputSpec, seed: number): Uint8Array {
+  const count = spec.shape.reduce((a, b) => a * b, 1);
+  let s = seed >>> 0 || 1;
+  const next = () => ((s = (s * 1664525 + 1013904223) >>> 0), s / 2 ** 32);
+  if (spec.datatype === 'FP32') return new Uint8Array(Float32Array.from({ length: count }, () => next() * 2 - 1).buffer);
+  if (spec.datatype === 'FP64') return new Uint8Array(Float64Array.from({ length: count }, () => next() * 2 - 1).buffer);
+  return Uint8Array.from({ length: count * BYTES_PER[spec.datatype]! }, () => (spec.datatype === 'BOOL' ? Math.round(next()) : Math.floor(next() * 8)));
+}
+
+function jsonData(spec: InputSpec, bytes: Uint8Array): number[] | boolean[] {
+  if (spec.datatype === 'FP32') return Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
+  if (spec.datatype === 'FP64') return Array.from(new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8));
+  if (spec.datatype === 'BOOL') return Array.from(bytes, (b) => b === 1);
+  // Integer types: small non-negative values fit every width.
+  return Array.from({ length: bytes.byteLength / BYTES_PER[spec.datatype]! }, (_, i) => bytes[i * BYTES_PER[spec.datatype]!]!);
+}
+
+async function kserveWorkload(pool: Pool, o: WorkloadOptions): Promise<Workload> {
+  const path = `/v2/models/${encodeURIComponent(o.model)}/infer`;
+  let body: Uint8Array | string;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (o.input !== undefined) {
+    body = readFileSync(o.input);
+  } else {
+    const specs = o.shapes.length > 0 ? o.shapes.map(parseShape) : await inputsFromMetadata(pool, o.model);
+    const data = specs.map((s, i) => tensorBytes(s, i + 1));
+    if (o.binary) {
+      const header = Buffer.from(
+        JSON.stringify({
+          inputs: specs.map((s, i) => ({ ...s, parameters: { binary_data_size: data[i]!.byteLength } })),
+          parameters: { binary_data_output: true },
+        }),
+      );
+      body = Buffer.concat([header, ...data]);
+      headers['content-type'] = 'application/octet-stream';
+      headers['inference-header-content-length'] = String(header.byteLength);
+    } else {
+      body = JSON.stringify({ inputs: specs.map((s, i) => ({ ...s, data: jsonData(s, data[i]!) })) });
+    }
+  }
+  const binaryReply = o.binary && o.input === undefined;
+  return {
+    description: `KServe v2 ${o.binary ? 'binary' : 'JSON'} infer on '${o.model}' (${body.length} bytes per request)`,
+    async send(p, signal) {
+      const res = await p.request({ path, method: 'POST', headers, body, signal });
+      if (res.statusCode !== 200) return failure(res.statusCode, res.body);
+      const raw = Buffer.from(await res.body.arrayBuffer());
+      const headerLength = binaryReply ? Number(res.headers['inference-header-content-length']) : raw.byteLength;
+      try {
+        const parsed = JSON.parse(raw.subarray(0, headerLength).toString('utf8')) as { outputs?: unknown[]; parameters?: { batch_size?: number } };
+        if (!Array.isArray(parsed.outputs)) return { ok: false, error: 'invalid_response' };
+        return { ok: true, batchSize: parsed.parameters?.batch_size };
+      } catch {
+        return { ok: false, error: 'invalid_response' };
+      }
+    },
+  };
+}
+
+/** Content deltas and usage from one SSE stream of chat completion chunks. */
+async function readChatStream(body: AsyncIterable<Buffer>, started: number): Promise<Outcome> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const stamps: number[] = [];
+  let usageTokens: number | undefined;
+  for await (const chunk of body) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = event.replace(/^data: ?/m, '').trim();
+      if (data === '' || data === '[DONE]') continue;
+      const parsed = JSON.parse(data) as { choices?: Array<{ delta?: { content?: string } }>; usage?: { completion_tokens?: number } };
+      if (parsed.choices?.[0]?.delta?.content) stamps.push(performance.now());
+      if (parsed.usage?.completion_tokens !== undefined) usageTokens = parsed.usage.completion_tokens;
+    }
+  }
+  if (stamps.length === 0) return { ok: false, error: 'invalid_response' };
+  return {
+    ok: true,
+    ttftMs: stamps[0]! - started,
+    interTokenMs: stamps.slice(1).map((t, i) => t - stamps[i]!),
+    outputTokens: usageTokens ?? stamps.length,
+  };
+}
+
+function openaiWorkload(o: WorkloadOptions): Workload {
+  let request: Record<string, unknown>;
+  if (o.input !== undefined && o.input.endsWith('.json')) {
+    request = JSON.parse(readFileSync(o.input, 'utf8')) as Record<string, unknown>;
+  } else {
+    const prompt = o.input !== undefined ? readFileSync(o.input, 'utf8') : 'Write a short story about a lighthouse keeper.';
+    request = { messages: [{ role: 'user', content: prompt }] };
+  }
+  request = { max_tokens: o.maxTokens, ...request, model: o.model, stream: o.stream };
+  if (o.stream) request.stream_options = { include_usage: true };
+  const body = JSON.stringify(request);
+  return {
+    description: `OpenAI chat completions on '${o.model}'${o.stream ? ', streamed' : ''}, max_tokens ${String(request.max_tokens)}`,
+    async send(pool, signal) {
+      const started = performance.now();
+      const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+      if (res.statusCode !== 200) return failure(res.statusCode, res.body);
+      if (o.stream) return readChatStream(res.body, started);
+      const parsed = (await res.body.json()) as { usage?: { completion_tokens?: number }; choices?: unknown[] };
+      if (!Array.isArray(parsed.choices)) return { ok: false, error: 'invalid_response' };
+      return { ok: true, outputTokens: parsed.usage?.completion_tokens };
+    },
+  };
+}
+
+function appWorkload(o: WorkloadOptions): Workload {
+  const body = o.input !== undefined ? readFileSync(o.input) : Buffer.alloc(0);
+  const path = `/apps/${encodeURIComponent(o.model)}`;
+  return {
+    description: `app '${o.model}' (POST ${path}, ${body.byteLength} bytes per request)`,
+    async send(pool, signal) {
+      const res = await pool.request({ path, method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body, signal });
+      if (res.statusCode >= 300) return failure(res.statusCode, res.body);
+      await res.body.dump();
+      return { ok: true };
+    },
+  };
+}
+
+export async function createWorkload(pool: Pool, options: WorkloadOptions): Promise<Workload> {
+  switch (options.protocol) {
+    case 'kserve-v2':
+      return kserveWorkload(pool, options);
+    case 'openai':
+      return openaiWorkload(options);
+    case 'app':
+      return appWorkload(options);
+  }
+}

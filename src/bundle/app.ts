@@ -1,0 +1,62 @@
+// An app as a node runs it: its validated manifest, an identity digest, and the local path of
+// each file it names. Opened from an app folder here; the OCI layout, store and registry
+// sources produce the same shape once their blobs are verified.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ErrorCode, WeftError } from '../errors.js';
+import { parseManifest, type Manifest } from './manifest.js';
+
+export interface AppBundle {
+  readonly manifest: Manifest;
+  /** sha256 digest identifying this app's content (the OCI manifest digest for a bundle). */
+  readonly digest: string;
+  /** Where the app came from, for messages. */
+  readonly source: string;
+  /** Local path of a file the manifest names (a model or the component), verified before use. */
+  filePath(relativePath: string): string;
+}
+
+function readManifestFile(path: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new WeftError(ErrorCode.InvalidManifest, `${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseManifest(raw, path);
+}
+
+/** Files a manifest refers to, in a stable order. */
+export function manifestFiles(manifest: Manifest): string[] {
+  const files = manifest.models.flatMap((m) => (m.file === undefined ? [] : [m.file]));
+  if (manifest.component) files.push(manifest.component.file);
+  return files;
+}
+
+/** Opens an app folder holding weft.json; every file it names must exist inside the folder. */
+export function openAppFolder(dir: string): AppBundle {
+  const root = resolve(dir);
+  const manifestPath = join(root, 'weft.json');
+  if (!existsSync(manifestPath)) throw new WeftError(ErrorCode.InvalidManifest, `${dir}: no weft.json in this folder`);
+  const manifest = readManifestFile(manifestPath);
+  const hash = createHash('sha256').update(readFileSync(manifestPath));
+  for (const file of manifestFiles(manifest)) {
+    const path = join(root, file);
+    if (!existsSync(path) || !statSync(path).isFile()) {
+      throw new WeftError(ErrorCode.InvalidManifest, `${manifestPath}: names '${file}', which is not a file in the app folder`);
+    }
+  }
+  return {
+    manifest,
+    digest: `sha256:${hash.digest('hex')}`,
+    source: root,
+    filePath: (relativePath) => {
+      if (!manifestFiles(manifest).includes(relativePath)) {
+        throw new WeftError(ErrorCode.InvalidManifest, `${root}: '${relativePath}' is not a file of this app`);
+      }
+      return join(root, relativePath);
+    },
+  };
+}

@@ -1,0 +1,226 @@
+// One request as telemetry sees it: its span (only when tracing is on), the model and app it
+// used, tokens, time to first token, its share of device busy time, and at its end the metrics,
+// per-caller totals and rolling stats. With tracing off it is one small object and no spans.
+
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import { formatTraceParent, newSpanId, type TraceParent } from './traceparent.js';
+import type { EnergyDevice } from './energy/index.js';
+import type { TelemetryCore } from './telemetry.js';
+
+/** A child span the caller ends; a no-op when tracing is off. */
+export interface ChildSpan {
+  setAttributes(attributes: Attributes): void;
+  end(error?: unknown): void;
+}
+
+const NO_SPAN: ChildSpan = { setAttributes: () => undefined, end: () => undefined };
+
+/** What a finished model call reports (the engine's InferResult satisfies it). */
+export interface ModelCallResult {
+  batchSize: number;
+  batchRequests: number;
+  queueMs: number;
+  computeMs: number;
+}
+
+/** The error fields telemetry reads; WeftError has them. */
+interface CodedError {
+  code?: string;
+  message?: string;
+}
+
+export class RequestScope {
+  readonly startedAt: number;
+  operation = 'http';
+  model: string | undefined;
+  app = '';
+  /** The `traceparent` to answer with, if the request has a trace. */
+  readonly traceparent: string | undefined;
+  private readonly span: Span | undefined;
+  private readonly context: Context | undefined;
+  private callStartedAt = 0;
+  private batchLink: SpanContext | undefined;
+  private device: EnergyDevice | undefined;
+  private busyMs = 0;
+  private batchSize = 0;
+  private inputTokens = 0;
+  private outputTokens = 0;
+  private firstTokenAt: number | undefined;
+  private ended = false;
+  /** Set by `deferEnd`: the response status and error the middleware saw, kept for the real end. */
+  private deferred: { status: number; error: unknown } | undefined;
+
+  constructor(
+    private readonly core: TelemetryCore,
+    readonly caller: string,
+    method: string,
+    path: string,
+    incoming: TraceParent | undefined,
+    parentContext: Context | undefined,
+  ) {
+    this.startedAt = core.now();
+    const tracer = core.tracer;
+    if (tracer === undefined || parentContext === undefined) {
+      this.traceparent = incoming === undefined ? undefined : formatTraceParent({ ...incoming, spanId: newSpanId() });
+      return;
+    }
+    this.span = tracer.startSpan(
+      `${method} ${path}`,
+      { kind: SpanKind.SERVER, startTime: core.epochMs(this.startedAt), attributes: { 'http.request.method': method, 'url.path': path } },
+      parentContext,
+    );
+    this.context = trace.setSpan(parentContext, this.span);
+    const sc = this.span.spanContext();
+    this.traceparent = formatTraceParent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags });
+  }
+
+  /** The OpenTelemetry context of this request's span, for spans made elsewhere; undefined when tracing is off. */
+  otelContext(): Context | undefined {
+    return this.context;
+  }
+
+  /** The span context batch spans link to. */
+  spanContext(): SpanContext | undefined {
+    return this.span?.spanContext();
+  }
+
+  /** Names the GenAI operation (`infer`, `chat`, `embeddings`, …) and the model it runs. */
+  setOperation(operation: string, model: string): void {
+    this.operation = operation;
+    this.model = model;
+    this.span?.updateName(`${operation} ${model}`);
+    this.span?.setAttributes({ 'gen_ai.operation.name': operation, 'gen_ai.request.model': model });
+  }
+
+  setApp(app: string, bundleDigest?: string): void {
+    this.app = app;
+    this.span?.setAttributes({ 'weft.app': app, ...(bundleDigest ? { 'weft.bundle.digest': bundleDigest } : {}) });
+  }
+
+  /** A child span of the request (an app handler, a tool call); a no-op when tracing is off. */
+  startSpan(name: string, attributes?: Attributes): ChildSpan {
+    const tracer = this.core.tracer;
+    if (tracer === undefined || this.context === undefined) return NO_SPAN;
+    const span = tracer.startSpan(name, { attributes }, this.context);
+    return {
+      setAttributes: (a) => void span.setAttributes(a),
+      end: (error) => {
+        if (error !== undefined) {
+          span.setAttributes({ 'error.type': (error as CodedError).code ?? 'INTERNAL' });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as CodedError).message });
+        }
+        span.end();
+      },
+    };
+  }
+
+  /** Call right before handing the request to the engine. */
+  modelCallStarted(): void {
+    this.callStartedAt = this.core.now();
+  }
+
+  /** Called by telemetry when the batch this request ran in ends. */
+  joinedBatch(device: EnergyDevice, busyMs: number, batchSpan: SpanContext | undefined): void {
+    this.device = device;
+    this.busyMs += busyMs;
+    this.batchLink = batchSpan;
+  }
+
+  /** Call when the engine returns: queue-time metric, and the model-call and queue spans. */
+  modelCallDone(model: string, result: ModelCallResult): void {
+    this.batchSize = result.batchSize;
+    this.core.metrics.queueTime.observe({ model }, result.queueMs / 1000);
+    const tracer = this.core.tracer;
+    if (tracer === undefined || this.context === undefined) return;
+    const end = this.core.now();
+    const computeStart = end - result.computeMs;
+    const queueStart = Math.max(this.callStartedAt, computeStart - result.queueMs);
+    const call = tracer.startSpan(
+      'inference.run',
+      {
+        startTime: this.core.epochMs(this.callStartedAt || queueStart),
+        attributes: {
+          'gen_ai.request.model': model,
+          'weft.batch.size': result.batchSize,
+          'weft.batch.requests': result.batchRequests,
+          'weft.queue.ms': result.queueMs,
+          'weft.compute.ms': result.computeMs,
+          ...(this.device ? { 'weft.device': this.device } : {}),
+        },
+        links: this.batchLink ? [{ context: this.batchLink }] : [],
+      },
+      this.context,
+    );
+    tracer.startSpan('weft.queue', { startTime: this.core.epochMs(queueStart) }, trace.setSpan(this.context, call)).end(this.core.epochMs(computeStart));
+    call.end(this.core.epochMs(end));
+  }
+
+  /** Token counts of a generation (LLM and embedding routes). */
+  recordTokens(input: number, output: number): void {
+    this.inputTokens += input;
+    this.outputTokens += output;
+  }
+
+  /** Call when the first output token is ready (streaming routes). */
+  firstToken(): void {
+    this.firstTokenAt ??= this.core.now();
+  }
+
+  /** Records prompt or completion text on the span, redacted, only when capture is on. */
+  capture(attribute: 'gen_ai.input.messages' | 'gen_ai.output.messages' | 'gen_ai.system_instructions', text: string): void {
+    if (this.span === undefined) return;
+    const captured = this.core.redactor.capture(text);
+    if (captured !== undefined) this.span.setAttribute(attribute, captured);
+  }
+
+  /**
+   * For streaming responses, which outlive the route handler: the middleware's end is held, and
+   * the request ends when the returned function is called (with the stream's error, if any).
+   */
+  deferEnd(): (error?: unknown) => void {
+    this.deferred ??= { status: 0, error: undefined };
+    return (error) => {
+      const held = this.deferred!;
+      this.deferred = undefined;
+      this.end(held.status || 200, error ?? held.error);
+    };
+  }
+
+  /** Ends the request: metrics, caller totals, stats and the span. Safe to call twice. */
+  end(status: number, error?: unknown): void {
+    if (this.ended) return;
+    if (this.deferred !== undefined) {
+      this.deferred = { status, error };
+      return;
+    }
+    this.ended = true;
+    const done = this.core.now();
+    const seconds = (done - this.startedAt) / 1000;
+    const code = error === undefined ? (status >= 400 ? `HTTP_${status}` : undefined) : ((error as CodedError).code ?? 'INTERNAL');
+    const energy = this.device === undefined ? undefined : this.core.energyOf(this.device, this.busyMs);
+    this.core.finish(this, { seconds, code, energy, inputTokens: this.inputTokens, outputTokens: this.outputTokens, batchSize: this.batchSize });
+    if (this.model !== undefined && this.firstTokenAt !== undefined) {
+      const labels = { gen_ai_operation_name: this.operation, gen_ai_request_model: this.model };
+      this.core.metrics.timeToFirstToken.observe(labels, (this.firstTokenAt - this.startedAt) / 1000);
+      if (this.outputTokens > 1) this.core.metrics.timePerOutputToken.observe(labels, (done - this.firstTokenAt) / 1000 / (this.outputTokens - 1));
+    }
+    const span = this.span;
+    if (span === undefined) return;
+    const attributes: Attributes = { 'http.response.status_code': status };
+    if (this.model !== undefined) attributes['gen_ai.response.model'] = this.model;
+    if (this.inputTokens > 0) attributes['gen_ai.usage.input_tokens'] = this.inputTokens;
+    if (this.outputTokens > 0) attributes['gen_ai.usage.output_tokens'] = this.outputTokens;
+    if (this.device !== undefined) attributes['weft.device'] = this.device;
+    if (energy !== undefined) {
+      attributes['weft.energy.joules'] = energy.joules;
+      attributes['weft.energy.source'] = energy.source;
+    }
+    if (this.caller) attributes['weft.caller'] = this.caller;
+    if (code !== undefined) attributes['error.type'] = code;
+    span.setAttributes(attributes);
+    // HTTP server conventions: only 5xx makes a server span an error; the tail sampler still
+    // keeps 4xx requests through their error.type.
+    if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as CodedError | undefined)?.message });
+    span.end(this.core.epochMs(done));
+  }
+}

@@ -1,0 +1,85 @@
+// Rolling per-model (and per-app) figures for the admin API and `weft top`: request rate,
+// latency percentiles, batch size and joules per request over the last minute, kept in a fixed
+// ring per key so memory stays bounded whatever the load.
+
+/** Completions remembered per key; percentiles are over these (within the window). */
+const RING = 2048;
+export const WINDOW_MS = 60_000;
+
+interface Sample {
+  at: number;
+  ms: number;
+  batchSize: number;
+  joules: number;
+  error: boolean;
+}
+
+export interface KeyStats {
+  model: string;
+  app: string;
+  /** Requests per second over the window. */
+  rate: number;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanBatchSize: number;
+  joulesPerRequest: number;
+  /** Watts this key's requests drew on average over the window. */
+  watts: number;
+}
+
+class Ring {
+  readonly samples: Sample[] = [];
+  private next = 0;
+  push(s: Sample): void {
+    if (this.samples.length < RING) this.samples.push(s);
+    else this.samples[this.next] = s;
+    this.next = (this.next + 1) % RING;
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+export class RollingStats {
+  private readonly rings = new Map<string, { model: string; app: string; ring: Ring }>();
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  record(model: string, app: string, ms: number, batchSize: number, joules: number, error: boolean): void {
+    const key = `${model}\u0000${app}`;
+    let entry = this.rings.get(key);
+    if (entry === undefined) this.rings.set(key, (entry = { model, app, ring: new Ring() }));
+    entry.ring.push({ at: this.now(), ms, batchSize, joules, error });
+  }
+
+  snapshot(): KeyStats[] {
+    const since = this.now() - WINDOW_MS;
+    const out: KeyStats[] = [];
+    for (const { model, app, ring } of this.rings.values()) {
+      const recent = ring.samples.filter((s) => s.at >= since);
+      const oldest = recent.reduce((t, s) => Math.min(t, s.at), Infinity);
+      // The rate is over the window, or over the span of a full ring when it turns over faster.
+      const spanMs = recent.length >= RING ? Math.max(1, this.now() - oldest) : WINDOW_MS;
+      const latencies = recent.map((s) => s.ms).sort((a, b) => a - b);
+      const joules = recent.reduce((n, s) => n + s.joules, 0);
+      const ok = recent.filter((s) => !s.error);
+      out.push({
+        model,
+        app,
+        rate: (recent.length * 1000) / spanMs,
+        requests: recent.length,
+        errors: recent.length - ok.length,
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+        meanBatchSize: ok.length === 0 ? 0 : ok.reduce((n, s) => n + s.batchSize, 0) / ok.length,
+        joulesPerRequest: recent.length === 0 ? 0 : joules / recent.length,
+        watts: (joules * 1000) / spanMs,
+      });
+    }
+    return out.sort((a, b) => a.model.localeCompare(b.model) || a.app.localeCompare(b.app));
+  }
+}

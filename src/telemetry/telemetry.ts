@@ -1,0 +1,305 @@
+// The node's telemetry, built once in node.ts and passed down: request scopes for the API, the
+// batch and model-lifecycle observer for the engine, metrics for /metrics, rolling stats for
+// /admin/stats, energy meters and their accountant. Tracing exists only when an exporter is
+// configured; otherwise no span object is ever made.
+
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { ErrorCode, WeftError } from '../errors.js';
+import type { NodeConfig } from '../config/index.js';
+import type { Logger } from './log.js';
+import { Metrics, type ModelGaugeSource } from './metrics.js';
+import { RequestScope } from './request-scope.js';
+import { parseTraceParent } from './traceparent.js';
+import { createRedactor, type Redactor } from './redact.js';
+import { Callers, type CallerTotals } from './callers.js';
+import { RollingStats, WINDOW_MS, type KeyStats } from './stats.js';
+import { createTracing, type Tracing } from './tracing.js';
+import { BATCH_REQUESTS, BATCH_SPAN } from './tail-sampler.js';
+import { EnergyAccountant, openMeters, type DevicePower, type EnergyDevice, type EnergySource, type Spawner } from './energy/index.js';
+
+/** What the engine tells telemetry about a batch: its requests' scopes and rows. */
+export interface BatchMember {
+  scope?: RequestScope | undefined;
+  rows: number;
+}
+
+/** The engine's view of telemetry (the scheduler and the model manager call these). */
+export interface EngineObserver {
+  /** A batch starts on `device`; the returned function is called when it ends. */
+  batchStarted(model: string, device: EnergyDevice, members: readonly BatchMember[], rows: number): (error?: Error) => void;
+  modelLoaded(model: string, device: string, ms: number): void;
+  modelUnloaded(model: string, reason: 'memory budget' | 'keep_alive'): void;
+}
+
+export interface RequestInfo {
+  method: string;
+  path: string;
+  traceparent: string | undefined;
+  /** Value of the caller header (tenant). */
+  tenant: string | undefined;
+  authorization: string | undefined;
+}
+
+export interface TelemetryOptions {
+  version: string;
+  log: Logger;
+  /** nvidia-smi runner (tests fake it). */
+  spawn?: Spawner;
+  /** Whether models may run on a GPU. */
+  gpu?: boolean;
+}
+
+export interface AdminStats {
+  /** Seconds the figures cover. */
+  windowSeconds: number;
+  models: Array<KeyStats & { queued: number; inflight: number }>;
+  power: DevicePower[];
+  callers: CallerTotals[];
+  tracing: { enabled: boolean; kept: number; dropped: number };
+}
+
+/** The parts of Telemetry a RequestScope uses. */
+export interface TelemetryCore {
+  readonly tracer: Tracer | undefined;
+  readonly metrics: Metrics;
+  readonly redactor: Redactor;
+  now(): number;
+  epochMs(perfMs: number): number;
+  energyOf(device: EnergyDevice, busyMs: number): { joules: number; source: EnergySource } | undefined;
+  finish(scope: RequestScope, r: FinishedRequest): void;
+}
+
+interface FinishedRequest {
+  seconds: number;
+  code: string | undefined;
+  energy: { joules: number; source: EnergySource } | undefined;
+  inputTokens: number;
+  outputTokens: number;
+  batchSize: number;
+}
+
+export class Telemetry implements TelemetryCore, EngineObserver {
+  readonly metrics: Metrics;
+  readonly redactor: Redactor;
+  readonly callers: Callers;
+  readonly rolling = new RollingStats();
+  private models: () => readonly ModelGaugeSource[] = () => [];
+  private readonly kept = { kept: 0, dropped: 0 };
+  private exportErrorLogged = false;
+
+  private readonly tracing: Tracing | undefined;
+  private accountant: EnergyAccountant | undefined;
+
+  private constructor(
+    private readonly config: Readonly<NodeConfig>,
+    private readonly log: Logger,
+    version: string,
+  ) {
+    this.metrics = new Metrics(() => this.models());
+    this.redactor = createRedactor(config.captureContent, config.redactPatterns ?? []);
+    this.callers = new Callers(config.callerTopK);
+    this.tracing =
+      config.tracesExporter === 'otlp'
+        ? createTracing({
+            url: config.otlpTracesEndpoint ?? `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`,
+            protocol: config.otlpProtocol,
+            serviceName: config.serviceName,
+            serviceVersion: version,
+            sampler: config.tracesSampler,
+            ratio: config.tracesSamplerArg,
+            slowMs: config.traceSlowThreshold,
+            onDecision: (kept, reason) => this.traceDecided(kept, reason),
+            onExportError: (err) => this.exportFailed(err),
+          })
+        : undefined;
+  }
+
+  static async create(config: Readonly<NodeConfig>, options: TelemetryOptions): Promise<Telemetry> {
+    if (config.tracesSamplerArg > 1) {
+      throw new WeftError(ErrorCode.InvalidConfig, `setting 'tracesSamplerArg' (OTEL_TRACES_SAMPLER_ARG): ${config.tracesSamplerArg} is not a ratio from 0 to 1`, {
+        field: 'tracesSamplerArg',
+      });
+    }
+    const telemetry = new Telemetry(config, options.log, options.version);
+    await telemetry.startEnergy(options);
+    return telemetry;
+  }
+
+  private async startEnergy(options: TelemetryOptions): Promise<void> {
+    const meters = await openMeters({
+      mode: this.config.energy,
+      raplRoot: this.config.raplRoot,
+      nvidiaSmi: this.config.nvidiaSmi,
+      cpuWattsPerCore: this.config.cpuWattsPerCore,
+      idleWatts: this.config.idleWatts,
+      gpuTdpWatts: this.config.gpuTdpWatts,
+      gpu: options.gpu ?? this.config.device === 'cuda',
+      gpuBusyMs: () => this.accountant?.busyMs('cuda') ?? 0,
+      spawn: options.spawn,
+      log: this.log,
+    });
+    const accountant = new EnergyAccountant(
+      meters,
+      {
+        joules: (model, app, device, source, joules) => this.metrics.energy.inc({ model, app, device, source }, joules),
+        power: (device, source, watts) => this.metrics.power.set({ device, source }, watts),
+      },
+      (meter, err) => this.log.warn('energy meter failed; no longer read', { meter: meter.name, device: meter.device, error: err.message }),
+    );
+    this.accountant = accountant;
+    await accountant.start(Math.max(10, this.config.energyInterval));
+  }
+
+  get tracer(): Tracer | undefined {
+    return this.tracing?.tracer;
+  }
+
+  now(): number {
+    return performance.now();
+  }
+
+  epochMs(perfMs: number): number {
+    return performance.timeOrigin + perfMs;
+  }
+
+  /** Where /metrics and /admin/stats read per-model queue, in-flight and memory figures. */
+  watchModels(source: () => ReadonlyArray<ModelGaugeSource & { version: number }>): void {
+    this.models = source;
+  }
+
+  startRequest(info: RequestInfo): RequestScope {
+    const caller = this.callers.label(info.tenant, info.authorization);
+    const incoming = parseTraceParent(info.traceparent);
+    let parent = undefined;
+    if (this.tracing !== undefined) {
+      parent =
+        incoming === undefined
+          ? ROOT_CONTEXT
+          : trace.setSpanContext(ROOT_CONTEXT, { traceId: incoming.traceId, spanId: incoming.spanId, traceFlags: incoming.flags, isRemote: true });
+    }
+    return new RequestScope(this, caller, info.method, info.path, incoming, parent);
+  }
+
+  finish(scope: RequestScope, r: FinishedRequest): void {
+    const m = this.metrics;
+    if (r.code !== undefined) m.errors.inc({ code: r.code });
+    const caller = this.callers.get(scope.caller);
+    caller.requests++;
+    caller.seconds += r.seconds;
+    m.callerRequests.inc({ caller: scope.caller });
+    m.callerSeconds.inc({ caller: scope.caller }, r.seconds);
+    if (r.code !== undefined) {
+      caller.errors++;
+      m.callerErrors.inc({ caller: scope.caller });
+    }
+    if (r.energy !== undefined) {
+      caller.joules += r.energy.joules;
+      m.callerEnergy.inc({ caller: scope.caller, source: r.energy.source }, r.energy.joules);
+    }
+    if (scope.model === undefined) return;
+    const op = { gen_ai_operation_name: scope.operation, gen_ai_request_model: scope.model };
+    m.requestDuration.observe(r.code === undefined ? op : { ...op, error_type: r.code }, r.seconds);
+    if (r.inputTokens > 0 || r.outputTokens > 0) {
+      caller.inputTokens += r.inputTokens;
+      caller.outputTokens += r.outputTokens;
+      m.tokenUsage.observe({ ...op, gen_ai_token_type: 'input' }, r.inputTokens);
+      m.tokenUsage.observe({ ...op, gen_ai_token_type: 'output' }, r.outputTokens);
+      m.callerTokens.inc({ caller: scope.caller, gen_ai_token_type: 'input' }, r.inputTokens);
+      m.callerTokens.inc({ caller: scope.caller, gen_ai_token_type: 'output' }, r.outputTokens);
+    }
+    this.rolling.record(scope.model, scope.app, r.seconds * 1000, r.batchSize, r.energy?.joules ?? 0, r.code !== undefined);
+  }
+
+  energyOf(device: EnergyDevice, busyMs: number): { joules: number; source: EnergySource } | undefined {
+    return this.accountant?.estimate(device, busyMs);
+  }
+
+  batchStarted(model: string, device: EnergyDevice, members: readonly BatchMember[], rows: number): (error?: Error) => void {
+    const started = this.now();
+    this.metrics.batchSize.observe({ model }, rows);
+    let span: Span | undefined;
+    if (this.tracing !== undefined) {
+      const links = [];
+      for (const member of members) {
+        const context = member.scope?.spanContext();
+        if (context) links.push({ context });
+      }
+      if (links.length > 0) {
+        span = this.tracing.tracer.startSpan(`${BATCH_SPAN} ${model}`, {
+          kind: SpanKind.INTERNAL,
+          links,
+          attributes: { 'gen_ai.request.model': model, 'weft.batch.size': rows, [BATCH_REQUESTS]: members.length, 'weft.device': device },
+        }, ROOT_CONTEXT);
+      }
+    }
+    return (error) => {
+      const busyMs = this.now() - started;
+      const batchContext: SpanContext | undefined = span?.spanContext();
+      for (const member of members) {
+        const share = rows > 0 ? (busyMs * member.rows) / rows : busyMs / members.length;
+        this.accountant?.addBusy(device, model, member.scope?.app ?? '', share);
+        member.scope?.joinedBatch(device, share, batchContext);
+      }
+      if (span !== undefined) {
+        if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+        span.end();
+      }
+    };
+  }
+
+  modelLoaded(model: string, device: string, ms: number): void {
+    this.metrics.modelLoad.observe({ model, device }, ms / 1000);
+  }
+
+  modelUnloaded(model: string, reason: 'memory budget' | 'keep_alive'): void {
+    this.metrics.evictions.inc({ model, reason: reason === 'memory budget' ? 'memory_budget' : reason });
+  }
+
+  /** A WebAssembly component instance started (the sandbox calls this). */
+  componentStarted(app: string): void {
+    this.metrics.componentStarts.inc({ app });
+  }
+
+  private traceDecided(kept: boolean, reason: string): void {
+    this.metrics.traces.inc({ decision: kept ? 'kept' : 'dropped', reason });
+    this.kept[kept ? 'kept' : 'dropped']++;
+    this.metrics.tracesKept.set(this.kept.kept / (this.kept.kept + this.kept.dropped));
+  }
+
+  private exportFailed(err: Error): void {
+    // Logged once: a collector that is down would otherwise log every second.
+    if (this.exportErrorLogged) return;
+    this.exportErrorLogged = true;
+    this.log.warn('OTLP trace export failed (logged once)', { error: err.message });
+  }
+
+  stats(): AdminStats {
+    const byModel = new Map<string, { queued: number; inflight: number }>();
+    for (const m of this.models()) {
+      const e = byModel.get(m.name) ?? { queued: 0, inflight: 0 };
+      e.queued += m.queued;
+      e.inflight += m.inflight;
+      byModel.set(m.name, e);
+    }
+    const rolling = this.rolling.snapshot();
+    const seen = new Set(rolling.map((s) => s.model));
+    const idle = [...byModel.keys()]
+      .filter((name) => !seen.has(name))
+      .map((model) => ({ model, app: '', rate: 0, requests: 0, errors: 0, p50Ms: 0, p99Ms: 0, meanBatchSize: 0, joulesPerRequest: 0, watts: 0 }));
+    return {
+      windowSeconds: WINDOW_MS / 1000,
+      models: [...rolling, ...idle]
+        .sort((a, b) => a.model.localeCompare(b.model))
+        .map((s) => ({ ...s, ...(byModel.get(s.model) ?? { queued: 0, inflight: 0 }) })),
+      power: this.accountant?.power() ?? [],
+      callers: this.callers.top(),
+      tracing: { enabled: this.tracing !== undefined, ...this.kept },
+    };
+  }
+
+  /** Flushes traces and stops the energy meters. */
+  async shutdown(): Promise<void> {
+    await this.accountant?.stop();
+    await this.tracing?.shutdown();
+  }
+}
