@@ -23,8 +23,12 @@ describe('LLM admission control and disconnects', () => {
     return { ...body.models[0], stats: body.stats.tiny };
   }
 
+  /** Polls the node's state until `check` holds; a bound on polls (not a timing margin) keeps a bug from hanging the suite. */
   async function until(check: (s: Awaited<ReturnType<typeof state>>) => boolean): Promise<void> {
-    while (!check(await state())) await sleep(20);
+    for (let i = 0; !check(await state()); i++) {
+      if (i > 3000) assert.fail('the node never reached the expected state');
+      await sleep(20);
+    }
   }
 
   it('queues, refuses beyond the queue, and frees a disconnected stream’s sequence', async () => {
