@@ -3,20 +3,19 @@
 // Prebuilt binaries come from npm (@node-llama-cpp/*); nothing is ever built or downloaded.
 
 import { availableParallelism } from 'node:os';
-import {
-  getLlama,
-  LlamaChat,
-  LlamaCompletion,
-  resolveChatWrapper,
-  type ChatHistoryItem,
-  type ChatWrapper,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaGrammar,
-  type LlamaModel,
+import type {
+  ChatHistoryItem,
+  ChatWrapper,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
 } from 'node-llama-cpp';
+
+/** node-llama-cpp is imported on first load: a node without GGUF models never pays for it. */
+type Library = typeof import('node-llama-cpp');
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Device } from '../types.js';
 import { joinText, type ChatMessage, type EmbedResult, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
@@ -39,6 +38,7 @@ export interface LlamaBackendOptions {
 /** Loads GGUF files. Holds one llama.cpp binding per GPU kind for the whole process. */
 export class LlamaBackend {
   private readonly bindings = new Map<string, Promise<Llama>>();
+  private library: Promise<Library> | undefined;
 
   constructor(private readonly options: LlamaBackendOptions) {}
 
@@ -47,11 +47,15 @@ export class LlamaBackend {
     let llama = this.bindings.get(key);
     if (llama === undefined) {
       // build 'never': only the prebuilt binaries npm installed are used; a missing one is an error.
-      llama = getLlama({ gpu, build: 'never', skipDownload: true, logLevel: 'error' as never, progressLogs: false });
+      llama = this.lib().then((lib) => lib.getLlama({ gpu, build: 'never', skipDownload: true, logLevel: lib.LlamaLogLevel.error, progressLogs: false }));
       this.bindings.set(key, llama);
       llama.catch(() => this.bindings.delete(key));
     }
     return llama;
+  }
+
+  private lib(): Promise<Library> {
+    return (this.library ??= import('node-llama-cpp'));
   }
 
   async load(path: string, options: LlamaLoadOptions): Promise<LlamaLocalModel> {
@@ -72,7 +76,7 @@ export class LlamaBackend {
     const threads = options.threads > 0 ? options.threads : Math.max(1, Math.floor(availableParallelism() / 2));
     try {
       const context = await model.createContext({ contextSize: options.contextSize, sequences: options.parallel, threads });
-      return new LlamaLocalModel(llama, model, context, device, threads);
+      return new LlamaLocalModel(await this.lib(), llama, model, context, device, threads);
     } catch (err) {
       await model.dispose();
       throw err;
@@ -92,6 +96,7 @@ export class LlamaLocalModel implements LlmModel {
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
 
   constructor(
+    private readonly lib: Library,
     private readonly llama: Llama,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
@@ -100,7 +105,7 @@ export class LlamaLocalModel implements LlmModel {
   ) {
     this.concurrency = context.totalSequences;
     this.contextSize = context.contextSize;
-    this.chatWrapper = resolveChatWrapper(model);
+    this.chatWrapper = lib.resolveChatWrapper(model);
     for (let i = 0; i < this.concurrency; i++) this.free.push(context.getSequence());
   }
 
@@ -150,7 +155,7 @@ export class LlamaLocalModel implements LlmModel {
         };
         let stopReason: string;
         if (input.messages) {
-          const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
+          const chat = new this.lib.LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
           try {
             const result = await chat.generateResponse(toHistory(input.messages), options);
             stopReason = result.metadata.stopReason;
@@ -158,7 +163,7 @@ export class LlamaLocalModel implements LlmModel {
             chat.dispose({ disposeSequence: false });
           }
         } else {
-          const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+          const completion = new this.lib.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
           try {
             const result = await completion.generateCompletionWithMeta(input.prompt ?? '', options);
             stopReason = result.metadata.stopReason;
