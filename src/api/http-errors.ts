@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   UNKNOWN_OUTPUT: 400,
   BATCH_TOO_LARGE: 400,
   INVALID_CONFIG: 400,
+  CONTEXT_LENGTH_EXCEEDED: 400,
   INVALID_MANIFEST: 400,
   INVALID_REFERENCE: 400,
   FORBIDDEN: 403,
@@ -37,6 +38,8 @@ const STATUS: Record<ErrorCode, number> = {
   MODEL_LOAD_FAILED: 500,
   INFERENCE_FAILED: 500,
   INTERNAL: 500,
+  UPSTREAM_ERROR: 502,
+  UPSTREAM_UNAVAILABLE: 503,
   MODEL_UNAVAILABLE: 503,
   MEMORY_BUDGET_EXCEEDED: 503,
   QUEUE_TIMEOUT: 503,
@@ -64,4 +67,27 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers['Retry-After'] = String(e.retryAfterSeconds);
   return { status: httpStatus(e.code), body, headers };
+}
+
+/** The OpenAI API's error object, so that OpenAI clients show our message, param and code. */
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string };
+}
+
+/** OpenAI's error `type` per HTTP status class. */
+function openAiType(status: number): string {
+  if (status === 429) return 'rate_limit_error';
+  if (status === 404) return 'not_found_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/** Status, OpenAI-shaped body and headers for any thrown value (codes in OpenAI's snake case). */
+export function openAiErrorResponse(err: unknown): { status: number; body: OpenAiErrorBody; headers: Record<string, string> } {
+  const { status, body, headers } = errorResponse(err);
+  return {
+    status,
+    headers,
+    body: { error: { message: body.error, type: openAiType(status), param: body.field ?? null, code: body.code.toLowerCase() } },
+  };
 }

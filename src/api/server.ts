@@ -7,11 +7,12 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
-import type { ModelManager } from '../engine/index.js';
+import type { LlmService, ModelManager } from '../engine/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { adminRoutes } from './admin/routes.js';
+import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
 
@@ -23,6 +24,8 @@ const LINGER_FACTOR = 4;
 
 export interface ApiServerOptions {
   manager: ModelManager;
+  /** Language models, served through the OpenAI-compatible routes. */
+  llm?: LlmService;
   log: Logger;
   host: string;
   port: number;
@@ -91,6 +94,7 @@ export class ApiServer {
     const { metrics } = this.options.telemetry;
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
     app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry }));
+    if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);

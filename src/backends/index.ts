@@ -1,6 +1,9 @@
 // Backends: one interface, one implementation per model format.
 export { Datatypes, Devices, elementCount } from './types.js';
 export { OnnxBackend } from './onnx/index.js';
+export { ChatRoles, FinishReasons } from './llm-types.js';
+export { LlamaBackend, LlamaLocalModel } from './llama/index.js';
+export { RemoteModel, apiBase } from './remote/index.js';
 export type {
   Backend,
   Datatype,
@@ -12,3 +15,6 @@ export type {
   TensorData,
   TensorSpec,
 } from './types.js';
+export type { ChatMessage, ChatRole, EmbedResult, FinishReason, GenerateEvent, GenerateInput, LlmModel, SamplingOptions } from './llm-types.js';
+export type { LlamaBackendOptions, LlamaLoadOptions } from './llama/index.js';
+export type { RemoteModelOptions, UpstreamState } from './remote/index.js';

@@ -14,7 +14,8 @@ import { topCommand } from './top.js';
 const USAGE = `weft ${VERSION} — an inference fabric
 
 Usage:
-  weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--app REF ...] [--config FILE]
+  weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--app REF ...]
+             [--upstream NAME=URL ...] [--config FILE]
   weft pack DIR [-o OUT] [--tag T]   pack an app folder into an OCI layout (-o) or the store
   weft inspect REF [--json]          layers, sizes, digests and signatures of a bundle
   weft push REF [--from SRC]         push a store tag (or SRC: layout, tag, registry ref) to a registry
@@ -30,7 +31,9 @@ Usage:
   weft version
 
 REF is an app folder, an OCI layout folder, a store tag (name:tag) or a registry reference
-(host[:port]/repo:tag). With no --models, --model or --app, \`weft serve\` serves the embedded PaddleOCR models
+(host[:port]/repo:tag). A model PATH ending in .gguf is a language model, served through the
+OpenAI API (/v1/...); an --upstream is a model served by an OpenAI-compatible server. With no
+--models, --model, --upstream or --app, \`weft serve\` serves the embedded PaddleOCR models
 (ppocr-det, ppocr-rec, ppocr-cls). Every flag also has a WEFT_* variable: see \`weft config\`.
 `;
 

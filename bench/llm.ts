@@ -1,0 +1,173 @@
+// LLM serving overhead: tokens/s and time to first token at 1, 4 and 8 concurrent streams,
+// Weft (`weft serve`, OpenAI API, SSE over loopback) against node-llama-cpp called directly in
+// this process, on the same GGUF with the same context, sequences and threads.
+// Usage: npm run build && node --import tsx bench/llm.ts [--model PATH.gguf] [--tokens 128]
+//        [--rounds 5] [--threads 1] [--embedding 64 --layers 2]. Without --model it writes a
+//        random-weight llama GGUF of that size: the figures measure serving overhead per token,
+//        not a real model's speed.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { getLlama, LlamaChat, resolveChatWrapper, type LlamaContext } from 'node-llama-cpp';
+import { startWeft } from '../test/kit/weft-process.js';
+import { writeTinyGguf } from '../test/kit/tiny-gguf.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    tokens: { type: 'string', default: '128' },
+    rounds: { type: 'string', default: '5' },
+    threads: { type: 'string', default: '1' },
+    /** Hidden size and layers of the generated model (64 and 2 are the test model). */
+    embedding: { type: 'string', default: '64' },
+    layers: { type: 'string', default: '2' },
+  },
+});
+const TOKENS = Number(values.tokens);
+const ROUNDS = Number(values.rounds);
+const THREADS = Number(values.threads);
+const CONCURRENCY = [1, 4, 8];
+const CONTEXT = 1024;
+const PROMPT = 'Write a short story about a lighthouse keeper.';
+
+interface Sample {
+  /** Output tokens of all streams per second of wall time. */
+  tokensPerSecond: number;
+  /** Mean over the streams of the time to their first text, ms. */
+  ttftMs: number;
+}
+
+type Stream = () => Promise<{ ttftMs: number; tokens: number }>;
+
+async function measure(concurrency: number, stream: Stream): Promise<Sample> {
+  const started = performance.now();
+  const results = await Promise.all(Array.from({ length: concurrency }, stream));
+  const seconds = (performance.now() - started) / 1000;
+  const tokens = results.reduce((n, r) => n + r.tokens, 0);
+  return { tokensPerSecond: tokens / seconds, ttftMs: results.reduce((s, r) => s + r.ttftMs, 0) / results.length };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/**
+ * Both sides, round by round in turn (direct, then Weft), so that whatever else loads the
+ * machine weighs on both alike; medians over the rounds.
+ */
+async function run(sides: Record<'direct' | 'weft', Stream>): Promise<Record<'direct' | 'weft', Map<number, Sample>>> {
+  for (const stream of Object.values(sides)) await measure(1, stream); // warm-up
+  const out = { direct: new Map<number, Sample>(), weft: new Map<number, Sample>() };
+  for (const c of CONCURRENCY) {
+    const samples: Record<'direct' | 'weft', Sample[]> = { direct: [], weft: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      samples.direct.push(await measure(c, sides.direct));
+      samples.weft.push(await measure(c, sides.weft));
+    }
+    for (const side of ['direct', 'weft'] as const) {
+      const s = samples[side];
+      out[side].set(c, { tokensPerSecond: median(s.map((x) => x.tokensPerSecond)), ttftMs: median(s.map((x) => x.ttftMs)) });
+      console.error(`${side} c=${c}: ${out[side].get(c)!.tokensPerSecond.toFixed(0)} tok/s, TTFT ${out[side].get(c)!.ttftMs.toFixed(1)} ms`);
+    }
+  }
+  return out;
+}
+
+/** node-llama-cpp directly: the same chat path Weft uses (LlamaChat on a free sequence). */
+async function direct(path: string): Promise<{ stream: Stream; close: () => Promise<void> }> {
+  const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true });
+  const model = await llama.loadModel({ modelPath: path });
+  const context: LlamaContext = await model.createContext({ contextSize: CONTEXT, sequences: 8, threads: THREADS });
+  const free = Array.from({ length: 8 }, () => context.getSequence());
+  const chatWrapper = resolveChatWrapper(model);
+  const stream: Stream = async () => {
+    const sequence = free.pop()!;
+    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
+    const started = performance.now();
+    let first: number | undefined;
+    let tokens = 0;
+    try {
+      await chat.generateResponse([{ type: 'user', text: PROMPT }, { type: 'model', response: [] }], {
+        maxTokens: TOKENS,
+        temperature: 0.8,
+        repeatPenalty: false,
+        onTextChunk: () => (first ??= performance.now()),
+        onToken: (t) => (tokens += t.length),
+      });
+    } finally {
+      chat.dispose({ disposeSequence: false });
+      free.push(sequence);
+    }
+    return { ttftMs: (first ?? performance.now()) - started, tokens };
+  };
+  return {
+    stream,
+    close: async () => {
+      await context.dispose();
+      await model.dispose();
+    },
+  };
+}
+
+/** Weft over HTTP: streamed chat completions, the usage chunk gives the token count. */
+async function weft(path: string): Promise<{ stream: Stream; close: () => Promise<void> }> {
+  const node = await startWeft([
+    '--model', `m=${path}`, '--load', 'eager', '--llm-parallel', '8', '--llm-context-size', String(CONTEXT), '--llm-threads', String(THREADS),
+  ]);
+  const stream: Stream = async () => {
+    const started = performance.now();
+    const res = await fetch(`${node.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        model: 'm',
+        messages: [{ role: 'user', content: PROMPT }],
+        max_tokens: TOKENS,
+        temperature: 0.8,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    let first: number | undefined;
+    let tokens = 0;
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const bytes of res.body as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(bytes, { stream: true });
+      if (first === undefined && text.includes('"content"')) first = performance.now();
+    }
+    const usage = /"completion_tokens":(\d+)/.exec(text);
+    tokens = usage ? Number(usage[1]) : 0;
+    return { ttftMs: (first ?? performance.now()) - started, tokens };
+  };
+  return { stream, close: async () => void (await node.stop()) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-bench-llm-'));
+try {
+  const size = { embedding: Number(values.embedding), layers: Number(values.layers) };
+  const path = values.model ?? writeTinyGguf(join(dir, 'tiny.gguf'), size);
+  const d = await direct(path);
+  const w = await weft(path);
+  const { direct: a, weft: b } = await run({ direct: d.stream, weft: w.stream }).finally(async () => {
+    await d.close();
+    await w.close();
+  });
+  const lines = [
+    `model: ${values.model ?? `generated llama GGUF, random weights, hidden ${size.embedding}, ${size.layers} layers (test/kit/tiny-gguf.ts; serving overhead, not a real model's speed)`}; ${TOKENS} tokens per stream; ${THREADS} thread(s); median of ${ROUNDS} alternating rounds; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}`,
+    '',
+    '| streams | node-llama-cpp tok/s | Weft tok/s | Weft/direct | node-llama-cpp TTFT ms | Weft TTFT ms |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...CONCURRENCY.map((c) => {
+      const x = a.get(c)!;
+      const y = b.get(c)!;
+      return `| ${c} | ${x.tokensPerSecond.toFixed(0)} | ${y.tokensPerSecond.toFixed(0)} | ${((100 * y.tokensPerSecond) / x.tokensPerSecond).toFixed(0)}% | ${x.ttftMs.toFixed(1)} | ${y.ttftMs.toFixed(1)} |`;
+    }),
+  ];
+  console.log(lines.join('\n'));
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,249 @@
+// GGUF language models on llama.cpp through node-llama-cpp: one context per model holding
+// `parallel` sequences, so that that many generations advance together in shared batches.
+// Prebuilt binaries come from npm (@node-llama-cpp/*); nothing is ever built or downloaded.
+
+import { availableParallelism } from 'node:os';
+import type {
+  ChatHistoryItem,
+  ChatWrapper,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
+} from 'node-llama-cpp';
+
+/** node-llama-cpp is imported on first load: a node without GGUF models never pays for it. */
+type Library = typeof import('node-llama-cpp');
+import { ErrorCode, WeftError } from '../../errors.js';
+import type { Device } from '../types.js';
+import { joinText, type ChatMessage, type EmbedResult, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
+import { eventStream } from '../event-stream.js';
+
+export interface LlamaLoadOptions {
+  device: Device;
+  /** Tokens of context per sequence. */
+  contextSize: number;
+  /** Sequences in the context: generations that run at once. */
+  parallel: number;
+  /** CPU threads; 0 picks half the logical CPUs (about the physical cores). */
+  threads: number;
+}
+
+export interface LlamaBackendOptions {
+  warn(message: string): void;
+}
+
+/** Loads GGUF files. Holds one llama.cpp binding per GPU kind for the whole process. */
+export class LlamaBackend {
+  private readonly bindings = new Map<string, Promise<Llama>>();
+  private library: Promise<Library> | undefined;
+
+  constructor(private readonly options: LlamaBackendOptions) {}
+
+  private binding(gpu: 'cuda' | false): Promise<Llama> {
+    const key = String(gpu);
+    let llama = this.bindings.get(key);
+    if (llama === undefined) {
+      // build 'never': only the prebuilt binaries npm installed are used; a missing one is an error.
+      llama = this.lib().then((lib) => lib.getLlama({ gpu, build: 'never', skipDownload: true, logLevel: lib.LlamaLogLevel.error, progressLogs: false }));
+      this.bindings.set(key, llama);
+      llama.catch(() => this.bindings.delete(key));
+    }
+    return llama;
+  }
+
+  private lib(): Promise<Library> {
+    return (this.library ??= import('node-llama-cpp'));
+  }
+
+  async load(path: string, options: LlamaLoadOptions): Promise<LlamaLocalModel> {
+    let llama: Llama;
+    let device: Device = 'cpu';
+    if (options.device === 'cuda') {
+      try {
+        llama = await this.binding('cuda');
+        device = 'cuda';
+      } catch (err) {
+        this.options.warn(`CUDA is not usable for llama.cpp (${(err as Error).message}); running on the CPU`);
+        llama = await this.binding(false);
+      }
+    } else {
+      llama = await this.binding(false);
+    }
+    const model = await llama.loadModel({ modelPath: path, gpuLayers: device === 'cuda' ? 'max' : 0 });
+    const threads = options.threads > 0 ? options.threads : Math.max(1, Math.floor(availableParallelism() / 2));
+    try {
+      const context = await model.createContext({ contextSize: options.contextSize, sequences: options.parallel, threads });
+      return new LlamaLocalModel(await this.lib(), llama, model, context, device, threads);
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
+  }
+}
+
+export class LlamaLocalModel implements LlmModel {
+  readonly kind = 'local';
+  readonly concurrency: number;
+  readonly contextSize: number;
+  private readonly free: LlamaContextSequence[] = [];
+  private embedding: Promise<LlamaEmbeddingContext> | undefined;
+  private embedQueue: Promise<unknown> = Promise.resolve();
+  /** The chat template, resolved once from the GGUF metadata (a known format or its Jinja template). */
+  private readonly chatWrapper: ChatWrapper;
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+
+  constructor(
+    private readonly lib: Library,
+    private readonly llama: Llama,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    readonly device: Device,
+    private readonly threads: number,
+  ) {
+    this.concurrency = context.totalSequences;
+    this.contextSize = context.contextSize;
+    this.chatWrapper = lib.resolveChatWrapper(model);
+    for (let i = 0; i < this.concurrency; i++) this.free.push(context.getSequence());
+  }
+
+  async check(input: GenerateInput): Promise<void> {
+    const promptTokens = this.promptTokens(input);
+    if (promptTokens >= this.contextSize) {
+      throw new WeftError(
+        ErrorCode.ContextLengthExceeded,
+        `the prompt is ${promptTokens} tokens; this model's context holds ${this.contextSize} (--llm-context-size)`,
+        { field: input.messages ? 'messages' : 'prompt' },
+      );
+    }
+    if (input.jsonSchema !== undefined) await this.grammar(input.jsonSchema);
+  }
+
+  generate(input: GenerateInput, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+    return eventStream<GenerateEvent>(async (push) => {
+      const sequence = this.free.pop();
+      if (sequence === undefined) throw new WeftError(ErrorCode.Internal, 'no free sequence: the engine admitted too many generations');
+      try {
+        // A sequence keeps its last tokens so a follow-up chat reuses them. A seeded request
+        // starts clean: batch shapes then match every time, and so does the output.
+        if (input.seed !== undefined) await sequence.clearHistory();
+        const promptTokens = this.promptTokens(input);
+        const room = this.contextSize - promptTokens;
+        const maxTokens = Math.min(input.maxTokens ?? room, room);
+        let completionTokens = 0;
+        const options = {
+          signal,
+          stopOnAbortSignal: false,
+          maxTokens,
+          temperature: input.temperature ?? 0.8,
+          ...(input.topP !== undefined && { topP: input.topP }),
+          ...(input.topK !== undefined && { topK: input.topK }),
+          ...(input.seed !== undefined && { seed: input.seed }),
+          ...(input.stop?.length && { customStopTriggers: input.stop }),
+          repeatPenalty: input.presencePenalty || input.frequencyPenalty
+            ? { penalty: 1, presencePenalty: input.presencePenalty ?? 0, frequencyPenalty: input.frequencyPenalty ?? 0 }
+            : (false as const),
+          ...(input.jsonSchema !== undefined && { grammar: await this.grammar(input.jsonSchema) }),
+          onTextChunk: (text: string) => {
+            if (text !== '') push({ type: 'text', text });
+          },
+          onToken: (tokens: readonly unknown[]) => {
+            completionTokens += tokens.length;
+          },
+        };
+        let stopReason: string;
+        if (input.messages) {
+          const chat = new this.lib.LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
+          try {
+            const result = await chat.generateResponse(toHistory(input.messages), options);
+            stopReason = result.metadata.stopReason;
+          } finally {
+            chat.dispose({ disposeSequence: false });
+          }
+        } else {
+          const completion = new this.lib.LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
+          try {
+            const result = await completion.generateCompletionWithMeta(input.prompt ?? '', options);
+            stopReason = result.metadata.stopReason;
+          } finally {
+            completion.dispose({ disposeSequence: false });
+          }
+        }
+        push({ type: 'done', finishReason: stopReason === 'maxTokens' ? 'length' : 'stop', promptTokens, completionTokens });
+      } finally {
+        this.free.push(sequence);
+      }
+    }, joinText);
+  }
+
+  async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {
+    // One embedding context (one sequence) per model, created on first use; calls take turns.
+    const limit = Math.min(this.contextSize, 2048);
+    this.embedding ??= this.model.createEmbeddingContext({ contextSize: limit, threads: this.threads });
+    const run = this.embedQueue.then(async () => {
+      const context = await this.embedding!;
+      const vectors: number[][] = [];
+      let promptTokens = 0;
+      for (const [i, text] of inputs.entries()) {
+        if (signal.aborted) throw new WeftError(ErrorCode.Cancelled, 'the client cancelled the request');
+        const tokens = this.model.tokenize(text);
+        if (tokens.length > limit) {
+          throw new WeftError(ErrorCode.ContextLengthExceeded, `input ${i} is ${tokens.length} tokens; embeddings take at most ${limit}`, {
+            field: `input[${i}]`,
+          });
+        }
+        promptTokens += tokens.length;
+        vectors.push([...(await context.getEmbeddingFor(tokens)).vector]);
+      }
+      return { vectors, promptTokens };
+    });
+    this.embedQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.embedding) await (await this.embedding.catch(() => undefined))?.dispose();
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+
+  private promptTokens(input: GenerateInput): number {
+    if (input.messages) {
+      const state = this.chatWrapper.generateContextState({ chatHistory: toHistory(input.messages) });
+      return state.contextText.tokenize(this.model.tokenizer).length;
+    }
+    return this.model.tokenize(input.prompt ?? '').length + (this.model.tokens.shouldPrependBosToken ? 1 : 0);
+  }
+
+  private grammar(schema: Record<string, unknown> | true): Promise<LlamaGrammar> {
+    const key = schema === true ? 'json' : JSON.stringify(schema);
+    let grammar = this.grammars.get(key);
+    if (grammar === undefined) {
+      grammar = (async () => {
+        try {
+          return schema === true ? await this.llama.getGrammarFor('json') : await this.llama.createGrammarForJsonSchema(schema as never);
+        } catch (err) {
+          throw new WeftError(ErrorCode.BadRequest, `the JSON schema is not supported: ${(err as Error).message}`, {
+            field: 'response_format.json_schema.schema',
+            cause: err,
+          });
+        }
+      })();
+      grammar.catch(() => this.grammars.delete(key));
+      this.grammars.set(key, grammar);
+    }
+    return grammar;
+  }
+}
+
+/** OpenAI-style messages as node-llama-cpp's chat history; the model answers after the last one. */
+function toHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((m) =>
+    m.role === 'assistant' ? { type: 'model', response: [m.content] } : { type: m.role, text: m.content },
+  );
+  // An empty model turn makes the template open the assistant's answer.
+  if (messages.at(-1)?.role !== 'assistant') history.push({ type: 'model', response: [] });
+  return history;
+}

@@ -1,0 +1,149 @@
+// The official `openai` client against `weft serve --model tiny=PATH.gguf`: chat (whole and
+// streamed), completions, embeddings, sampling parameters, structured output, 8 concurrent
+// streams, and OpenAI-shaped errors.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import OpenAI from 'openai';
+import { startTinyNode, type TinyNode } from './kit/llm.js';
+import { fetchJson, postJson } from './kit/weft-process.js';
+
+const hello = [{ role: 'user' as const, content: 'Say something.' }];
+
+describe('OpenAI API over a GGUF model', () => {
+  let node: TinyNode;
+  before(async () => {
+    node = await startTinyNode(['--llm-parallel', '8', '--llm-context-size', '512']);
+  });
+  after(() => node?.stop());
+
+  it('lists the model', async () => {
+    const models = await node.client.models.list();
+    assert.deepEqual(
+      models.data.map((m) => m.id),
+      ['tiny'],
+    );
+  });
+
+  it('answers a chat, stopping at max_tokens', async () => {
+    const r = await node.client.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 8, seed: 1 });
+    assert.equal(r.object, 'chat.completion');
+    assert.equal(r.choices[0]!.message.role, 'assistant');
+    assert.ok(r.choices[0]!.message.content!.length > 0);
+    assert.equal(r.choices[0]!.finish_reason, 'length');
+    assert.equal(r.usage!.completion_tokens, 8);
+    assert.ok(r.usage!.prompt_tokens > 0);
+  });
+
+  it('gives the same output twice for a fixed seed, streamed or not', async () => {
+    const request = { model: 'tiny', messages: hello, max_tokens: 24, seed: 42, temperature: 1 };
+    const a = await node.client.chat.completions.create(request);
+    const b = await node.client.chat.completions.create(request);
+    assert.equal(a.choices[0]!.message.content, b.choices[0]!.message.content);
+
+    const stream = await node.client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
+    let text = '';
+    let finish: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined | null;
+    for await (const chunk of stream) {
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (choice?.delta.content) text += choice.delta.content;
+      if (choice?.finish_reason) finish = choice.finish_reason;
+    }
+    assert.equal(text, a.choices[0]!.message.content);
+    assert.equal(finish, 'length');
+    assert.equal(usage?.completion_tokens, 24);
+    assert.equal(usage?.total_tokens, usage!.prompt_tokens + 24);
+  });
+
+  it('stops before a stop sequence', async () => {
+    const request = { model: 'tiny', messages: hello, max_tokens: 40, seed: 7, temperature: 1 };
+    const full = (await node.client.chat.completions.create(request)).choices[0]!.message.content!;
+    const stop = full.slice(12, 14);
+    const cut = await node.client.chat.completions.create({ ...request, stop: [stop] });
+    assert.equal(cut.choices[0]!.message.content, full.slice(0, full.indexOf(stop)));
+    assert.equal(cut.choices[0]!.finish_reason, 'stop');
+  });
+
+  it('runs 8 streams at once, all to the end', async () => {
+    const run = async (seed: number) => {
+      const stream = await node.client.chat.completions.create({
+        model: 'tiny',
+        messages: hello,
+        max_tokens: 16,
+        seed,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let tokens = 0;
+      for await (const chunk of stream) if (chunk.usage) tokens = chunk.usage.completion_tokens;
+      return tokens;
+    };
+    const counts = await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(run));
+    assert.deepEqual(counts, [16, 16, 16, 16, 16, 16, 16, 16]);
+  });
+
+  it('constrains the output to a JSON schema', async () => {
+    const schema = { type: 'object', properties: { label: { type: 'string', enum: ['spam', 'ham'] } }, required: ['label'] };
+    const r = await node.client.chat.completions.create({
+      model: 'tiny',
+      messages: hello,
+      max_tokens: 40,
+      seed: 3,
+      response_format: { type: 'json_schema', json_schema: { name: 'verdict', schema } },
+    });
+    const parsed = JSON.parse(r.choices[0]!.message.content!) as { label: string };
+    assert.ok(['spam', 'ham'].includes(parsed.label));
+  });
+
+  it('completes raw text and returns embeddings', async () => {
+    const c = await node.client.completions.create({ model: 'tiny', prompt: 'Once', max_tokens: 5, seed: 1 });
+    assert.equal(c.object, 'text_completion');
+    assert.equal(c.usage!.completion_tokens, 5);
+    // The client asks for base64 and decodes it.
+    const e = await node.client.embeddings.create({ model: 'tiny', input: ['one', 'two'] });
+    assert.equal(e.data.length, 2);
+    assert.equal(e.data[0]!.embedding.length, 64);
+    assert.notDeepEqual(e.data[0]!.embedding, e.data[1]!.embedding);
+  });
+
+  it('refuses bad requests with OpenAI errors', async () => {
+    await assert.rejects(node.client.chat.completions.create({ model: 'nope', messages: hello }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.NotFoundError);
+      assert.equal(err.code, 'model_not_found');
+      assert.equal(err.param, 'model');
+      return true;
+    });
+    await assert.rejects(node.client.chat.completions.create({ model: 'tiny', messages: hello, temperature: 'hot' as never }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError);
+      assert.equal(err.param, 'temperature');
+      return true;
+    });
+    await assert.rejects(node.client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x'.repeat(600) }] }), (err: unknown) => {
+      assert.ok(err instanceof OpenAI.BadRequestError);
+      assert.equal(err.code, 'context_length_exceeded');
+      assert.equal(err.param, 'messages');
+      return true;
+    });
+    // A streamed request is judged before its first byte, so it fails with a status too.
+    await assert.rejects(node.client.chat.completions.create({ model: 'nope', messages: hello, stream: true }), OpenAI.NotFoundError);
+    const broken = await postJson(`${node.weft.url}/v1/chat/completions`, '{"model":');
+    assert.equal(broken.status, 400);
+    assert.equal(broken.body.error.code, 'invalid_json');
+  });
+
+  it('records time to first token, time per token and token counts', async () => {
+    const { body } = await fetchJson(`${node.weft.url}/v1/weft/llm`);
+    const stats = body.stats.tiny;
+    assert.ok(stats.generations >= 10);
+    assert.ok(stats.completionTokens >= 8 * 16);
+    assert.equal(stats.timeToFirstToken.count, stats.generations);
+    assert.ok(stats.timePerOutputToken.count > 0);
+    assert.equal(body.models[0].inflight, 0);
+    // The same figures reach the node's telemetry (GenAI metrics on /metrics).
+    const metrics = await (await fetch(`${node.weft.url}/metrics`)).text();
+    assert.match(metrics, /gen_ai_server_time_to_first_token_seconds_count\{[^}]*gen_ai_request_model="tiny"[^}]*\} [1-9]/);
+    assert.match(metrics, /gen_ai_client_token_usage_sum\{[^}]*gen_ai_token_type="output"[^}]*\} [1-9]/);
+  });
+});
