@@ -28,6 +28,17 @@ export const ErrorCode = {
   InferenceFailed: 'INFERENCE_FAILED',
   InvalidConfig: 'INVALID_CONFIG',
   InvalidManifest: 'INVALID_MANIFEST',
+  AppNotFound: 'APP_NOT_FOUND',
+  AppBusy: 'APP_BUSY',
+  ComponentRefused: 'COMPONENT_REFUSED',
+  ComponentDeadline: 'COMPONENT_DEADLINE',
+  ComponentTrapped: 'COMPONENT_TRAPPED',
+  ComponentInvalidResponse: 'COMPONENT_INVALID_RESPONSE',
+  AppBadRequest: 'APP_BAD_REQUEST',
+  AppPathNotFound: 'APP_PATH_NOT_FOUND',
+  AppUnprocessable: 'APP_UNPROCESSABLE',
+  AppUnavailable: 'APP_UNAVAILABLE',
+  AppFailed: 'APP_FAILED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

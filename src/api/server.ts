@@ -11,6 +11,8 @@ import type { ModelManager } from '../engine/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
+import { appRoutes } from './apps/routes.js';
+import type { Sandbox } from '../sandbox/index.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
@@ -20,6 +22,8 @@ const LINGER_FACTOR = 4;
 
 export interface ApiServerOptions {
   manager: ModelManager;
+  /** Runs app components; app routes are mounted when given. */
+  sandbox?: Sandbox;
   log: Logger;
   host: string;
   port: number;
@@ -77,6 +81,7 @@ export class ApiServer {
         isReady: () => this.started && !this.draining,
       }),
     );
+    if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);

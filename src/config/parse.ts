@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { resolve } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import { settings, type Setting } from './settings.js';
 
@@ -31,6 +32,10 @@ export interface NodeConfig {
   maxBodySize: number;
   /** Milliseconds. */
   shutdownTimeout: number;
+  /** Absolute path ('~' expanded). */
+  dataDir: string;
+  /** App references: folders holding weft.json. */
+  app: readonly string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -143,6 +148,8 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   }
   const modelSetting = settings.find((s) => s.key === 'model')!;
   out.model = parseModelList(modelSetting, (out.model as string[] | undefined) ?? []);
+  out.app ??= [];
+  out.dataDir = resolve(String(out.dataDir).replace(/^~(?=$|[\\/])/, os.homedir()));
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
   return Object.freeze(out as unknown as NodeConfig);
 }

@@ -35,6 +35,8 @@ export const settings = [
   { key: 'intraOpThreads', flag: 'intra-op-threads', env: 'WEFT_INTRA_OP_THREADS', kind: 'integer', default: '0', description: 'Threads inside one model run (0: the runtime decides)' },
   { key: 'maxBodySize', flag: 'max-body-size', env: 'WEFT_MAX_BODY_SIZE', kind: 'bytes', default: '64MiB', description: 'Largest request body accepted (413 beyond)' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'WEFT_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', description: 'On SIGTERM, how long in-flight requests may take before the node exits anyway' },
+  { key: 'dataDir', flag: 'data-dir', env: 'WEFT_DATA_DIR', kind: 'string', default: '~/.weft', description: "The node's data folder: compiled component cache (and stored bundles)" },
+  { key: 'app', flag: 'app', env: 'WEFT_APP', kind: 'list', default: undefined, description: 'An app to serve: a folder holding weft.json (repeatable; comma-separated in the env var). None: the embedded OCR app' },
   { key: 'logLevel', flag: 'log-level', env: 'WEFT_LOG_LEVEL', kind: 'choice', choices: ['debug', 'info', 'warn', 'error'], default: 'info', description: 'Least severe log level written to stderr' },
 ] as const satisfies readonly Setting[];
 
