@@ -26,7 +26,7 @@ describe('OCR app (embedded default)', () => {
   });
 
   const ocr = async (body: Buffer) => {
-    const res = await fetch(`${weft.url}/apps/ocr`, { method: 'POST', body });
+    const res = await fetch(`${weft.url}/apps/ocr`, { method: 'POST', body: new Uint8Array(body) });
     return { status: res.status, body: (await res.json()) as { lines: OcrLine[]; width: number; code?: string; error?: string } };
   };
 
