@@ -12,7 +12,7 @@ import { openAppFolder } from '../src/bundle/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { startNode, type WeftNode } from '../src/node.js';
 import { createLogger } from '../src/telemetry/index.js';
-import { HOSTILE_WIT, testComponent, writeApp } from './kit/components.js';
+import { HOSTILE_WIT, jsTestComponent, testComponent, writeApp } from './kit/components.js';
 import { AFFINE_B_V2, AFFINE_W, writeTestModels } from './kit/models.js';
 
 describe('app components', () => {
@@ -37,6 +37,11 @@ describe('app components', () => {
         component: { limits: { memory: '16MiB', deadline: '500ms', concurrency: 2 } },
       }),
       writeApp(join(dir, 'fresh'), hostile, { name: 'fresh', version: '1.0.0', component: { instances: 'per-request' } }),
+      writeApp(join(dir, 'glue'), await jsTestComponent('glue'), {
+        name: 'glue',
+        version: '1.0.0',
+        component: { grants: { models: ['affine'], config: {} } },
+      }),
     ];
     const config = loadConfig({ flags: { port: '0', models: join(dir, 'models'), app: apps, 'data-dir': join(dir, 'data'), 'log-level': 'error' } });
     node = await startNode(config, createLogger('error', () => {}));
@@ -66,6 +71,15 @@ describe('app components', () => {
     assert.equal(name, 'y');
     const expected = [0, 1, 2].map((j) => [1, 2, 3, 4].reduce((s, x, i) => s + x * AFFINE_W[i]![j]!, AFFINE_B_V2[j]!));
     values!.split(',').forEach((v, j) => assert.ok(Math.abs(Number(v) - expected[j]!) < 1e-4, `${v} vs ${expected[j]}`));
+  });
+
+  it('serves a JavaScript component built with componentize-js, calling a model', async () => {
+    const res = await post('/apps/glue/js');
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { method: string; path: string; models: string[]; y: number[] };
+    assert.deepEqual({ method: body.method, path: body.path, models: body.models }, { method: 'POST', path: '/js', models: ['affine'] });
+    const expected = [0, 1, 2].map((j) => [1, 2, 3, 4].reduce((s, x, i) => s + x * AFFINE_W[i]![j]!, AFFINE_B_V2[j]!));
+    body.y.forEach((v, j) => assert.ok(Math.abs(v - expected[j]!) < 1e-4));
   });
 
   it('refuses a model that was not granted, saying how to grant it', async () => {

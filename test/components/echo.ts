@@ -1,5 +1,5 @@
 // Echo: answers with the method, path, query and body it got, and calls the model named in the
-// query (?model=NAME) on a 1x4 float32 input named in ?input= when asked.
+// query (?model=NAME, ?repeat=N times) on a 1x4 float32 input.
 import { Request, Response, Tensor, Header, run, serve, models, signature, config, log, now } from '../../sdk/assemblyscript/index';
 export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
 
@@ -28,7 +28,10 @@ function handle(req: Request): Response {
   const input = sig.signature.inputs[0];
   const values = new Float32Array(4);
   for (let i = 0; i < 4; i++) values[i] = <f32>(i + 1);
-  const out = run(model!, [Tensor.f32(input.name, [1, 4], values)]);
+  const repeat = param(req.query, 'repeat');
+  const times = repeat === null ? 1 : I32.parseInt(repeat!);
+  let out = run(model!, [Tensor.f32(input.name, [1, 4], values)]);
+  for (let i = 1; i < times; i++) out = run(model!, [Tensor.f32(input.name, [1, 4], values)]);
   if (!out.ok) return Response.error(3, out.error);
   const t = out.tensors[0];
   const f = t.asF32();

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAssemblyScriptComponent } from '../../scripts/as-component.js';
+import { buildAssemblyScriptComponent, witSource } from '../../scripts/as-component.js';
 import type { ManifestInput } from '../../src/bundle/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -42,6 +42,28 @@ export async function testComponent(name: string, extra?: { wit: string; world: 
     mkdirSync(CACHE, { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
     await buildAssemblyScriptComponent(entry, tmp, extra);
+    renameSync(tmp, out);
+  }
+  return out;
+}
+
+/** The component built by componentize-js from test/components/js/NAME.js; returns its path. */
+export async function jsTestComponent(name: string): Promise<string> {
+  const entry = join(ROOT, 'test/components/js', `${name}.js`);
+  const out = join(CACHE, `js-${name}-${sourceHash([entry, ...witFiles()])}.wasm`);
+  if (!existsSync(out)) {
+    const { componentize } = await import('@bytecodealliance/componentize-js');
+    const witDir = join(CACHE, `wit-${process.pid}`);
+    mkdirSync(witDir, { recursive: true });
+    writeFileSync(join(witDir, 'world.wit'), witSource());
+    // Without these features disabled the component imports WASI (stdio, random, clocks, http).
+    const { component } = await componentize(readFileSync(entry, 'utf8'), {
+      witPath: witDir,
+      worldName: 'app',
+      disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
+    });
+    const tmp = `${out}.${process.pid}.tmp`;
+    writeFileSync(tmp, component);
     renameSync(tmp, out);
   }
   return out;
