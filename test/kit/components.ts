@@ -57,7 +57,8 @@ export async function jsTestComponent(name: string): Promise<string> {
     mkdirSync(witDir, { recursive: true });
     writeFileSync(join(witDir, 'world.wit'), witSource());
     // Without these features disabled the component imports WASI (stdio, random, clocks, http).
-    const { component } = await componentize(readFileSync(entry, 'utf8'), {
+    const { component } = await componentize({
+      sourcePath: entry,
       witPath: witDir,
       worldName: 'app',
       disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
