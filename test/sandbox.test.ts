@@ -29,12 +29,17 @@ describe('app components', () => {
       writeApp(join(dir, 'echo'), echo, {
         name: 'echo',
         version: '1.0.0',
-        component: { grants: { models: ['affine'], config: { greeting: 'hi' } } },
+        component: { grants: { models: ['affine', 'slow'], config: { greeting: 'hi' } } },
       }),
       writeApp(join(dir, 'hostile'), hostile, {
         name: 'hostile',
         version: '1.0.0',
         component: { limits: { memory: '16MiB', deadline: '500ms', concurrency: 2 } },
+      }),
+      writeApp(join(dir, 'single'), hostile, {
+        name: 'single',
+        version: '1.0.0',
+        component: { limits: { memory: '16MiB', deadline: '500ms', concurrency: 1 } },
       }),
       writeApp(join(dir, 'fresh'), hostile, { name: 'fresh', version: '1.0.0', component: { instances: 'per-request' } }),
       writeApp(join(dir, 'glue'), await jsTestComponent('glue'), {
@@ -58,7 +63,7 @@ describe('app components', () => {
     const res = await post('/apps/echo/some/path?a=1', 'hello');
     assert.equal(res.status, 200);
     assert.equal(await res.text(), 'POST /some/path a=1 hello hi');
-    assert.equal(res.headers.get('x-models'), 'affine');
+    assert.equal(res.headers.get('x-models'), 'affine,slow');
     assert.equal(res.headers.get('x-elapsed-ok'), 'yes');
     const root = await fetch(`${url}/apps/echo`);
     assert.equal(await root.text(), 'GET /   hi', 'empty query and body');
@@ -80,6 +85,22 @@ describe('app components', () => {
     assert.deepEqual({ method: body.method, path: body.path, models: body.models }, { method: 'POST', path: '/js', models: ['affine'] });
     const expected = [0, 1, 2].map((j) => [1, 2, 3, 4].reduce((s, x, i) => s + x * AFFINE_W[i]![j]!, AFFINE_B_V2[j]!));
     body.y.forEach((v, j) => assert.ok(Math.abs(v - expected[j]!) < 1e-4));
+  });
+
+  it("batches a component's model calls with protocol requests for the same model", async () => {
+    // slow batches up to 4 rows and waits up to 2 s for company: one KServe row and one row
+    // from the component arriving together run as one batch of two requests.
+    const kserve = fetch(`${url}/v2/models/slow/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 256], datatype: 'FP32', data: new Array(256).fill(1) }] }),
+    });
+    const component = post('/apps/echo/?model=slow');
+    const [k, c] = await Promise.all([kserve, component]);
+    assert.equal(c.status, 200, await c.clone().text());
+    assert.match(await c.text(), /^y:/);
+    const body = (await k.json()) as { parameters: { batch_requests: number; batch_size: number } };
+    assert.deepEqual(body.parameters, { batch_size: 2, batch_requests: 2 });
   });
 
   it('refuses a model that was not granted, saying how to grant it', async () => {
@@ -130,6 +151,15 @@ describe('app components', () => {
       await load;
     }
     assert.ok(served > 0);
+  });
+
+  it('queues requests beyond the concurrency cap; one waiting behind a runaway runs on its replacement', async () => {
+    const loop = post('/apps/single/loop');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [l, ok] = await Promise.all([loop, post('/apps/single/ok')]);
+    assert.equal(l.status, 504);
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'ok');
   });
 
   it('gives every request a fresh instance in per-request mode, and reuses one when pooled', async () => {

@@ -149,10 +149,15 @@ class ComponentWorker {
   }
 }
 
+interface Waiter {
+  take(w: ComponentWorker): void;
+  fail(err: unknown): void;
+}
+
 export class ComponentPool {
   private readonly idle: ComponentWorker[] = [];
   private readonly all = new Set<ComponentWorker>();
-  private readonly waiting: Array<(w: ComponentWorker) => void> = [];
+  private readonly waiting: Waiter[] = [];
   private nextId = 1;
   private closed = false;
 
@@ -202,38 +207,48 @@ export class ComponentPool {
       throw new WeftError(ErrorCode.AppBusy, `app '${this.o.app}' is busy (${this.waiting.length} requests waiting); retry later`, { retryAfterSeconds: 1 });
     }
     return new Promise((resolve, reject) => {
-      const take = (w: ComponentWorker) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(w);
+      const waiter: Waiter = {
+        take: (w) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(w);
+        },
+        fail: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err as Error);
+        },
       };
       const onAbort = () => {
-        const i = this.waiting.indexOf(take);
+        const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
         reject(new WeftError(ErrorCode.Cancelled, 'the client went away'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(take);
+      this.waiting.push(waiter);
     });
   }
 
   /** A worker finished a request. */
   released(w: ComponentWorker): void {
     const next = this.waiting.shift();
-    if (next) next(w);
+    if (next) next.take(w);
     else this.idle.push(w);
   }
 
-  /** A worker died; a replacement takes the next waiting request. */
+  /** A worker died; a replacement takes the next waiting request (which fails if it cannot start). */
   removed(w: ComponentWorker): void {
     this.all.delete(w);
     const i = this.idle.indexOf(w);
     if (i >= 0) this.idle.splice(i, 1);
-    if (this.closed || this.waiting.length === 0) return;
-    const next = this.waiting.shift()!;
+    if (this.closed) {
+      for (const waiter of this.waiting.splice(0)) waiter.fail(new WeftError(ErrorCode.ShuttingDown, `app '${this.o.app}' is being removed`));
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next === undefined) return;
     const fresh = this.spawn();
     fresh.ready.then(
-      () => next(fresh),
-      () => undefined,
+      () => next.take(fresh),
+      (err: unknown) => next.fail(err),
     );
   }
 }

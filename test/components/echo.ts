@@ -1,5 +1,5 @@
 // Echo: answers with the method, path, query and body it got, and calls the model named in the
-// query (?model=NAME, ?repeat=N times) on a 1x4 float32 input.
+// query (?model=NAME, ?repeat=N times) on one row of float32 values 1, 2, 3, ...
 import { Request, Response, Tensor, Header, run, serve, models, signature, config, log, now } from '../../sdk/assemblyscript/index';
 export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
 
@@ -25,13 +25,21 @@ function handle(req: Request): Response {
   }
   const sig = signature(model!);
   if (!sig.ok) return Response.error(4, sig.error);
+  // One row of the model's first input: dynamic dimensions become 1, values count up from 1.
   const input = sig.signature.inputs[0];
-  const values = new Float32Array(4);
-  for (let i = 0; i < 4; i++) values[i] = <f32>(i + 1);
+  const shape: u32[] = [];
+  let count = 1;
+  for (let i = 0; i < input.shape.length; i++) {
+    const d = input.shape[i] < 0 ? 1 : <u32>input.shape[i];
+    shape.push(d);
+    count *= d;
+  }
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) values[i] = <f32>(i + 1);
   const repeat = param(req.query, 'repeat');
   const times = repeat === null ? 1 : I32.parseInt(repeat!);
-  let out = run(model!, [Tensor.f32(input.name, [1, 4], values)]);
-  for (let i = 1; i < times; i++) out = run(model!, [Tensor.f32(input.name, [1, 4], values)]);
+  let out = run(model!, [Tensor.f32(input.name, shape, values)]);
+  for (let i = 1; i < times; i++) out = run(model!, [Tensor.f32(input.name, shape, values)]);
   if (!out.ok) return Response.error(3, out.error);
   const t = out.tensors[0];
   const f = t.asF32();
