@@ -50,6 +50,8 @@ class ComponentWorker {
   readonly ready: Promise<number>;
   running: Running | undefined;
   dead = false;
+  /** Whether the instance came up (a worker that never did is not replaced unasked). */
+  started = false;
 
   constructor(
     private readonly pool: ComponentPool,
@@ -89,6 +91,7 @@ class ComponentWorker {
       this.worker.on('message', (m: FromWorker) => {
         switch (m.type) {
           case 'ready':
+            this.started = true;
             return resolve(m.instantiateMs);
           case 'failed': {
             const err = new WeftError(m.error.code as Code, m.error.message);
@@ -244,11 +247,12 @@ export class ComponentPool {
       return;
     }
     const next = this.waiting.shift();
-    if (next === undefined) return;
+    // Keep one warm worker: a killed runaway is replaced now, not on the next request.
+    if (next === undefined && (this.all.size > 0 || !w.started)) return;
     const fresh = this.spawn();
     fresh.ready.then(
-      () => next.take(fresh),
-      (err: unknown) => next.fail(err),
+      () => (next ? next.take(fresh) : this.released(fresh)),
+      (err: unknown) => next?.fail(err),
     );
   }
 }
