@@ -2,6 +2,5 @@
 // capped memories and only the imports their manifest grants.
 export { Sandbox } from './sandbox.js';
 export { capMemories, renameExports } from './wasm-binary.js';
-export { decodeImage } from './factors/image.js';
 export type { SandboxOptions, DeployedApp } from './sandbox.js';
 export type { AppRequest, AppResponse } from './protocol.js';
