@@ -64,6 +64,13 @@ describe('OCR app (embedded default)', () => {
     assert.match(res.body.error!, /not a PNG or JPEG/);
     const get = await fetch(`${weft.url}/apps/ocr`);
     assert.equal(get.status, 405);
+    // A PNG whose header claims 100000 x 100000 pixels is refused before anything is inflated.
+    const bomb = (await renderText(['x'], 64, 20, 10)).png;
+    bomb.writeUInt32BE(100_000, 16);
+    bomb.writeUInt32BE(100_000, 20);
+    const refused = await ocr(bomb);
+    assert.equal(refused.status, 422);
+    assert.equal(refused.body.code, 'APP_UNPROCESSABLE');
     const empty = await ocr(Buffer.alloc(0));
     assert.equal(empty.status, 400);
     assert.equal(empty.body.code, 'APP_BAD_REQUEST');
