@@ -13,6 +13,9 @@ import { FACTORS } from './factors/index.js';
 import { ComponentPool } from './pool.js';
 import type { AppRequest, AppResponse } from './protocol.js';
 
+/** The world this host implements. */
+const WORLD = 'weft:app/app@0.1.0';
+
 export interface SandboxOptions {
   manager: ModelManager;
   log: Logger;
@@ -64,6 +67,11 @@ export class Sandbox {
     const { manifest } = bundle;
     const component = manifest.component;
     if (component === undefined) throw new WeftError(ErrorCode.InvalidManifest, `${bundle.source}: app '${manifest.name}' has no component`, { field: 'component' });
+    if (component.world !== WORLD) {
+      throw new WeftError(ErrorCode.ComponentRefused, `${bundle.source}: component.world '${component.world}' is not served here (this node runs ${WORLD})`, {
+        field: 'component.world',
+      });
+    }
     if (this.apps.has(manifest.name)) throw new WeftError(ErrorCode.InvalidConfig, `app '${manifest.name}' is already deployed`, { field: 'name' });
     for (const factor of FACTORS) factor.validate?.(manifest, this.o.manager);
     const source = `${bundle.source}: ${component.file}`;
