@@ -34,12 +34,12 @@ describe('app components', () => {
       writeApp(join(dir, 'hostile'), hostile, {
         name: 'hostile',
         version: '1.0.0',
-        component: { limits: { memory: '16MiB', deadline: '500ms', concurrency: 2 } },
+        component: { limits: { memory: '16MiB', deadline: '1s', concurrency: 2 } },
       }),
       writeApp(join(dir, 'single'), hostile, {
         name: 'single',
         version: '1.0.0',
-        component: { limits: { memory: '16MiB', deadline: '500ms', concurrency: 1 } },
+        component: { limits: { memory: '16MiB', deadline: '1s', concurrency: 1 } },
       }),
       writeApp(join(dir, 'fresh'), hostile, { name: 'fresh', version: '1.0.0', component: { instances: 'per-request' } }),
       writeApp(join(dir, 'glue'), await jsTestComponent('glue'), {
@@ -137,7 +137,7 @@ describe('app components', () => {
     };
     try {
       await Promise.all([
-        expect('/loop', 504, 'COMPONENT_DEADLINE', /deadline of 500 ms/),
+        expect('/loop', 504, 'COMPONENT_DEADLINE', /deadline of 1000 ms/),
         expect('/bomb', 500, 'COMPONENT_TRAPPED', /memory reached the limit/),
       ]);
       await expect('/trap', 500, 'COMPONENT_TRAPPED', /unreachable/);
