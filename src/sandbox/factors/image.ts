@@ -3,7 +3,6 @@
 // sharp: see docs/components.md ("Image decoding"). Transparent pixels are composited over white,
 // since text renders are often transparent PNGs.
 
-import sharp from 'sharp';
 import type { Factor, GuestContext } from './types.js';
 import { witErr } from './types.js';
 
@@ -19,6 +18,8 @@ function format(data: Uint8Array): 'png' | 'jpeg' | undefined {
 
 export async function decodeImage(data: Uint8Array): Promise<{ width: number; height: number; pixels: Uint8Array }> {
   if (format(data) === undefined) throw new Error('not a PNG or JPEG image');
+  // Loaded on first use, on the main thread only: component workers import this module too.
+  const { default: sharp } = await import('sharp');
   const { data: pixels, info } = await sharp(data, { limitInputPixels: MAX_PIXELS, failOn: 'error' })
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb')
