@@ -143,6 +143,8 @@ describe('app components', () => {
       await expect('/trap', 500, 'COMPONENT_TRAPPED', /unreachable/);
       await expect('/abort', 500, 'COMPONENT_TRAPPED', /the fixture asserted/);
       await expect('/malformed', 502, 'COMPONENT_INVALID_RESPONSE', /malformed/);
+      const flood = await post('/apps/hostile/logflood');
+      assert.equal(await flood.text(), 'logged', 'log lines past the per-request cap are dropped, not fatal');
       const ok = await post('/apps/hostile/ok');
       assert.equal(ok.status, 200);
       assert.equal(await ok.text(), 'ok');
@@ -185,6 +187,20 @@ describe('app components', () => {
         return true;
       });
     }
+  });
+
+  it('refuses at load a component whose start function never returns', async () => {
+    const app = writeApp(join(dir, 'spin'), await testComponent('spin-start'), {
+      name: 'spin',
+      version: '1.0.0',
+      component: { limits: { memory: '16MiB', deadline: '1s', concurrency: 1 } },
+    });
+    await assert.rejects(node.sandbox.deploy(openAppFolder(app)), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'COMPONENT_REFUSED');
+      assert.match(err.message, /did not start within 1000 ms/);
+      return true;
+    });
+    assert.ok(!node.sandbox.has('spin'));
   });
 
   it('refuses at load a grant of a model the node does not serve', async () => {

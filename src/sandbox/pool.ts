@@ -88,12 +88,20 @@ class ComponentWorker {
       );
     });
     this.ready = new Promise((resolve, reject) => {
+      // A component's start function runs at instantiation: it gets the request deadline too.
+      const startTimer = setTimeout(() => {
+        const err = new WeftError(ErrorCode.ComponentRefused, `the component did not start within ${o.deadlineMs} ms (component.limits.deadline)`);
+        reject(err);
+        this.died(err);
+      }, o.deadlineMs);
       this.worker.on('message', (m: FromWorker) => {
         switch (m.type) {
           case 'ready':
+            clearTimeout(startTimer);
             this.started = true;
             return resolve(m.instantiateMs);
           case 'failed': {
+            clearTimeout(startTimer);
             const err = new WeftError(m.error.code as Code, m.error.message);
             reject(err);
             return this.died(err);
@@ -107,10 +115,16 @@ class ComponentWorker {
         }
       });
       this.worker.on('error', (err) => {
+        clearTimeout(startTimer);
         reject(err);
         this.died(new WeftError(ErrorCode.ComponentTrapped, `the component's worker failed: ${err.message}`));
       });
-      this.worker.on('exit', () => this.died(new WeftError(ErrorCode.ComponentTrapped, "the component's worker exited")));
+      this.worker.on('exit', () => {
+        clearTimeout(startTimer);
+        const err = new WeftError(ErrorCode.ComponentTrapped, "the component's worker exited");
+        reject(err);
+        this.died(err);
+      });
     });
     this.ready.catch(() => undefined);
   }

@@ -12,6 +12,9 @@ const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => parentPort!.postMe
 
 /** The last error the guest logged (AssemblyScript aborts log their message before trapping). */
 let lastGuestError = '';
+/** Log lines one request may send: a component logging in a loop must not flood the node. */
+const LOG_LINES_PER_REQUEST = 100;
+let logLines = 0;
 
 const ctx: GuestContext = {
   app: init.app,
@@ -27,7 +30,9 @@ const ctx: GuestContext = {
   },
   log(level, message) {
     if (level === 'error') lastGuestError = message;
-    post({ type: 'log', level, message });
+    logLines++;
+    if (logLines <= LOG_LINES_PER_REQUEST) post({ type: 'log', level, message });
+    else if (logLines === LOG_LINES_PER_REQUEST + 1) post({ type: 'log', level: 'warn', message: `more than ${LOG_LINES_PER_REQUEST} log lines in one request: the rest are dropped` });
   },
 };
 
@@ -121,6 +126,7 @@ function checkResponse(r: Awaited<ReturnType<Handler['handle']>>): AppResponse {
 parentPort!.on('message', (m: ToWorker) => {
   if (m.type !== 'handle') return;
   lastGuestError = '';
+  logLines = 0;
   try {
     const handler = (instance ??= newInstance());
     if (init.perRequest) instance = undefined;

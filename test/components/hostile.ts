@@ -1,7 +1,7 @@
 // Misbehaviour on demand, by path: /loop spins forever, /bomb allocates until memory runs out,
 // /trap hits `unreachable`, /abort fails an assertion, /malformed returns a header list pointer
-// outside memory, /leak answers with what the previous request of this instance left behind.
-import { Request, Response, serve, weft_handle as sdkHandle } from '../../sdk/assemblyscript/index';
+// outside memory, /logflood logs 10000 lines, /leak answers with what the previous request of this instance left behind.
+import { Request, Response, log, serve, weft_handle as sdkHandle } from '../../sdk/assemblyscript/index';
 export { cabi_realloc, weft_post_handle } from '../../sdk/assemblyscript/index';
 
 let previous = '';
@@ -20,6 +20,10 @@ function handle(req: Request): Response {
   if (req.path == '/trap') unreachable();
   if (req.path == '/abort') assert(false, 'the fixture asserted');
   if (req.path == '/malformed') return new Response(299);
+  if (req.path == '/logflood') {
+    for (let i = 0; i < 10000; i++) log.info('flood ' + i.toString());
+    return Response.text(200, 'logged');
+  }
   if (req.path == '/leak') {
     const seen = previous;
     previous = String.UTF8.decode(req.body.buffer);
