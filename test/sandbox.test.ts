@@ -12,7 +12,7 @@ import { openAppFolder } from '../src/bundle/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { startNode, type WeftNode } from '../src/node.js';
 import { createLogger } from '../src/telemetry/index.js';
-import { HOSTILE_WIT, jsTestComponent, testComponent, writeApp } from './kit/components.js';
+import { FUTURE_WIT, HOSTILE_WIT, jsTestComponent, testComponent, writeApp } from './kit/components.js';
 import { AFFINE_B_V2, AFFINE_W, writeTestModels } from './kit/models.js';
 
 describe('app components', () => {
@@ -183,10 +183,15 @@ describe('app components', () => {
       const app = writeApp(join(dir, name), await testComponent(name, HOSTILE_WIT), { name, version: '1.0.0' });
       await assert.rejects(node.sandbox.deploy(openAppFolder(app)), (err: Error & { code?: string }) => {
         assert.equal(err.code, 'COMPONENT_REFUSED');
-        assert.ok(err.message.includes(`imports '${iface}', which Weft does not grant`), err.message);
+        assert.ok(err.message.includes(`imports '${iface}@0.2.0', which Weft does not grant`), err.message);
         return true;
       });
     }
+  });
+
+  it('refuses at load a component importing a weft:ai version the node does not provide', async () => {
+    const app = writeApp(join(dir, 'future'), await testComponent('future', FUTURE_WIT), { name: 'future', version: '1.0.0' });
+    await assert.rejects(node.sandbox.deploy(openAppFolder(app)), /imports 'weft:ai\/inference@0.2.0'; this node provides weft:ai\/inference@0.1.0/);
   });
 
   it('refuses at load a component whose start function never returns', async () => {

@@ -30,21 +30,42 @@ export interface TranspiledComponent {
   exports: string[];
 }
 
+/** Bump when the cache entry's layout changes. */
+const CACHE_FORMAT = 2;
+/** Interface version this host implements; a 0.x version is compatible within its minor. */
+const WORLD_VERSION = /^0\.1\.\d+$/;
+
 interface Meta {
+  /** Imports as the component's WIT names them, e.g. `weft:ai/inference@0.1.0`. */
   imports: string[];
   exports: string[];
   core: string[];
 }
 
+/** Imports of the component's world, from its WIT (jco's list drops versions and type-only interfaces). */
+async function witImports(bytes: Uint8Array): Promise<string[]> {
+  const { componentWit } = await import('@bytecodealliance/jco-transpile/wasm-tools');
+  const wit = await componentWit(bytes);
+  return [...wit.matchAll(/^\s*import\s+([^;]+);/gm)].map((m) => m[1]!.trim());
+}
+
 function checkWorld(meta: Meta, source: string): void {
-  const allowed = new Set(FACTORS.map((f) => f.interface));
+  // Type-only interfaces (weft:app/types) have no functions, hence no factor.
+  const allowed = new Set([...FACTORS.map((f) => f.interface), 'weft:app/types']);
   for (const name of meta.imports) {
-    if (!allowed.has(name)) {
+    const at = name.lastIndexOf('@');
+    const iface = at < 0 ? name : name.slice(0, at);
+    if (!allowed.has(iface)) {
       throw new WeftError(
         ErrorCode.ComponentRefused,
         `${source}: the component imports '${name}', which Weft does not grant (a component may import only ${[...allowed].join(', ')})`,
         { field: 'component.file' },
       );
+    }
+    if (at < 0 || !WORLD_VERSION.test(name.slice(at + 1))) {
+      throw new WeftError(ErrorCode.ComponentRefused, `${source}: the component imports '${name}'; this node provides ${iface}@0.1.0`, {
+        field: 'component.file',
+      });
     }
   }
   if (!meta.exports.includes(HANDLER)) {
@@ -57,7 +78,7 @@ function checkWorld(meta: Meta, source: string): void {
 /** Transpiles (or finds in the cache) a component; refuses one that imports what is not granted. */
 export async function transpileComponent(bytes: Uint8Array, cacheDir: string, source: string): Promise<TranspiledComponent> {
   const digest = createHash('sha256').update(bytes).digest('hex');
-  const dir = join(cacheDir, `${digest}-jco${TRANSPILER_VERSION}`);
+  const dir = join(cacheDir, `${digest}-jco${TRANSPILER_VERSION}-v${CACHE_FORMAT}`);
   const metaPath = join(dir, 'meta.json');
   if (!existsSync(metaPath)) {
     const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
@@ -71,7 +92,7 @@ export async function transpileComponent(bytes: Uint8Array, cacheDir: string, so
       });
     }
     const meta: Meta = {
-      imports: result.imports,
+      imports: await witImports(bytes),
       exports: result.exports.map(([name]) => name),
       core: Object.keys(result.files).filter((f) => f.endsWith('.wasm')),
     };

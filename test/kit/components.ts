@@ -34,6 +34,15 @@ package weft:hostile { world hostile { include weft:app/app@0.1.0; import wasi:f
 `,
 };
 
+/** WIT for a component importing a weft:ai version this node does not provide. */
+export const FUTURE_WIT = {
+  world: 'weft:later/later',
+  wit: `
+package weft:ai@0.2.0 { interface inference { count: func() -> u32; } }
+package weft:later { world later { include weft:app/app@0.1.0; import weft:ai/inference@0.2.0; } }
+`,
+};
+
 /** The component built from test/components/NAME.ts; returns its path. */
 export async function testComponent(name: string, extra?: { wit: string; world: string }): Promise<string> {
   const entry = join(ROOT, 'test/components', `${name}.ts`);
