@@ -3,7 +3,7 @@
 // (a spinning Wasm loop only stops that way) and replaced; a worker that dies takes only its
 // own request with it.
 
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
 import type { ModelManager } from '../engine/index.js';
 import type { Logger } from '../telemetry/index.js';
@@ -48,6 +48,7 @@ const HOST_OPS = new Map<string, HostOp>(FACTORS.flatMap((f) => Object.entries(f
 class ComponentWorker {
   readonly worker: Worker;
   readonly ready: Promise<number>;
+  private readonly bridge: MessagePort;
   running: Running | undefined;
   dead = false;
   /** Whether the instance came up (a worker that never did is not replaced unasked). */
@@ -60,6 +61,7 @@ class ComponentWorker {
     const flag = new SharedArrayBuffer(4);
     const flagView = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
+    this.bridge = port1;
     const init: WorkerInit = {
       app: o.app,
       grants: o.grants,
@@ -162,6 +164,7 @@ class ComponentWorker {
       r.reject(err);
     }
     void this.worker.terminate();
+    this.bridge.close();
     this.pool.removed(this);
   }
 }
