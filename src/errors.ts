@@ -41,6 +41,16 @@ export const ErrorCode = {
   AppNotFound: 'APP_NOT_FOUND',
   AppExists: 'APP_EXISTS',
   Forbidden: 'FORBIDDEN',
+  AppBusy: 'APP_BUSY',
+  ComponentRefused: 'COMPONENT_REFUSED',
+  ComponentDeadline: 'COMPONENT_DEADLINE',
+  ComponentTrapped: 'COMPONENT_TRAPPED',
+  ComponentInvalidResponse: 'COMPONENT_INVALID_RESPONSE',
+  AppBadRequest: 'APP_BAD_REQUEST',
+  AppPathNotFound: 'APP_PATH_NOT_FOUND',
+  AppUnprocessable: 'APP_UNPROCESSABLE',
+  AppUnavailable: 'APP_UNAVAILABLE',
+  AppFailed: 'APP_FAILED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

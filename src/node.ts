@@ -1,23 +1,34 @@
 // Composition root: builds one Weft node from its config — backends, model manager, LLM service,
-// HTTP server — and owns its start and graceful stop.
+// sandbox, app deployer, HTTP server — and owns its start and graceful stop.
 
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { ApiServer, AppDeployer } from './api/index.js';
-import { loadTrustedKeys } from './bundle/index.js';
+import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { LlmService, ModelManager, resolveModels } from './engine/index.js';
+import { Sandbox } from './sandbox/index.js';
 import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** The OCR example app: part of the embedded default, beside the PaddleOCR models it calls. */
+const EMBEDDED_APP = fileURLToPath(new URL('../examples/ocr/', import.meta.url));
+
+function servesEmbeddedDefault(config: Readonly<NodeConfig>): boolean {
+  return config.models === undefined && config.model.length === 0 && config.upstream.length === 0 && config.app.length === 0;
+}
 
 export interface WeftNode {
   readonly address: AddressInfo;
   readonly manager: ModelManager;
   readonly telemetry: Telemetry;
-  readonly apps: AppDeployer;
   readonly llm: LlmService;
+  readonly sandbox: Sandbox;
+  readonly apps: AppDeployer;
   /** Stops accepting, finishes in-flight requests (up to the shutdown timeout), unloads models. */
   stop(): Promise<void>;
 }
@@ -41,13 +52,26 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     // One budget per device for every model: GGUF weights count against it too.
     reserveMemory: (name, device, bytes) => manager.reserveExternal(name, device, bytes),
   });
-  const apps = new AppDeployer({ manager, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
-  for (const ref of config.app) await apps.deploy(ref);
-  await manager.loadEager();
-  await llm.start();
+  const sandbox = new Sandbox({ manager, log, dataDir: config.dataDir });
+  const apps = new AppDeployer({ manager, sandbox, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
+  try {
+    for (const ref of config.app) await apps.deploy(ref);
+    if (servesEmbeddedDefault(config)) {
+      if (existsSync(`${EMBEDDED_APP}/build/ocr.wasm`)) await apps.install(openAppFolder(EMBEDDED_APP), 'embedded', []);
+      else log.warn('the embedded OCR app is not built (npm run build builds it); serving its models only');
+    }
+    await manager.loadEager();
+    await llm.start();
+  } catch (err) {
+    await sandbox.close();
+    await Promise.all([manager.shutdown(), llm.shutdown()]);
+    await telemetry.shutdown();
+    throw err;
+  }
   const server = new ApiServer({
     manager,
     llm,
+    sandbox,
     log,
     host: config.host,
     port: config.port,
@@ -59,7 +83,11 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     adminToken: config.adminToken,
   });
   const address = await server.listen();
-  log.info('weft node listening', { url: `http://${address.address}:${address.port}`, models: [...manager.names(), ...llm.names()].join(',') });
+  log.info('weft node listening', {
+    url: `http://${address.address}:${address.port}`,
+    models: [...manager.names(), ...llm.names()].join(','),
+    apps: sandbox.names().join(','),
+  });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -67,6 +95,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     manager,
     telemetry,
     llm,
+    sandbox,
     apps,
     stop: () =>
       (stopping ??= (async () => {
@@ -76,6 +105,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
         try {
           log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
           await server.drain(config.shutdownTimeout);
+          await sandbox.close();
           await Promise.all([manager.shutdown(), llm.shutdown()]);
           await telemetry.shutdown();
           log.info('stopped');

@@ -15,6 +15,8 @@ import { adminRoutes } from './admin/routes.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
+import { appRoutes } from './apps/routes.js';
+import type { Sandbox } from '../sandbox/index.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
@@ -26,6 +28,8 @@ export interface ApiServerOptions {
   manager: ModelManager;
   /** Language models, served through the OpenAI-compatible routes. */
   llm?: LlmService;
+  /** Runs app components; app routes are mounted when given. */
+  sandbox?: Sandbox;
   log: Logger;
   host: string;
   port: number;
@@ -95,6 +99,7 @@ export class ApiServer {
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
     app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry }));
     if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
+    if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import { settings, type Setting } from './settings.js';
 
@@ -63,7 +63,7 @@ export interface NodeConfig {
   gpuTdpWatts: number;
   /** Milliseconds. */
   energyInterval: number;
-  /** Folder of the node's store (resolved from 'auto'). */
+  /** The node's data folder: store and component cache; absolute, from 'auto' or with '~' expanded. */
   dataDir: string;
   /** App references to serve at start. */
   app: readonly string[];
@@ -206,6 +206,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   const env = sources.env ?? {};
   const home = env.HOME || os.homedir();
   if (out.dataDir === 'auto') out.dataDir = env.XDG_DATA_HOME ? join(env.XDG_DATA_HOME, 'weft') : join(home, '.weft');
+  out.dataDir = resolve(String(out.dataDir).replace(/^~(?=$|[\\/])/, home));
   if (out.dockerConfig === 'auto') out.dockerConfig = join(env.DOCKER_CONFIG || join(home, '.docker'), 'config.json');
   return Object.freeze(out as unknown as NodeConfig);
 }

@@ -41,7 +41,7 @@ export const settings = [
   { key: 'upstreamRetry', flag: 'upstream-retry', env: 'WEFT_UPSTREAM_RETRY', kind: 'duration', default: '5s', description: 'How long a failed LLM upstream stays out before requests try it again' },
   { key: 'maxBodySize', flag: 'max-body-size', env: 'WEFT_MAX_BODY_SIZE', kind: 'bytes', default: '64MiB', description: 'Largest request body accepted (413 beyond)' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'WEFT_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', description: 'On SIGTERM, how long in-flight requests may take before the node exits anyway' },
-  { key: 'dataDir', flag: 'data-dir', env: 'WEFT_DATA_DIR', kind: 'string', default: 'auto', description: 'Where the node keeps its content-addressed store (auto: $XDG_DATA_HOME/weft, else ~/.weft)' },
+  { key: 'dataDir', flag: 'data-dir', env: 'WEFT_DATA_DIR', kind: 'string', default: 'auto', description: 'The node\'s data folder: content-addressed store and compiled component cache (auto: $XDG_DATA_HOME/weft, else ~/.weft)' },
   { key: 'app', flag: 'app', env: 'WEFT_APP', kind: 'list', default: undefined, description: 'App to serve: an app folder, OCI layout folder, store tag or registry reference host[:port]/repo:tag (repeatable)' },
   { key: 'trustedKeys', flag: 'trusted-keys', env: 'WEFT_TRUSTED_KEYS', kind: 'list', default: undefined, description: 'PEM public keys (files, or folders of *.pem/*.pub) whose signatures the node accepts on bundles' },
   { key: 'allowUnsigned', flag: 'allow-unsigned', env: 'WEFT_ALLOW_UNSIGNED', kind: 'boolean', default: 'false', description: 'Serve apps without a signature from a trusted key (app folders, unsigned bundles); digests are still checked' },

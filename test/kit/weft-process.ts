@@ -3,6 +3,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -18,7 +20,8 @@ export interface WeftProcess {
 
 export async function startWeft(args: string[], env: Record<string, string> = {}): Promise<WeftProcess> {
   const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
+    // A shared data dir outside the home folder; its component cache is safe to share (atomic entries).
+    env: { ...process.env, WEFT_DATA_DIR: join(tmpdir(), 'weft-test-data'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

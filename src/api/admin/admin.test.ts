@@ -11,6 +11,7 @@ import { OnnxBackend } from '../../backends/index.js';
 import { loadConfig } from '../../config/index.js';
 import { ModelManager } from '../../engine/index.js';
 import { ErrorCode } from '../../errors.js';
+import { Sandbox } from '../../sandbox/index.js';
 import { createLogger, Telemetry } from '../../telemetry/index.js';
 import { errorResponse } from '../http-errors.js';
 import { AppDeployer } from './apps.js';
@@ -30,7 +31,7 @@ describe('admin API', () => {
     const log = createLogger('error', () => undefined);
     manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 30 }, log });
     telemetry = await Telemetry.create(config, { version: 'test', log });
-    const app = adminRoutes({ deployer: new AppDeployer({ manager, config, trustedKeys: [], log }), adminToken: token, telemetry });
+    const app = adminRoutes({ deployer: new AppDeployer({ manager, sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log }), adminToken: token, telemetry });
     app.onError((err, c) => c.json(errorResponse(err).body, errorResponse(err).status as 400));
     request = async (path, init = {}) => {
       const res = await app.request(path, init);

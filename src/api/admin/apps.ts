@@ -1,12 +1,13 @@
 // Apps deployed on a running node: loading a bundle (verified against the node's trusted keys),
-// registering its models with the engine, and removing them again. `weft serve --app` and the
-// /admin API both go through here.
+// registering its models with the engine and its component with the sandbox, and removing them
+// again. `weft serve --app` and the /admin API both go through here.
 
 import type { KeyObject } from 'node:crypto';
-import { loadApp } from '../../bundle/index.js';
+import { loadApp, type AppBundle } from '../../bundle/index.js';
 import type { NodeConfig } from '../../config/index.js';
 import { appModels, type ModelManager } from '../../engine/index.js';
 import { ErrorCode, WeftError } from '../../errors.js';
+import type { Sandbox } from '../../sandbox/index.js';
 import type { Logger } from '../../telemetry/index.js';
 
 export interface DeployedApp {
@@ -23,6 +24,7 @@ export interface DeployedApp {
 
 export interface AppDeployerOptions {
   manager: ModelManager;
+  sandbox: Sandbox;
   config: Readonly<NodeConfig>;
   trustedKeys: readonly KeyObject[];
   log: Logger;
@@ -33,17 +35,32 @@ export class AppDeployer {
 
   constructor(private readonly options: AppDeployerOptions) {}
 
+  /** Loads a reference, verifying it against the trusted keys, and installs it. */
   async deploy(ref: string): Promise<DeployedApp> {
-    const { config, manager, trustedKeys, log } = this.options;
+    const { config, trustedKeys, log } = this.options;
     const bundle = await loadApp(ref, config, { trust: { trustedKeys, allowUnsigned: config.allowUnsigned }, warn: (message) => log.warn(message) });
+    return this.install(bundle, ref, bundle.signedBy);
+  }
+
+  /** Registers an already verified (or node-shipped) app: its models, then its component. */
+  async install(bundle: AppBundle, ref: string, signedBy: readonly string[]): Promise<DeployedApp> {
+    const { config, manager, sandbox, log } = this.options;
     const name = bundle.manifest.name;
     if (this.apps.has(name)) throw new WeftError(ErrorCode.AppExists, `app '${name}' is already deployed; remove it first (DELETE /admin/apps/${name})`, { field: 'ref' });
     const definitions = appModels(bundle, config);
     manager.add(definitions);
-    const signedBy = bundle.signedBy;
-    const info: DeployedApp = { name, version: bundle.manifest.version, digest: bundle.digest, ref, models: definitions.map((d) => d.name), signedBy };
+    const models = definitions.map((d) => d.name);
+    if (bundle.manifest.component) {
+      try {
+        await sandbox.deploy(bundle);
+      } catch (err) {
+        await manager.remove(models);
+        throw err;
+      }
+    }
+    const info: DeployedApp = { name, version: bundle.manifest.version, digest: bundle.digest, ref, models, signedBy };
     this.apps.set(name, info);
-    log.info('app deployed', { app: name, version: info.version, digest: info.digest, models: info.models.join(','), signed: signedBy.length > 0 });
+    log.info('app deployed', { app: name, version: info.version, digest: info.digest, models: models.join(','), signed: signedBy.length > 0 });
     return info;
   }
 
@@ -51,6 +68,7 @@ export class AppDeployer {
     const entry = this.apps.get(name);
     if (!entry) throw new WeftError(ErrorCode.AppNotFound, `no app '${name}' is deployed on this node`);
     this.apps.delete(name);
+    if (this.options.sandbox.has(name)) await this.options.sandbox.remove(name);
     await this.options.manager.remove(entry.models);
     this.options.log.info('app removed', { app: name });
     return entry;

@@ -1,0 +1,33 @@
+// App routes: /apps/{app}/... reaches the app's component handler. The request is passed on as
+// method, path (after the app prefix), query, lower-case headers and body bytes; the
+// component's response goes back as is. Failures carry stable codes (see errors.ts).
+
+import { Hono, type Context } from 'hono';
+import type { Sandbox } from '../../sandbox/index.js';
+
+/** Hop-by-hop and framing headers the node sets itself. */
+const DROPPED = new Set(['connection', 'transfer-encoding', 'content-length', 'keep-alive']);
+
+export function appRoutes(sandbox: Sandbox): Hono {
+  const app = new Hono();
+  const handle = async (c: Context) => {
+    const name = c.req.param('app')!;
+    const url = new URL(c.req.url);
+    const prefix = `/apps/${name}`;
+    const rest = url.pathname.slice(url.pathname.indexOf(prefix) + prefix.length);
+    const headers: Array<[string, string]> = [];
+    c.req.raw.headers.forEach((value, key) => headers.push([key, value]));
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const response = await sandbox.handle(
+      name,
+      { method: c.req.method, path: rest === '' ? '/' : rest, query: url.search.replace(/^\?/, ''), headers, body },
+      c.req.raw.signal,
+    );
+    const out = new Headers();
+    for (const [k, v] of response.headers) if (!DROPPED.has(k.toLowerCase())) out.append(k, v);
+    return new Response(response.body as Uint8Array<ArrayBuffer>, { status: response.status, headers: out });
+  };
+  app.all('/apps/:app', handle);
+  app.all('/apps/:app/*', handle);
+  return app;
+}

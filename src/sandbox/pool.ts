@@ -1,0 +1,275 @@
+// One app's component workers: up to `concurrency` warm workers, each handling one request at a
+// time, with a bounded wait queue in front. A request past its deadline has its worker ended
+// (a spinning Wasm loop only stops that way) and replaced; a worker that dies takes only its
+// own request with it.
+
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
+import type { ModelManager } from '../engine/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { FACTORS, type Grants, type HostContext } from './factors/index.js';
+import type { AppRequest, AppResponse, BridgeRequest, FromWorker, WorkerInit } from './protocol.js';
+
+// Built, the worker is worker.js beside this file. Under tsx (tests run the sources) it is
+// worker.ts, and Node 20 workers do not inherit tsx's loader: a bootstrap registers it first.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
+const WORKER: [string | URL, { eval?: boolean }] = FROM_SOURCE
+  ? [`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`, { eval: true }]
+  : [WORKER_URL, {}];
+
+/** Requests that may wait per allowed concurrent request before APP_BUSY. */
+const QUEUE_FACTOR = 32;
+
+export interface PoolOptions {
+  app: string;
+  moduleUrl: string;
+  modules: Record<string, WebAssembly.Module>;
+  grants: Grants;
+  perRequest: boolean;
+  memoryBytes: number;
+  deadlineMs: number;
+  concurrency: number;
+  manager: ModelManager;
+  log: Logger;
+}
+
+interface Running {
+  id: number;
+  resolve: (r: AppResponse) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  abort: AbortController;
+}
+
+type HostOp = (ctx: HostContext, payload: never) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>;
+const HOST_OPS = new Map<string, HostOp>(FACTORS.flatMap((f) => Object.entries(f.host ?? {}).map(([op, fn]) => [`${f.interface}#${op}`, fn as HostOp])));
+
+class ComponentWorker {
+  readonly worker: Worker;
+  readonly ready: Promise<number>;
+  private readonly bridge: MessagePort;
+  running: Running | undefined;
+  dead = false;
+  /** Whether the instance came up (a worker that never did is not replaced unasked). */
+  started = false;
+
+  constructor(
+    private readonly pool: ComponentPool,
+    o: PoolOptions,
+  ) {
+    const flag = new SharedArrayBuffer(4);
+    const flagView = new Int32Array(flag);
+    const { port1, port2 } = new MessageChannel();
+    this.bridge = port1;
+    const init: WorkerInit = {
+      app: o.app,
+      grants: o.grants,
+      moduleUrl: o.moduleUrl,
+      modules: o.modules,
+      perRequest: o.perRequest,
+      memoryBytes: o.memoryBytes,
+      flag,
+      port: port2,
+    };
+    // resourceLimits bound the worker's JS heap (the glue's copies); Wasm memory is capped in the module.
+    this.worker = new Worker(WORKER[0], { ...WORKER[1], workerData: init, transferList: [port2], resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    port1.on('message', (m: BridgeRequest) => {
+      const running = this.running;
+      const op = HOST_OPS.get(m.op);
+      const answer = (value: unknown, transfer: ArrayBuffer[] = []) => {
+        port1.postMessage(value, transfer);
+        Atomics.store(flagView, 0, 1);
+        Atomics.notify(flagView, 0);
+      };
+      if (running === undefined || op === undefined) return answer({ tag: 'err', val: { code: 'failed', message: `no host operation ${m.op}` } });
+      const ctx: HostContext = { app: o.app, grants: o.grants, manager: o.manager, signal: running.abort.signal };
+      op(ctx, m.payload as never).then(
+        (a) => answer(a.value, a.transfer),
+        (err: unknown) => answer({ tag: 'err', val: { code: 'failed', message: (err as Error).message } }),
+      );
+    });
+    this.ready = new Promise((resolve, reject) => {
+      // A component's start function runs at instantiation: it gets the request deadline too.
+      const startTimer = setTimeout(() => {
+        const err = new WeftError(ErrorCode.ComponentRefused, `the component did not start within ${o.deadlineMs} ms (component.limits.deadline)`);
+        reject(err);
+        this.died(err);
+      }, o.deadlineMs);
+      this.worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'ready':
+            clearTimeout(startTimer);
+            this.started = true;
+            return resolve(m.instantiateMs);
+          case 'failed': {
+            clearTimeout(startTimer);
+            const err = new WeftError(m.error.code as Code, m.error.message);
+            reject(err);
+            return this.died(err);
+          }
+          case 'log':
+            return o.log[(['debug', 'info', 'warn', 'error'] as const).find((l) => l === m.level) ?? 'info']('component log', { app: o.app, message: m.message });
+          case 'result':
+            return this.settle(m.id, undefined, m.response);
+          case 'error':
+            return this.settle(m.id, new WeftError(m.error.code as Code, m.error.message));
+        }
+      });
+      this.worker.on('error', (err) => {
+        clearTimeout(startTimer);
+        reject(err);
+        this.died(new WeftError(ErrorCode.ComponentTrapped, `the component's worker failed: ${err.message}`));
+      });
+      this.worker.on('exit', () => {
+        clearTimeout(startTimer);
+        const err = new WeftError(ErrorCode.ComponentTrapped, "the component's worker exited");
+        reject(err);
+        this.died(err);
+      });
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  run(id: number, request: AppRequest, deadlineMs: number): Promise<AppResponse> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.died(new WeftError(ErrorCode.ComponentDeadline, `the component did not answer within its deadline of ${deadlineMs} ms (component.limits.deadline)`));
+      }, deadlineMs);
+      this.running = { id, resolve, reject, timer, abort: new AbortController() };
+      const body = request.body.byteOffset === 0 && request.body.byteLength === request.body.buffer.byteLength ? request.body : request.body.slice();
+      this.worker.postMessage({ type: 'handle', id, request: { ...request, body } }, [body.buffer as ArrayBuffer]);
+    });
+  }
+
+  private settle(id: number, err: Error | undefined, response?: AppResponse): void {
+    const r = this.running;
+    if (r === undefined || r.id !== id) return;
+    this.running = undefined;
+    clearTimeout(r.timer);
+    if (err) r.reject(err);
+    else r.resolve(response!);
+    this.pool.released(this);
+  }
+
+  /** Ends the worker: its request (if any) fails with `err`, the pool replaces it. */
+  died(err: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    const r = this.running;
+    this.running = undefined;
+    if (r) {
+      clearTimeout(r.timer);
+      r.abort.abort(err);
+      r.reject(err);
+    }
+    void this.worker.terminate();
+    this.bridge.close();
+    this.pool.removed(this);
+  }
+}
+
+interface Waiter {
+  take(w: ComponentWorker): void;
+  fail(err: unknown): void;
+}
+
+export class ComponentPool {
+  private readonly idle: ComponentWorker[] = [];
+  private readonly all = new Set<ComponentWorker>();
+  private readonly waiting: Waiter[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly o: PoolOptions) {}
+
+  /** Starts one warm worker; resolves with its instantiate time or rejects with why it failed. */
+  async start(): Promise<number> {
+    const w = this.spawn();
+    const ms = await w.ready;
+    this.idle.push(w);
+    return ms;
+  }
+
+  async handle(request: AppRequest, signal?: AbortSignal): Promise<AppResponse> {
+    const w = await this.acquire(signal);
+    return w.run(this.nextId++, request, this.o.deadlineMs);
+  }
+
+  /** Workers alive (busy or idle). */
+  size(): number {
+    return this.all.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = [...this.all];
+    for (const w of workers) w.died(new WeftError(ErrorCode.ShuttingDown, `app '${this.o.app}' is being removed`));
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+
+  private spawn(): ComponentWorker {
+    const w = new ComponentWorker(this, this.o);
+    this.all.add(w);
+    return w;
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<ComponentWorker> {
+    if (this.closed) throw new WeftError(ErrorCode.ShuttingDown, `app '${this.o.app}' is being removed`);
+    const idle = this.idle.pop();
+    if (idle) return idle;
+    if (this.all.size < this.o.concurrency) {
+      const w = this.spawn();
+      await w.ready;
+      return w;
+    }
+    if (this.waiting.length >= this.o.concurrency * QUEUE_FACTOR) {
+      throw new WeftError(ErrorCode.AppBusy, `app '${this.o.app}' is busy (${this.waiting.length} requests waiting); retry later`, { retryAfterSeconds: 1 });
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        take: (w) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(w);
+        },
+        fail: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err as Error);
+        },
+      };
+      const onAbort = () => {
+        const i = this.waiting.indexOf(waiter);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new WeftError(ErrorCode.Cancelled, 'the client went away'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** A worker finished a request. */
+  released(w: ComponentWorker): void {
+    const next = this.waiting.shift();
+    if (next) next.take(w);
+    else this.idle.push(w);
+  }
+
+  /** A worker died; a replacement takes the next waiting request (which fails if it cannot start). */
+  removed(w: ComponentWorker): void {
+    this.all.delete(w);
+    const i = this.idle.indexOf(w);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (this.closed) {
+      for (const waiter of this.waiting.splice(0)) waiter.fail(new WeftError(ErrorCode.ShuttingDown, `app '${this.o.app}' is being removed`));
+      return;
+    }
+    const next = this.waiting.shift();
+    // Keep one warm worker: a killed runaway is replaced now, not on the next request.
+    if (next === undefined && (this.all.size > 0 || !w.started)) return;
+    const fresh = this.spawn();
+    fresh.ready.then(
+      () => (next ? next.take(fresh) : this.released(fresh)),
+      (err: unknown) => next?.fail(err),
+    );
+  }
+}
