@@ -67,6 +67,8 @@ export interface LoadOptions {
   device: Device;
   /** Threads inside one run (0 lets the runtime decide). */
   intraOpThreads: number;
+  /** Copies of the model that run at once (each takes the model's memory). */
+  instances: number;
 }
 
 export interface LoadedModel {

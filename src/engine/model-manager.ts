@@ -256,12 +256,13 @@ export class ModelManager {
   }
 
   private async doLoad(m: ModelVersion): Promise<void> {
-    const need = m.config.memory ?? statSync(m.path).size;
+    // Every instance holds its own session: the model's memory counts once per instance.
+    const need = (m.config.memory ?? statSync(m.path).size) * m.config.instances;
     this.reserve(m, need);
     m.state = 'loading';
     const started = performance.now();
     try {
-      const loaded = await this.options.backend.load(m.path, { device: m.config.device, intraOpThreads: m.config.intraOpThreads });
+      const loaded = await this.options.backend.load(m.path, { device: m.config.device, intraOpThreads: m.config.intraOpThreads, instances: m.config.instances });
       this.used[m.device] -= need;
       m.device = loaded.device;
       this.used[m.device] += need;

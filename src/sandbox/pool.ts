@@ -7,16 +7,11 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
 import type { ModelManager } from '../engine/index.js';
 import type { Logger } from '../telemetry/index.js';
+import { workerEntry } from '../worker-entry.js';
 import { FACTORS, type Grants, type HostContext } from './factors/index.js';
 import type { AppRequest, AppResponse, BridgeRequest, FromWorker, WorkerInit } from './protocol.js';
 
-// Built, the worker is worker.js beside this file. Under tsx (tests run the sources) it is
-// worker.ts, and Node 20 workers do not inherit tsx's loader: a bootstrap registers it first.
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(FROM_SOURCE ? './worker.ts' : './worker.js', import.meta.url);
-const WORKER: [string | URL, { eval?: boolean }] = FROM_SOURCE
-  ? [`import('tsx/esm/api').then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`, { eval: true }]
-  : [WORKER_URL, {}];
+const WORKER = workerEntry(import.meta.url, 'worker');
 
 /** Requests that may wait per allowed concurrent request before APP_BUSY. */
 const QUEUE_FACTOR = 32;

@@ -1,5 +1,6 @@
-// The ONNX backend against real ONNX Runtime: signatures with dynamic dims, a run, and the CUDA
-// request falling back to CPU with a warning on a machine without CUDA.
+// The ONNX backend against real ONNX Runtime in its model workers: signatures with dynamic dims,
+// runs spread over two instances, the CUDA request falling back to CPU with a warning on a
+// machine without CUDA, and a clear failure for a file that is no model.
 
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ it('reads the signature, runs the model, and falls back to CPU with a warning wh
     await writeTestModels(dir);
     const warnings: string[] = [];
     const backend = new OnnxBackend({ warn: (m) => warnings.push(m) });
-    const model = await backend.load(join(dir, 'sum_two', '1', 'model.onnx'), { device: 'cuda', intraOpThreads: 1 });
+    const model = await backend.load(join(dir, 'sum_two', '1', 'model.onnx'), { device: 'cuda', intraOpThreads: 1, instances: 2 });
     if (model.device === 'cpu') assert.match(warnings[0] ?? '', /CUDA is not available.*running on CPU/);
     assert.deepEqual(model.signature.inputs, [
       { name: 'a', datatype: 'INT32', shape: [-1, 2] },
@@ -27,11 +28,25 @@ it('reads the signature, runs the model, and falls back to CPU with a warning wh
     );
     assert.deepEqual(Object.keys(out), ['sum']);
     assert.deepEqual(Array.from(out.sum!.data as Int32Array), [6, 9]);
+    const together = await Promise.all(
+      [1, 2, 3, 4].map((k) =>
+        model.run({ a: { datatype: 'INT32', shape: [1, 2], data: new Int32Array([k, k]) }, b: { datatype: 'INT32', shape: [1, 2], data: new Int32Array([k, 0]) } }, []),
+      ),
+    );
+    assert.deepEqual(
+      together.map((o) => Array.from(o.diff!.data as Int32Array)),
+      [
+        [0, 1],
+        [0, 2],
+        [0, 3],
+        [0, 4],
+      ],
+    );
     await model.dispose();
 
     const broken = join(dir, 'broken.onnx');
     writeFileSync(broken, 'not a model');
-    await assert.rejects(backend.load(broken, { device: 'cpu', intraOpThreads: 0 }));
+    await assert.rejects(backend.load(broken, { device: 'cpu', intraOpThreads: 0, instances: 1 }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

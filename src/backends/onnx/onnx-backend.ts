@@ -1,83 +1,98 @@
-// ONNX models on onnxruntime-node: loads a session on the requested execution provider (falling
-// back to CPU with a warning when CUDA is not there), reads its signature, runs it.
+// ONNX models on onnxruntime-node, each session in its own worker thread: onnxruntime-node runs
+// a session synchronously on the calling thread, and on the main thread every inference would
+// stall HTTP handling and every other model. A model loaded with N instances gets N workers,
+// each with its own session, so N batches really run at once.
 
-import ort from 'onnxruntime-node';
-import type { Backend, Datatype, Device, LoadedModel, LoadOptions, ModelSignature, Tensor, TensorSpec } from '../types.js';
+import { Worker } from 'node:worker_threads';
+import type { Backend, Device, LoadedModel, LoadOptions, ModelSignature, Tensor } from '../types.js';
+import { workerEntry } from '../../worker-entry.js';
+import type { FromModelWorker, ToModelWorker } from './protocol.js';
 
-const ORT_TO_DATATYPE: Record<string, Datatype> = {
-  bool: 'BOOL',
-  uint8: 'UINT8',
-  uint16: 'UINT16',
-  uint32: 'UINT32',
-  uint64: 'UINT64',
-  int8: 'INT8',
-  int16: 'INT16',
-  int32: 'INT32',
-  int64: 'INT64',
-  float16: 'FP16',
-  float32: 'FP32',
-  float64: 'FP64',
-  string: 'BYTES',
-};
-const DATATYPE_TO_ORT = Object.fromEntries(Object.entries(ORT_TO_DATATYPE).map(([k, v]) => [v, k])) as Record<
-  Datatype,
-  ort.Tensor.Type
->;
+const WORKER = workerEntry(import.meta.url, 'onnx-worker');
 
-const utf8Decoder = new TextDecoder();
-const utf8Encoder = new TextEncoder();
-
-function toSpec(meta: ort.InferenceSession.ValueMetadata): TensorSpec {
-  if (!meta.isTensor) throw new Error(`'${meta.name}' is not a tensor; only tensor inputs and outputs are supported`);
-  const datatype = ORT_TO_DATATYPE[meta.type];
-  if (datatype === undefined) throw new Error(`'${meta.name}' has element type ${meta.type}, which Weft does not serve`);
-  return { name: meta.name, datatype, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+interface Pending {
+  resolve: (outputs: Record<string, Tensor>) => void;
+  reject: (err: Error) => void;
 }
 
-function toOrtTensor(tensor: Tensor): ort.Tensor {
-  const type = DATATYPE_TO_ORT[tensor.datatype];
-  if (tensor.datatype === 'BYTES') {
-    const strings = (tensor.data as Uint8Array[]).map((b) => utf8Decoder.decode(b));
-    return new ort.Tensor('string', strings, tensor.shape);
-  }
-  return new ort.Tensor(type, tensor.data as Exclude<Tensor['data'], Uint8Array[]>, tensor.shape);
-}
+/** One worker holding one session. */
+class SessionWorker {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private exited: Error | undefined;
 
-function fromOrtTensor(value: ort.Tensor): Tensor {
-  const datatype = ORT_TO_DATATYPE[value.type];
-  if (datatype === undefined) throw new Error(`model produced element type ${value.type}, which Weft does not serve`);
-  const shape = [...value.dims];
-  if (datatype === 'BYTES') {
-    return { datatype, shape, data: (value.data as string[]).map((s) => utf8Encoder.encode(s)) };
-  }
-  return { datatype, shape, data: value.data as Exclude<Tensor['data'], Uint8Array[]> };
-}
-
-class OnnxModel implements LoadedModel {
-  readonly signature: ModelSignature;
-
-  constructor(
-    private readonly session: ort.InferenceSession,
-    readonly device: Device,
-  ) {
-    this.signature = {
-      inputs: session.inputMetadata.map(toSpec),
-      outputs: session.outputMetadata.map(toSpec),
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (message: FromModelWorker) => {
+      if (message.kind !== 'result' && message.kind !== 'failed') return;
+      const call = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (message.kind === 'result') call?.resolve(message.outputs);
+      else call?.reject(new Error(message.message));
+    });
+    const fail = (err: Error) => {
+      this.exited = err;
+      for (const call of this.pending.values()) call.reject(err);
+      this.pending.clear();
     };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the model worker exited (code ${code})`)));
   }
 
-  async run(inputs: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(inputs)) feeds[name] = toOrtTensor(tensor);
-    const fetches = outputs.length > 0 ? [...outputs] : undefined;
-    const results = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
-    const out: Record<string, Tensor> = {};
-    for (const [name, value] of Object.entries(results)) out[name] = fromOrtTensor(value);
-    return out;
+  /** Starts a worker and waits until its session is open. */
+  static start(path: string, options: LoadOptions): Promise<{ worker: SessionWorker; signature: ModelSignature; device: Device; warning: string | undefined }> {
+    const worker = new Worker(WORKER[0], { ...WORKER[1], workerData: { path, options } });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`the model worker exited (code ${code}) while loading`));
+      worker.once('error', reject);
+      worker.once('exit', onExit);
+      worker.once('message', (message: FromModelWorker) => {
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+        if (message.kind === 'loaded') {
+          resolve({ worker: new SessionWorker(worker), signature: message.signature, device: message.device, warning: message.warning });
+        } else {
+          void worker.terminate();
+          reject(new Error(message.kind === 'load-failed' ? message.message : 'the model worker answered before loading'));
+        }
+      });
+    });
+  }
+
+  get load(): number {
+    return this.pending.size;
+  }
+
+  run(inputs: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>> {
+    if (this.exited) return Promise.reject(this.exited);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ kind: 'run', id, inputs, outputs } satisfies ToModelWorker);
+    });
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage({ kind: 'dispose' } satisfies ToModelWorker);
+    await exited;
+  }
+}
+
+class OnnxModel implements LoadedModel {
+  constructor(
+    private readonly workers: SessionWorker[],
+    readonly signature: ModelSignature,
+    readonly device: Device,
+  ) {}
+
+  run(inputs: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>> {
+    const idlest = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
+    return idlest.run(inputs, outputs);
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.dispose()));
   }
 }
 
@@ -92,17 +107,19 @@ export class OnnxBackend implements Backend {
   constructor(private readonly options: OnnxBackendOptions) {}
 
   async load(path: string, options: LoadOptions): Promise<LoadedModel> {
-    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-    if (options.intraOpThreads > 0) base.intraOpNumThreads = options.intraOpThreads;
-    if (options.device === 'cuda') {
-      try {
-        const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cuda'] });
-        return new OnnxModel(session, 'cuda');
-      } catch (err) {
-        this.options.warn(`CUDA is not available for ${path} (${(err as Error).message.split('\n')[0]}); running on CPU`);
-      }
+    const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.instances) }, () => SessionWorker.start(path, options)));
+    const failed = started.find((s) => s.status === 'rejected');
+    const ready = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (failed) {
+      await Promise.all(ready.map((r) => r.worker.dispose()));
+      throw (failed as PromiseRejectedResult).reason;
     }
-    const session = await ort.InferenceSession.create(path, { ...base, executionProviders: ['cpu'] });
-    return new OnnxModel(session, 'cpu');
+    const first = ready[0]!;
+    if (first.warning !== undefined) this.options.warn(first.warning);
+    return new OnnxModel(
+      ready.map((r) => r.worker),
+      first.signature,
+      first.device,
+    );
   }
 }
