@@ -26,7 +26,7 @@ function quote(s: string): string {
 }
 
 function handle(req: Request): Response {
-  const model = param(req.query, 'model', 'tiny');
+  const model = param(req.query, 'model', 'llm');
   const params = new GenerateParams();
   params.maxTokens = I32.parseInt(param(req.query, 'max', '8'));
   params.temperature = 0;

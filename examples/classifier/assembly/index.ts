@@ -13,13 +13,17 @@ function labels(): string[] {
   return out;
 }
 
+const STEPS = '0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1';
+
 function schema(labels: string[]): string {
   let e = '';
   for (let i = 0; i < labels.length; i++) e += (i > 0 ? ',' : '') + quote(labels[i]);
-  return '{"type":"object","properties":{"label":{"enum":[' + e + ']},"confidence":{"type":"number"}},"required":["label","confidence"],"additionalProperties":false}';
+  // Grammars cannot bound a number's range or length (a model may emit digits until max-tokens):
+  // confidence is one of eleven steps instead, which the grammar does enforce.
+  return '{"type":"object","properties":{"label":{"enum":[' + e + ']},"confidence":{"enum":[' + STEPS + ']}},"required":["label","confidence"],"additionalProperties":false}';
 }
 
-/** Checks the answer against the schema: exactly `label` (one of `allowed`) and `confidence` (a number). */
+/** Checks the answer against the schema: exactly `label` (one of `allowed`) and `confidence` (0 to 1). */
 function check(raw: string, allowed: string[]): string {
   const p = parseFlatObject(raw);
   if (p.error.length > 0) return p.error;
@@ -29,6 +33,7 @@ function check(raw: string, allowed: string[]): string {
   if (label === null || !label.isString) return 'label is missing or not a string';
   if (!allowed.includes(label.str)) return "label '" + label.str + "' is not one of " + allowed.join(', ');
   if (confidence === null || confidence.isString) return 'confidence is missing or not a number';
+  if (confidence.num < 0 || confidence.num > 1) return 'confidence ' + confidence.num.toString() + ' is not from 0 to 1';
   return '';
 }
 
