@@ -32,7 +32,13 @@ describe('components calling language models', () => {
       writeApp(join(dir, 'llm'), llm, {
         name: 'llm',
         version: '1.0.0',
-        component: { grants: { models: ['llm'], config: {} }, limits: { memory: '16MiB', deadline: '2s', concurrency: 2 } },
+        component: { grants: { models: ['llm'], config: {} }, limits: { memory: '16MiB', deadline: '60s', concurrency: 2 } },
+      }),
+      // The same component with a short deadline, for the request that never returns.
+      writeApp(join(dir, 'llm-hang'), llm, {
+        name: 'llm-hang',
+        version: '1.0.0',
+        component: { grants: { models: ['llm'], config: {} }, limits: { memory: '16MiB', deadline: '2s', concurrency: 1 } },
       }),
     ];
     assert.ok(existsSync(join(CLASSIFIER, 'build/classifier.wasm')), 'run `npm run build` first: it builds examples/classifier');
@@ -61,6 +67,7 @@ describe('components calling language models', () => {
   const post = (path: string, body = '') => fetch(`${url}${path}`, { method: 'POST', body });
 
   it('streams a generation to the component chunk by chunk', async () => {
+    const whole = (await (await post('/apps/llm/generate?max=12')).json()) as { text: string };
     for (const query of ['max=12', 'max=12&chat=1']) {
       const res = await post(`/apps/llm/stream?${query}`);
       const body = (await res.json()) as { chunks: number; text: string; completionTokens: number; finishReason: string };
@@ -69,6 +76,8 @@ describe('components calling language models', () => {
       assert.equal(body.finishReason, 'length');
       assert.ok(body.chunks >= 2 && body.chunks <= 12, `${body.chunks} chunks`);
       assert.ok(body.text.length > 0);
+      // Same prompt, seed and greedy sampling: the chunks add up to the whole generation.
+      if (query === 'max=12') assert.equal(body.text, whole.text);
     }
   });
 
@@ -93,8 +102,17 @@ describe('components calling language models', () => {
     assert.match(body.error, /^code 0: the component of app 'llm' may not use model 'other': add it to grants.models in weft.json/);
   });
 
+  it('stops a stream the component left open when its request ends', async () => {
+    const res = await post('/apps/llm/partial');
+    assert.equal(res.status, 200);
+    // With one sequence, this waits for the 30,000-token generation unless it was stopped.
+    const next = await post('/apps/llm/generate?max=4');
+    assert.equal(next.status, 200);
+    assert.equal(((await next.json()) as { completionTokens: number }).completionTokens, 4);
+  });
+
   it('gives the sequence back when a component is killed at its deadline mid-generation', async () => {
-    const res = await post('/apps/llm/hang');
+    const res = await post('/apps/llm-hang/hang');
     assert.equal(res.status, 504, await res.clone().text());
     assert.equal(((await res.json()) as { code: string }).code, 'COMPONENT_DEADLINE');
     // The 30,000-token generation stops: the model's only sequence is free for the next call.

@@ -1,6 +1,6 @@
 // LLM calls from a component: /stream concatenates a generation's chunks and reports how many
 // it got, /generate returns a whole one (errors as 400 with the host's message), /embed reports
-// the vectors' sizes, and /hang starts a long generation, reads one chunk and spins until its
+// the vectors' sizes, /partial returns after one chunk of a long stream it leaves open, and /hang starts a long generation, reads one chunk and spins until its
 // deadline kills it (the node must free the model's slot).
 import { Request, Response, serve, generateStream, chatStream, generate, embed, ChatMessage, GenerateParams } from '../../sdk/assemblyscript/index';
 export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
@@ -58,6 +58,13 @@ function handle(req: Request): Response {
     let sizes = '';
     for (let i = 0; i < e.vectors.length; i++) sizes += (i > 0 ? ',' : '') + e.vectors[i].length.toString();
     return Response.json(200, '{"sizes":[' + sizes + ']}');
+  }
+  if (req.path == '/partial') {
+    // Reads one chunk of a long generation and returns without closing it.
+    params.maxTokens = 30000;
+    const started = generateStream(model, 'Once upon a time', params);
+    if (!started.ok) return Response.error(3, started.error);
+    return Response.text(200, started.stream!.next()!);
   }
   if (req.path == '/hang') {
     params.maxTokens = 30000;
