@@ -1,9 +1,13 @@
 // The Weft SDK for AssemblyScript components: request and response types, calls to the models
-// the app was granted, logging, the monotonic clock, config values and host image decoding.
+// the app was granted (tensor runs here, language models in llm.ts), logging, the monotonic clock, config values and host image decoding.
 // An app's entry file calls `serve(handler)` and re-exports `handlerExports` (see docs/components.md).
 
 import { allocForHost, freePending, putBytes, putString, takeBytes, takeString, cabi_realloc } from './abi';
 export { cabi_realloc };
+export {
+  ChatMessage, GenerateParams, Usage, LlmOutcome, TokenStream, StreamResult, Generation, Embeddings,
+  generateStream, chatStream, generate, chat, embed,
+} from './llm';
 
 // ---------------------------------------------------------------- raw imports (canonical ABI)
 @external("weft:ai/inference@0.1.0", "models")

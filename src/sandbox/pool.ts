@@ -5,10 +5,10 @@
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
-import type { ModelManager } from '../engine/index.js';
+import type { LlmService, ModelManager } from '../engine/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { workerEntry } from '../worker-entry.js';
-import { FACTORS, type Grants, type HostContext } from './factors/index.js';
+import { FACTORS, HandleTable, type Grants, type HostContext } from './factors/index.js';
 import type { AppRequest, AppResponse, BridgeRequest, FromWorker, WorkerInit } from './protocol.js';
 
 const WORKER = workerEntry(import.meta.url, 'worker');
@@ -26,6 +26,7 @@ export interface PoolOptions {
   deadlineMs: number;
   concurrency: number;
   manager: ModelManager;
+  llm: LlmService | undefined;
   log: Logger;
 }
 
@@ -34,11 +35,19 @@ interface Running {
   resolve: (r: AppResponse) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** Aborted when the request ends, however it ends: stops its host work (generations). */
   abort: AbortController;
+  handles: HandleTable;
 }
 
 type HostOp = (ctx: HostContext, payload: never) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>;
 const HOST_OPS = new Map<string, HostOp>(FACTORS.flatMap((f) => Object.entries(f.host ?? {}).map(([op, fn]) => [`${f.interface}#${op}`, fn as HostOp])));
+
+/** A request is over: streams it left open stop and give their model slots back. */
+function ended(r: Running, why: Error): void {
+  r.abort.abort(why);
+  void r.handles.closeAll();
+}
 
 class ComponentWorker {
   readonly worker: Worker;
@@ -78,7 +87,7 @@ class ComponentWorker {
         Atomics.notify(flagView, 0);
       };
       if (running === undefined || op === undefined) return answer({ tag: 'err', val: { code: 'failed', message: `no host operation ${m.op}` } });
-      const ctx: HostContext = { app: o.app, grants: o.grants, manager: o.manager, signal: running.abort.signal };
+      const ctx: HostContext = { app: o.app, grants: o.grants, manager: o.manager, llm: o.llm, signal: running.abort.signal, handles: running.handles };
       op(ctx, m.payload as never).then(
         (a) => answer(a.value, a.transfer),
         (err: unknown) => answer({ tag: 'err', val: { code: 'failed', message: (err as Error).message } }),
@@ -131,7 +140,7 @@ class ComponentWorker {
       const timer = setTimeout(() => {
         this.died(new WeftError(ErrorCode.ComponentDeadline, `the component did not answer within its deadline of ${deadlineMs} ms (component.limits.deadline)`));
       }, deadlineMs);
-      this.running = { id, resolve, reject, timer, abort: new AbortController() };
+      this.running = { id, resolve, reject, timer, abort: new AbortController(), handles: new HandleTable() };
       const body = request.body.byteOffset === 0 && request.body.byteLength === request.body.buffer.byteLength ? request.body : request.body.slice();
       this.worker.postMessage({ type: 'handle', id, request: { ...request, body } }, [body.buffer as ArrayBuffer]);
     });
@@ -142,6 +151,7 @@ class ComponentWorker {
     if (r === undefined || r.id !== id) return;
     this.running = undefined;
     clearTimeout(r.timer);
+    ended(r, new WeftError(ErrorCode.Cancelled, 'the request ended'));
     if (err) r.reject(err);
     else r.resolve(response!);
     this.pool.released(this);
@@ -155,7 +165,7 @@ class ComponentWorker {
     this.running = undefined;
     if (r) {
       clearTimeout(r.timer);
-      r.abort.abort(err);
+      ended(r, err);
       r.reject(err);
     }
     void this.worker.terminate();

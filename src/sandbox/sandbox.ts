@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppBundle } from '../bundle/index.js';
 import { parseBytes, parseDuration } from '../config/index.js';
-import type { ModelManager } from '../engine/index.js';
+import type { LlmService, ModelManager } from '../engine/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Logger } from '../telemetry/index.js';
 import { compileCoreModules, transpileComponent } from './compile.js';
@@ -18,6 +18,8 @@ const WORLD = 'weft:app/app@0.1.0';
 
 export interface SandboxOptions {
   manager: ModelManager;
+  /** Language models components may call (weft:ai/inference generate, embed); none when absent. */
+  llm?: LlmService;
   log: Logger;
   /** The node's data dir; transpiled components are cached under it. */
   dataDir: string;
@@ -73,7 +75,7 @@ export class Sandbox {
       });
     }
     if (this.apps.has(manifest.name)) throw new WeftError(ErrorCode.InvalidConfig, `app '${manifest.name}' is already deployed`, { field: 'name' });
-    for (const factor of FACTORS) factor.validate?.(manifest, this.o.manager);
+    for (const factor of FACTORS) factor.validate?.(manifest, { manager: this.o.manager, llm: this.o.llm });
     const source = `${bundle.source}: ${component.file}`;
     const transpiled = await transpileComponent(readFileSync(bundle.filePath(component.file)), join(this.o.dataDir, 'components'), source);
     const memoryBytes = size(component.limits.memory);
@@ -94,6 +96,7 @@ export class Sandbox {
       deadlineMs: duration(component.limits.deadline),
       concurrency: component.limits.concurrency,
       manager: this.o.manager,
+      llm: this.o.llm,
       log: this.o.log,
     });
     const instantiateMs = await pool.start().catch(async (err: unknown) => {

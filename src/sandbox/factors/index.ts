@@ -10,4 +10,5 @@ import type { Factor } from './types.js';
 export const FACTORS: readonly Factor[] = [inferenceFactor, logFactor, clockFactor, configFactor, imageFactor];
 
 export { witErr } from './types.js';
-export type { Factor, GuestContext, HostContext, HostAnswer, Grants } from './types.js';
+export { HandleTable } from './handles.js';
+export type { Factor, GuestContext, HostContext, HostAnswer, Grants, NodeModels } from './types.js';

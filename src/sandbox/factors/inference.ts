@@ -1,9 +1,11 @@
-// weft:ai/inference — the granted models, their signatures and runs. Runs go through the
-// engine's per-model queues and batcher on the main thread, so a component's calls batch with
-// protocol requests; the worker blocks on the bridge until the answer is back.
+// weft:ai/inference — the granted models, their signatures and runs, and (from llm.ts) the
+// language-model functions. Runs go through the engine's per-model queues and batcher on the
+// main thread, so a component's calls batch with protocol requests; the worker blocks on the
+// bridge until the answer is back.
 
 import { ErrorCode, toWeftError, WeftError } from '../../errors.js';
-import type { Factor, GuestContext, HostContext } from './types.js';
+import { llmGuest, llmHostOps } from './llm.js';
+import type { Factor, GuestContext, HostAnswer, HostContext } from './types.js';
 import { witErr } from './types.js';
 import { fromWit, toWit, witDatatype, type WitTensor } from './tensors.js';
 
@@ -36,12 +38,30 @@ const CODES: Partial<Record<ErrorCode, WitError['code']>> = {
   MODEL_UNAVAILABLE: 'unavailable',
   MEMORY_BUDGET_EXCEEDED: 'unavailable',
   SHUTTING_DOWN: 'unavailable',
+  CONTEXT_LENGTH_EXCEEDED: 'invalid-input',
+  MODEL_LOAD_FAILED: 'unavailable',
+  UPSTREAM_UNAVAILABLE: 'unavailable',
+  CANCELLED: 'unavailable',
 };
 
 function asWitError(err: unknown): { tag: 'err'; val: WitError } {
   const e = toWeftError(err);
   return witErr({ code: CODES[e.code] ?? 'failed', message: e.message });
 }
+
+/** LLM host operations, their failures answered as typed WIT errors. */
+const LLM_OPS = Object.fromEntries(
+  Object.entries(llmHostOps(granted)).map(([name, op]) => [
+    name,
+    async (ctx: HostContext, payload: never): Promise<HostAnswer> => {
+      try {
+        return await op(ctx, payload);
+      } catch (err) {
+        return { value: asWitError(err) };
+      }
+    },
+  ]),
+);
 
 function granted(ctx: HostContext, model: string): void {
   // Checked again here: the worker's check is a courtesy, this one is the boundary.
@@ -65,6 +85,7 @@ export const inferenceFactor: Factor = {
       });
       return ctx.call('weft:ai/inference#run', { model, inputs: plain }, transfer);
     },
+    ...llmGuest(ctx, notGranted),
   }),
   host: {
     signature: async (ctx: HostContext, model: string) => {
@@ -98,9 +119,10 @@ export const inferenceFactor: Factor = {
         return { value: asWitError(err) };
       }
     },
+    ...LLM_OPS,
   },
-  validate: (manifest, manager) => {
-    const served = new Set(manager.names());
+  validate: (manifest, { manager, llm }) => {
+    const served = new Set([...manager.names(), ...(llm?.names() ?? [])]);
     manifest.component?.grants.models.forEach((model, i) => {
       if (!served.has(model)) {
         throw new WeftError(ErrorCode.InvalidManifest, `component.grants.models[${i}]: model '${model}' is not served by this node (served: ${[...served].join(', ') || 'none'})`, {

@@ -2,8 +2,9 @@
 // imports it gives a component inside the worker, the operations it runs on the main thread
 // for them, and a check of an app against the node when the app is loaded.
 
-import type { ModelManager } from '../../engine/index.js';
+import type { LlmService, ModelManager } from '../../engine/index.js';
 import type { Manifest } from '../../bundle/index.js';
+import type { HandleTable } from './handles.js';
 
 export interface Grants {
   models: readonly string[];
@@ -25,8 +26,18 @@ export interface HostContext {
   app: string;
   grants: Grants;
   manager: ModelManager;
-  /** Aborted when the request ends early (deadline, client gone). */
+  /** The node's language models; undefined where the node was built without them. */
+  llm: LlmService | undefined;
+  /** Aborted when the request ends (deadline, client gone, worker died, or done). */
   signal: AbortSignal;
+  /** Objects this request holds between calls (LLM streams); closed when it ends. */
+  handles: HandleTable;
+}
+
+/** What an app is checked against at load: the models this node serves. */
+export interface NodeModels {
+  manager: ModelManager;
+  llm: LlmService | undefined;
 }
 
 export interface HostAnswer {
@@ -42,7 +53,7 @@ export interface Factor {
   /** Main-thread operations, by name, that the guest side calls through the bridge. */
   readonly host?: Readonly<Record<string, (ctx: HostContext, payload: never) => Promise<HostAnswer>>>;
   /** Checks an app's manifest against the node at load; throws a WeftError naming the problem. */
-  validate?(manifest: Manifest, manager: ModelManager): void;
+  validate?(manifest: Manifest, node: NodeModels): void;
 }
 
 /** A typed WIT `result` error as jco lowers it from a host import. */
