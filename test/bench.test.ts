@@ -76,9 +76,16 @@ describe('weft bench', () => {
 
   it('prints a table a person can read', () => {
     const table = bench(weft.url, '--model', 'affine', '--concurrency', '2', '--requests', '10', '--warmup', '0', '--binary');
-    assert.match(table, /KServe v2 binary infer on 'affine'/);
+    assert.match(table, /KServe v2 binary infer on 'affine' at \/v2\/models\/affine\/infer/);
     assert.match(table, /step\s+req\/s\s+p50 ms\s+p90 ms\s+p99 ms\s+max ms\s+errors\s+batch\s+queue ms\s+server ms\s+J\/req/);
     assert.match(table, /concurrency 2\s+\d/);
+  });
+
+  it('sends to another path when asked, and counts what that path answers', () => {
+    const report = JSON.parse(bench(weft.url, '--model', 'affine', '--path', '/v2/models/affine/versions/1/infer', '--concurrency', '1', '--requests', '5', '--warmup', '0', '--json'));
+    assert.equal(report.steps[0].ok, 5);
+    const missing = JSON.parse(bench(weft.url, '--model', 'affine', '--path', '/nowhere', '--concurrency', '1', '--requests', '5', '--warmup', '0', '--json'));
+    assert.deepEqual(missing.steps[0].errors, { http_404: 5 });
   });
 
   it('refuses bad options with a clear message', () => {

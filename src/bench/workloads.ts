@@ -42,6 +42,8 @@ export interface WorkloadOptions {
   stream: boolean;
   /** OpenAI: max_tokens of each request. */
   maxTokens: number;
+  /** Request path instead of the protocol's own, e.g. a plain server's `/infer`. */
+  path?: string;
 }
 
 function bad(message: string, field: string): WeftError {
@@ -94,7 +96,7 @@ function jsonData(spec: InputSpec, bytes: Uint8Array): number[] | boolean[] {
 }
 
 async function kserveWorkload(pool: Pool, o: WorkloadOptions): Promise<Workload> {
-  const path = `/v2/models/${encodeURIComponent(o.model)}/infer`;
+  const path = o.path ?? `/v2/models/${encodeURIComponent(o.model)}/infer`;
   let body: Uint8Array | string;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (o.input !== undefined) {
@@ -118,7 +120,7 @@ async function kserveWorkload(pool: Pool, o: WorkloadOptions): Promise<Workload>
   }
   const binaryReply = o.binary && o.input === undefined;
   return {
-    description: `KServe v2 ${o.binary ? 'binary' : 'JSON'} infer on '${o.model}' (${body.length} bytes per request)`,
+    description: `KServe v2 ${o.binary ? 'binary' : 'JSON'} infer on '${o.model}' at ${path} (${body.length} bytes per request)`,
     async send(p, signal) {
       const res = await p.request({ path, method: 'POST', headers, body, signal });
       if (res.statusCode !== 200) return failure(res.statusCode, res.body);
@@ -178,7 +180,7 @@ function openaiWorkload(o: WorkloadOptions): Workload {
     description: `OpenAI chat completions on '${o.model}'${o.stream ? ', streamed' : ''}, max_tokens ${String(request.max_tokens)}`,
     async send(pool, signal) {
       const started = performance.now();
-      const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+      const res = await pool.request({ path: o.path ?? '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
       if (res.statusCode !== 200) return failure(res.statusCode, res.body);
       if (o.stream) return readChatStream(res.body, started);
       const parsed = (await res.body.json()) as { usage?: { completion_tokens?: number }; choices?: unknown[] };
@@ -190,7 +192,7 @@ function openaiWorkload(o: WorkloadOptions): Workload {
 
 function appWorkload(o: WorkloadOptions): Workload {
   const body = o.input !== undefined ? readFileSync(o.input) : Buffer.alloc(0);
-  const path = `/apps/${encodeURIComponent(o.model)}`;
+  const path = o.path ?? `/apps/${encodeURIComponent(o.model)}`;
   return {
     description: `app '${o.model}' (POST ${path}, ${body.byteLength} bytes per request)`,
     async send(pool, signal) {

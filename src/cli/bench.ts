@@ -20,6 +20,7 @@ const USAGE = `weft bench [TARGET] --model M [options]
   --shape NAME:DT:DIMS    KServe input with random data, e.g. x:FP32:1x3x48x320 (repeatable;
                           default: the model's inputs with dynamic dims set to 1)
   --binary                KServe: binary tensor data extension
+  --path P                request path instead of the protocol's (e.g. a plain server's /infer)
   --stream                OpenAI: stream tokens (time to first token, inter-token latency)
   --max-tokens N          OpenAI: max_tokens (default 64)
   --timeout S             per-request timeout (default 60)
@@ -59,6 +60,7 @@ export async function benchCommand(args: string[]): Promise<void> {
       input: { type: 'string' },
       shape: { type: 'string', multiple: true, default: [] },
       binary: { type: 'boolean', default: false },
+      path: { type: 'string' },
       stream: { type: 'boolean', default: false },
       'max-tokens': { type: 'string' },
       timeout: { type: 'string' },
@@ -90,6 +92,7 @@ export async function benchCommand(args: string[]): Promise<void> {
     input: values.input,
     shapes: values.shape!,
     binary: values.binary!,
+    path: values.path,
     stream: values.stream!,
     maxTokens: Math.round(positive(values['max-tokens'], 'max-tokens', 64)),
     concurrency,
