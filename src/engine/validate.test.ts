@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, WeftError } from '../errors.js';
-import type { Datatype, ModelSignature, Tensor } from '../backends/types.js';
+import type { Datatype, ModelSignature, Tensor } from '../backends/index.js';
 import { validateInputs, validateOutputs } from './validate.js';
 
 const signature: ModelSignature = {

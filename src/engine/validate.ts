@@ -3,7 +3,7 @@
 // request field at fault and says what the model expects.
 
 import { ErrorCode, WeftError } from '../errors.js';
-import type { ModelSignature, Tensor, TensorSpec } from '../backends/types.js';
+import type { ModelSignature, Tensor, TensorSpec } from '../backends/index.js';
 
 export interface ValidateOptions {
   /** The model's max_batch_size; 0 means the model does not batch and dim 0 is not limited. */

@@ -1,60 +1,16 @@
-// Facts about each KServe v2 datatype (element size, typed-array storage) and the conversions
-// between JSON element values and `TensorData`, including IEEE-754 half precision. Shared by
-// the request decoder and the response encoder.
+// Conversions between JSON element values and `TensorData` for each KServe v2 datatype,
+// including IEEE-754 half precision. Shared by the request decoder and the response encoder;
+// element storage itself is backends/tensor-bytes.ts.
 
 import { ErrorCode, WeftError } from '../../errors.js';
-import type { Datatype, TensorData } from '../../backends/types.js';
+import type { Datatype, TensorData } from '../../backends/index.js';
+import { arrayTypeOf, type FixedData } from '../../backends/index.js';
 import type { WireElement } from './wire.js';
-
-/** Datatypes whose elements all have the same byte size (all but BYTES). */
-export type FixedDatatype = Exclude<Datatype, 'BYTES'>;
-/** Storage of a fixed-size datatype: one typed array. */
-export type FixedData = Exclude<TensorData, Uint8Array[]>;
-
-/** The typed-array constructor behind a fixed-size datatype. */
-export interface FixedArrayConstructor {
-  readonly BYTES_PER_ELEMENT: number;
-  new (length: number): FixedData;
-  new (buffer: ArrayBufferLike, byteOffset: number, length: number): FixedData;
-}
-
-const ARRAY_TYPES: Record<FixedDatatype, FixedArrayConstructor> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
 
 /** Where an element came from, for error messages: the input's name and its field path. */
 export interface ElementSite {
   input: string;
   field: string;
-}
-
-export function isFixedDatatype(datatype: Datatype): datatype is FixedDatatype {
-  return datatype !== 'BYTES';
-}
-
-export function arrayTypeOf(datatype: FixedDatatype): FixedArrayConstructor {
-  return ARRAY_TYPES[datatype];
-}
-
-/** Bytes per element; undefined for BYTES, whose elements each carry their own length. */
-export function elementSize(datatype: Datatype): number | undefined {
-  return isFixedDatatype(datatype) ? ARRAY_TYPES[datatype].BYTES_PER_ELEMENT : undefined;
-}
-
-/** Whether `data` is the storage `datatype` calls for (guards against a backend's mix-up). */
-export function storageMatches(datatype: Datatype, data: TensorData): boolean {
-  return isFixedDatatype(datatype) ? data instanceof ARRAY_TYPES[datatype] : Array.isArray(data);
 }
 
 /** Decodes IEEE-754 half-precision bits into a number (subnormals, ±Infinity and NaN included). */
@@ -137,7 +93,7 @@ export function fromJsonValues(datatype: Datatype, values: readonly unknown[], s
     }
     case 'FP32':
     case 'FP64': {
-      const out = new ARRAY_TYPES[datatype](n) as Float32Array | Float64Array;
+      const out = new (arrayTypeOf(datatype))(n) as Float32Array | Float64Array;
       for (let i = 0; i < n; i++) {
         const v = values[i];
         if (typeof v !== 'number') throw fail(i, 'a number');
@@ -148,7 +104,7 @@ export function fromJsonValues(datatype: Datatype, values: readonly unknown[], s
     case 'INT64':
     case 'UINT64': {
       const [min, max] = BIGINT_RANGES[datatype];
-      const out = new ARRAY_TYPES[datatype](n) as BigInt64Array | BigUint64Array;
+      const out = new (arrayTypeOf(datatype))(n) as BigInt64Array | BigUint64Array;
       for (let i = 0; i < n; i++) {
         const v = toBigInt(values[i]);
         if (v === undefined || v < min || v > max) throw fail(i, `an integer in [${min}, ${max}]`);
@@ -167,7 +123,7 @@ export function fromJsonValues(datatype: Datatype, values: readonly unknown[], s
     }
     default: {
       const [min, max] = INTEGER_RANGES[datatype];
-      const out = new ARRAY_TYPES[datatype](n) as Exclude<FixedData, BigInt64Array | BigUint64Array>;
+      const out = new (arrayTypeOf(datatype))(n) as Exclude<FixedData, BigInt64Array | BigUint64Array>;
       for (let i = 0; i < n; i++) {
         const v = values[i];
         if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {

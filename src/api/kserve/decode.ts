@@ -3,8 +3,9 @@
 // and sizes. Checks against the model's signature come later, in engine/validate.ts.
 
 import { ErrorCode, WeftError } from '../../errors.js';
-import { Datatypes, elementCount, type Datatype, type Tensor, type TensorData } from '../../backends/types.js';
-import { arrayTypeOf, fromJsonValues, isFixedDatatype, type ElementSite } from './datatypes.js';
+import { Datatypes, elementCount, type Datatype, type Tensor, type TensorData } from '../../backends/index.js';
+import { fromJsonValues, type ElementSite } from './datatypes.js';
+import { dataFromBytes, elementSize } from '../../backends/index.js';
 
 export interface DecodedInput {
   name: string;
@@ -200,10 +201,8 @@ function takeBinary(binary: BinaryCursor | undefined, size: number, name: string
 /** Reads raw little-endian elements (the byte order of every platform Node runs on here). */
 function decodeBinary(bytes: Uint8Array, datatype: Datatype, shape: number[], site: ElementSite): TensorData {
   const count = elementCount(shape);
-  if (!isFixedDatatype(datatype)) return decodeBinaryStrings(bytes, count, site);
-  const ArrayType = arrayTypeOf(datatype);
-  const size = ArrayType.BYTES_PER_ELEMENT;
-  if (bytes.length !== count * size) {
+  const size = elementSize(datatype);
+  if (size !== undefined && bytes.length !== count * size) {
     throw sizeError(
       `input '${site.input}': binary_data_size is ${bytes.length} bytes but shape [${shape.join(',')}] of ${datatype} needs ${count * size}`,
       site.field,
@@ -216,35 +215,11 @@ function decodeBinary(bytes: Uint8Array, datatype: Datatype, shape: number[], si
       throw new WeftError(ErrorCode.InvalidTensor, message, { field: site.field });
     }
   }
-  // A typed array view needs an offset that is a multiple of its element size; copy otherwise.
-  if (bytes.byteOffset % size === 0) return new ArrayType(bytes.buffer, bytes.byteOffset, count);
-  const copy = new ArrayType(count);
-  new Uint8Array(copy.buffer).set(bytes);
-  return copy;
-}
-
-/** BYTES elements in binary: each is a 4-byte little-endian length, then that many bytes. */
-function decodeBinaryStrings(bytes: Uint8Array, count: number, site: ElementSite): Uint8Array[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Uint8Array[] = [];
-  const fail = (problem: string): WeftError =>
-    sizeError(`input '${site.input}': BYTES element ${out.length} ${problem}`, site.field);
-  let offset = 0;
-  while (offset < bytes.length) {
-    if (offset + 4 > bytes.length) throw fail(`has a truncated length prefix (${bytes.length - offset} of 4 bytes)`);
-    const length = view.getUint32(offset, true);
-    offset += 4;
-    if (offset + length > bytes.length) throw fail(`declares ${length} bytes but only ${bytes.length - offset} remain`);
-    out.push(bytes.subarray(offset, offset + length));
-    offset += length;
+  const data = dataFromBytes(bytes, datatype, (problem) => sizeError(`input '${site.input}': ${problem}`, site.field));
+  if (data.length !== count) {
+    throw sizeError(`input '${site.input}': binary data holds ${data.length} BYTES elements but the shape needs ${count}`, site.field);
   }
-  if (out.length !== count) {
-    throw sizeError(
-      `input '${site.input}': binary data holds ${out.length} BYTES elements but the shape needs ${count}`,
-      site.field,
-    );
-  }
-  return out;
+  return data;
 }
 
 function decodeOutputs(raw: unknown, binaryDefault: boolean): RequestedOutput[] {

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, WeftError } from '../../errors.js';
-import type { Datatype, Tensor, TensorData } from '../../backends/types.js';
+import type { Datatype, Tensor, TensorData } from '../../backends/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { InferResponse } from './wire.js';

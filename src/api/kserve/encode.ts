@@ -3,8 +3,9 @@
 // binary tensor data extension).
 
 import { ErrorCode, WeftError } from '../../errors.js';
-import { elementCount, type Tensor, type TensorData } from '../../backends/types.js';
-import { storageMatches, toJsonValues } from './datatypes.js';
+import { elementCount, type Tensor } from '../../backends/index.js';
+import { dataToBytes, storageMatches } from '../../backends/index.js';
+import { toJsonValues } from './datatypes.js';
 import type { InferResponse, InferResponseOutput } from './wire.js';
 
 export interface EncodableOutput {
@@ -43,7 +44,7 @@ export function encodeInferResponse(res: InferResult): EncodedResponse {
     checkStorage(name, tensor);
     const output: InferResponseOutput = { name, datatype: tensor.datatype, shape: tensor.shape };
     if (binary) {
-      const bytes = rawBytes(tensor.data);
+      const bytes = dataToBytes(tensor.data);
       sections.push(bytes);
       output.parameters = { binary_data_size: bytes.length };
     } else {
@@ -86,16 +87,3 @@ function checkStorage(name: string, tensor: Tensor): void {
   }
 }
 
-/** Little-endian element bytes; BYTES elements each get a 4-byte little-endian length prefix. */
-function rawBytes(data: TensorData): Uint8Array {
-  if (!Array.isArray(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const out = new Uint8Array(data.reduce((n, element) => n + 4 + element.length, 0));
-  const view = new DataView(out.buffer);
-  let offset = 0;
-  for (const element of data) {
-    view.setUint32(offset, element.length, true);
-    out.set(element, offset + 4);
-    offset += 4 + element.length;
-  }
-  return out;
-}
