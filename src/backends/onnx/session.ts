@@ -58,7 +58,12 @@ export interface OpenSession {
 }
 
 export async function openSession(path: string, options: LoadOptions): Promise<OpenSession> {
-  const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    // Idle ORT threads spin by default, burning the cores the node's main thread (HTTP, other
+    // models) needs while this worker runs beside it.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
   if (options.intraOpThreads > 0) base.intraOpNumThreads = options.intraOpThreads;
   const described = (session: ort.InferenceSession) => ({ inputs: session.inputMetadata.map(toSpec), outputs: session.outputMetadata.map(toSpec) });
   let warning: string | undefined;
