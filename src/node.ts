@@ -52,7 +52,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     // One budget per device for every model: GGUF weights count against it too.
     reserveMemory: (name, device, bytes) => manager.reserveExternal(name, device, bytes),
   });
-  const sandbox = new Sandbox({ manager, llm, log, dataDir: config.dataDir });
+  const sandbox = new Sandbox({ manager, llm, log, dataDir: config.dataDir, onInstanceStart: (app) => telemetry.componentStarted(app) });
   const apps = new AppDeployer({ manager, sandbox, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
   try {
     for (const ref of config.app) await apps.deploy(ref);

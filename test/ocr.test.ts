@@ -75,4 +75,11 @@ describe('OCR app (embedded default)', () => {
     assert.equal(empty.status, 400);
     assert.equal(empty.body.code, 'APP_BAD_REQUEST');
   });
+
+  it('counts component instance starts and app errors in /metrics', async () => {
+    const metrics = await (await fetch(`${weft.url}/metrics`)).text();
+    const starts = /^weft_component_instance_starts_total\{app="ocr"\} (\d+)$/m.exec(metrics);
+    assert.ok(starts && Number(starts[1]) >= 1, 'no instance start counted for app ocr');
+    assert.match(metrics, /^weft_errors_total\{code="APP_UNPROCESSABLE"\} [1-9]/m);
+  });
 });

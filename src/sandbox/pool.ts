@@ -28,6 +28,7 @@ export interface PoolOptions {
   manager: ModelManager;
   llm: LlmService | undefined;
   log: Logger;
+  onInstanceStart: ((app: string) => void) | undefined;
 }
 
 interface Running {
@@ -78,6 +79,7 @@ class ComponentWorker {
     };
     // resourceLimits bound the worker's JS heap (the glue's copies); Wasm memory is capped in the module.
     this.worker = new Worker(WORKER[0], { ...WORKER[1], workerData: init, transferList: [port2], resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    o.onInstanceStart?.(o.app);
     port1.on('message', (m: BridgeRequest) => {
       const running = this.running;
       const op = HOST_OPS.get(m.op);
@@ -198,6 +200,7 @@ export class ComponentPool {
 
   async handle(request: AppRequest, signal?: AbortSignal): Promise<AppResponse> {
     const w = await this.acquire(signal);
+    if (this.o.perRequest) this.o.onInstanceStart?.(this.o.app);
     return w.run(this.nextId++, request, this.o.deadlineMs);
   }
 

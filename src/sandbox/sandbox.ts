@@ -23,6 +23,8 @@ export interface SandboxOptions {
   log: Logger;
   /** The node's data dir; transpiled components are cached under it. */
   dataDir: string;
+  /** Told each time a component instance starts (a worker's, or a per-request one): a metric. */
+  onInstanceStart?: (app: string) => void;
 }
 
 interface Route {
@@ -98,6 +100,7 @@ export class Sandbox {
       manager: this.o.manager,
       llm: this.o.llm,
       log: this.o.log,
+      onInstanceStart: this.o.onInstanceStart,
     });
     const instantiateMs = await pool.start().catch(async (err: unknown) => {
       await pool.close();

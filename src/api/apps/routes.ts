@@ -4,6 +4,7 @@
 
 import { Hono, type Context } from 'hono';
 import type { Sandbox } from '../../sandbox/index.js';
+import { scopeOf } from '../telemetry-middleware.js';
 
 /** Hop-by-hop and framing headers the node sets itself. */
 const DROPPED = new Set(['connection', 'transfer-encoding', 'content-length', 'keep-alive']);
@@ -18,11 +19,22 @@ export function appRoutes(sandbox: Sandbox): Hono {
     const headers: Array<[string, string]> = [];
     c.req.raw.headers.forEach((value, key) => headers.push([key, value]));
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const response = await sandbox.handle(
-      name,
-      { method: c.req.method, path: rest === '' ? '/' : rest, query: url.search.replace(/^\?/, ''), headers, body },
-      c.req.raw.signal,
-    );
+    const scope = scopeOf(c);
+    scope?.setApp(name);
+    // The component's own span: its time in the sandbox, failures with their code.
+    const span = scope?.startSpan('sandbox.invoke', { 'weft.app': name });
+    let response: Awaited<ReturnType<Sandbox['handle']>>;
+    try {
+      response = await sandbox.handle(
+        name,
+        { method: c.req.method, path: rest === '' ? '/' : rest, query: url.search.replace(/^\?/, ''), headers, body },
+        c.req.raw.signal,
+      );
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    }
+    span?.end();
     const out = new Headers();
     for (const [k, v] of response.headers) if (!DROPPED.has(k.toLowerCase())) out.append(k, v);
     return new Response(response.body as Uint8Array<ArrayBuffer>, { status: response.status, headers: out });
