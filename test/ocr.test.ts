@@ -76,10 +76,13 @@ describe('OCR app (embedded default)', () => {
     assert.equal(empty.body.code, 'APP_BAD_REQUEST');
   });
 
-  it('counts component instance starts and app errors in /metrics', async () => {
+  it('counts component instance starts, app errors and the component\'s model calls in /metrics', async () => {
     const metrics = await (await fetch(`${weft.url}/metrics`)).text();
     const starts = /^weft_component_instance_starts_total\{app="ocr"\} (\d+)$/m.exec(metrics);
     assert.ok(starts && Number(starts[1]) >= 1, 'no instance start counted for app ocr');
     assert.match(metrics, /^weft_errors_total\{code="APP_UNPROCESSABLE"\} [1-9]/m);
+    // The component's own model calls report to its request: queue time per model it called.
+    assert.match(metrics, /^weft_queue_time_seconds_count\{model="ppocr-det"\} [1-9]/m);
+    assert.match(metrics, /^weft_queue_time_seconds_count\{model="ppocr-rec"\} [1-9]/m);
   });
 });

@@ -6,7 +6,7 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
 import type { LlmService, ModelManager } from '../engine/index.js';
-import type { Logger } from '../telemetry/index.js';
+import type { Logger, RequestScope } from '../telemetry/index.js';
 import { workerEntry } from '../worker-entry.js';
 import { FACTORS, HandleTable, type Grants, type HostContext } from './factors/index.js';
 import type { AppRequest, AppResponse, BridgeRequest, FromWorker, WorkerInit } from './protocol.js';
@@ -39,6 +39,8 @@ interface Running {
   /** Aborted when the request ends, however it ends: stops its host work (generations). */
   abort: AbortController;
   handles: HandleTable;
+  /** The request's telemetry: its model calls become child spans of it. */
+  scope: RequestScope | undefined;
 }
 
 type HostOp = (ctx: HostContext, payload: never) => Promise<{ value: unknown; transfer?: ArrayBuffer[] }>;
@@ -89,7 +91,7 @@ class ComponentWorker {
         Atomics.notify(flagView, 0);
       };
       if (running === undefined || op === undefined) return answer({ tag: 'err', val: { code: 'failed', message: `no host operation ${m.op}` } });
-      const ctx: HostContext = { app: o.app, grants: o.grants, manager: o.manager, llm: o.llm, signal: running.abort.signal, handles: running.handles };
+      const ctx: HostContext = { app: o.app, grants: o.grants, manager: o.manager, llm: o.llm, signal: running.abort.signal, handles: running.handles, scope: running.scope };
       op(ctx, m.payload as never).then(
         (a) => answer(a.value, a.transfer),
         (err: unknown) => answer({ tag: 'err', val: { code: 'failed', message: (err as Error).message } }),
@@ -137,12 +139,12 @@ class ComponentWorker {
     this.ready.catch(() => undefined);
   }
 
-  run(id: number, request: AppRequest, deadlineMs: number): Promise<AppResponse> {
+  run(id: number, request: AppRequest, deadlineMs: number, scope: RequestScope | undefined): Promise<AppResponse> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.died(new WeftError(ErrorCode.ComponentDeadline, `the component did not answer within its deadline of ${deadlineMs} ms (component.limits.deadline)`));
       }, deadlineMs);
-      this.running = { id, resolve, reject, timer, abort: new AbortController(), handles: new HandleTable() };
+      this.running = { id, resolve, reject, timer, abort: new AbortController(), handles: new HandleTable(), scope };
       const body = request.body.byteOffset === 0 && request.body.byteLength === request.body.buffer.byteLength ? request.body : request.body.slice();
       this.worker.postMessage({ type: 'handle', id, request: { ...request, body } }, [body.buffer as ArrayBuffer]);
     });
@@ -198,10 +200,10 @@ export class ComponentPool {
     return ms;
   }
 
-  async handle(request: AppRequest, signal?: AbortSignal): Promise<AppResponse> {
+  async handle(request: AppRequest, signal?: AbortSignal, scope?: RequestScope): Promise<AppResponse> {
     const w = await this.acquire(signal);
     if (this.o.perRequest) this.o.onInstanceStart?.(this.o.app);
-    return w.run(this.nextId++, request, this.o.deadlineMs);
+    return w.run(this.nextId++, request, this.o.deadlineMs, scope);
   }
 
   /** Workers alive (busy or idle). */

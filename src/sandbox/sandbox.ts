@@ -7,7 +7,7 @@ import type { AppBundle } from '../bundle/index.js';
 import { parseBytes, parseDuration } from '../config/index.js';
 import type { LlmService, ModelManager } from '../engine/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
-import type { Logger } from '../telemetry/index.js';
+import type { Logger, RequestScope } from '../telemetry/index.js';
 import { compileCoreModules, transpileComponent } from './compile.js';
 import { FACTORS } from './factors/index.js';
 import { ComponentPool } from './pool.js';
@@ -123,7 +123,7 @@ export class Sandbox {
     await app.pool.close();
   }
 
-  async handle(name: string, request: AppRequest, signal?: AbortSignal): Promise<AppResponse> {
+  async handle(name: string, request: AppRequest, signal?: AbortSignal, scope?: RequestScope): Promise<AppResponse> {
     const app = this.apps.get(name);
     if (app === undefined) {
       throw new WeftError(ErrorCode.AppNotFound, `no app '${name}' on this node (apps: ${this.names().join(', ') || 'none'})`, { field: 'app' });
@@ -133,7 +133,7 @@ export class Sandbox {
     if (route.methods !== undefined && !route.methods.includes(request.method)) {
       throw new WeftError(ErrorCode.MethodNotAllowed, `app '${name}' accepts ${route.methods.join(', ')} on ${request.path}`);
     }
-    return app.pool.handle(request, signal);
+    return app.pool.handle(request, signal, scope);
   }
 
   async close(): Promise<void> {

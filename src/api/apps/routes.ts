@@ -29,6 +29,7 @@ export function appRoutes(sandbox: Sandbox): Hono {
         name,
         { method: c.req.method, path: rest === '' ? '/' : rest, query: url.search.replace(/^\?/, ''), headers, body },
         c.req.raw.signal,
+        scope,
       );
     } catch (err) {
       span?.end(err);

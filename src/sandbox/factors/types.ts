@@ -4,6 +4,7 @@
 
 import type { LlmService, ModelManager } from '../../engine/index.js';
 import type { Manifest } from '../../bundle/index.js';
+import type { RequestScope } from '../../telemetry/index.js';
 import type { HandleTable } from './handles.js';
 
 export interface Grants {
@@ -32,6 +33,8 @@ export interface HostContext {
   signal: AbortSignal;
   /** Objects this request holds between calls (LLM streams); closed when it ends. */
   handles: HandleTable;
+  /** The app request's telemetry, when the node records it. */
+  scope: RequestScope | undefined;
 }
 
 /** What an app is checked against at load: the models this node serves. */
