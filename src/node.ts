@@ -53,7 +53,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     reserveMemory: (name, device, bytes) => manager.reserveExternal(name, device, bytes),
   });
   const sandbox = new Sandbox({ manager, llm, log, dataDir: config.dataDir, onInstanceStart: (app) => telemetry.componentStarted(app) });
-  const apps = new AppDeployer({ manager, sandbox, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
+  const apps = new AppDeployer({ manager, llm, sandbox, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
   try {
     for (const ref of config.app) await apps.deploy(ref);
     if (servesEmbeddedDefault(config)) {

@@ -65,7 +65,26 @@ export class LlmService {
     definitions: readonly ModelDefinition[],
     private readonly options: LlmServiceOptions,
   ) {
+    this.add(definitions);
+  }
+
+  /** Adds language models at run time (an app deployed); a name already served is refused. */
+  add(definitions: readonly ModelDefinition[]): void {
+    for (const d of definitions) {
+      if (this.entries.has(d.name)) throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is already served by this node`, { field: 'models' });
+    }
     for (const d of definitions) this.entries.set(d.name, new LlmEntry(d));
+  }
+
+  /** Removes language models (an app removed): queued requests are refused, the models released. */
+  async remove(names: readonly string[]): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        const e = this.entries.get(name);
+        this.entries.delete(name);
+        if (e) await this.release(e);
+      }),
+    );
   }
 
   names(): string[] {
@@ -184,16 +203,16 @@ export class LlmService {
   }
 
   async shutdown(): Promise<void> {
-    await Promise.all(
-      [...this.entries.values()].map(async (e) => {
-        e.queue?.stop();
-        const model = e.model ?? (await e.loading?.catch(() => undefined));
-        e.model = undefined;
-        await model?.dispose();
-        e.releaseMemory?.();
-        e.releaseMemory = undefined;
-      }),
-    );
+    await Promise.all([...this.entries.values()].map((e) => this.release(e)));
+  }
+
+  private async release(e: LlmEntry): Promise<void> {
+    e.queue?.stop();
+    const model = e.model ?? (await e.loading?.catch(() => undefined));
+    e.model = undefined;
+    await model?.dispose();
+    e.releaseMemory?.();
+    e.releaseMemory = undefined;
   }
 
   private entry(name: string): LlmEntry {

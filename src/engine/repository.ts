@@ -141,16 +141,24 @@ export function resolveModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   return definitions;
 }
 
-/** The ONNX models an app brings, as version 1 of each, with the serving config its manifest gives. */
+/**
+ * The models an app brings or names: ONNX and GGUF files (version 1 of each) and OpenAI-compatible
+ * upstreams, with the serving config its manifest gives.
+ */
 export function appModels(app: AppBundle, node: Readonly<NodeConfig>): ModelDefinition[] {
   return app.manifest.models.map((model, i) => {
     const source = `${app.source}: models[${i}] ('${model.name}')`;
-    const format = model.format ?? (model.file?.endsWith('.gguf') ? 'gguf' : 'onnx');
-    if (model.file === undefined || format !== 'onnx') {
-      throw new WeftError(ErrorCode.InvalidManifest, `${source}: only ONNX model files are served by this node so far`, {
-        field: `models[${i}]`,
-      });
+    const serving = (extra: Record<string, unknown> = {}) => parseModelConfig({ ...model.serving, ...extra }, `${source}.serving`, node);
+    if (model.upstream !== undefined) {
+      if (model.protocol === 'kserve-v2') {
+        throw new WeftError(ErrorCode.InvalidManifest, `${source}: KServe v2 upstreams are not served yet; OpenAI-compatible ones are`, {
+          field: `models[${i}].protocol`,
+        });
+      }
+      return { name: model.name, format: 'upstream' as const, versions: new Map(), config: serving({ upstream: model.upstream }) };
     }
-    return { name: model.name, format: 'onnx' as const, versions: new Map([[1, app.filePath(model.file)]]), config: parseModelConfig(model.serving ?? {}, `${source}.serving`, node) };
+    const file = model.file!;
+    const format = model.format ?? formatOf(file);
+    return { name: model.name, format, versions: new Map([[1, app.filePath(file)]]), config: serving() };
   });
 }

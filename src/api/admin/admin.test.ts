@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSumApp } from '../../../test/kit/apps.js';
-import { OnnxBackend } from '../../backends/index.js';
+import { LlamaBackend, OnnxBackend } from '../../backends/index.js';
 import { loadConfig } from '../../config/index.js';
-import { ModelManager } from '../../engine/index.js';
+import { LlmService, ModelManager } from '../../engine/index.js';
 import { ErrorCode } from '../../errors.js';
 import { Sandbox } from '../../sandbox/index.js';
 import { createLogger, Telemetry } from '../../telemetry/index.js';
@@ -31,7 +31,7 @@ describe('admin API', () => {
     const log = createLogger('error', () => undefined);
     manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 30 }, log });
     telemetry = await Telemetry.create(config, { version: 'test', log });
-    const app = adminRoutes({ deployer: new AppDeployer({ manager, sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log }), adminToken: token, telemetry });
+    const app = adminRoutes({ deployer: new AppDeployer({ manager, llm: new LlmService([], { backend: new LlamaBackend({ warn: () => undefined }), log, healthIntervalMs: 1000, retryMs: 1000 }), sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log }), adminToken: token, telemetry });
     app.onError((err, c) => c.json(errorResponse(err).body, errorResponse(err).status as 400));
     request = async (path, init = {}) => {
       const res = await app.request(path, init);

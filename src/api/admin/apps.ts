@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { loadApp, type AppBundle } from '../../bundle/index.js';
 import type { NodeConfig } from '../../config/index.js';
-import { appModels, type ModelManager } from '../../engine/index.js';
+import { appModels, type LlmService, type ModelManager } from '../../engine/index.js';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import type { Logger } from '../../telemetry/index.js';
@@ -24,6 +24,8 @@ export interface DeployedApp {
 
 export interface AppDeployerOptions {
   manager: ModelManager;
+  /** Takes an app's GGUF and upstream models. */
+  llm: LlmService;
   sandbox: Sandbox;
   config: Readonly<NodeConfig>;
   trustedKeys: readonly KeyObject[];
@@ -44,17 +46,23 @@ export class AppDeployer {
 
   /** Registers an already verified (or node-shipped) app: its models, then its component. */
   async install(bundle: AppBundle, ref: string, signedBy: readonly string[]): Promise<DeployedApp> {
-    const { config, manager, sandbox, log } = this.options;
+    const { config, manager, llm, sandbox, log } = this.options;
     const name = bundle.manifest.name;
     if (this.apps.has(name)) throw new WeftError(ErrorCode.AppExists, `app '${name}' is already deployed; remove it first (DELETE /admin/apps/${name})`, { field: 'ref' });
     const definitions = appModels(bundle, config);
-    manager.add(definitions);
+    for (const d of definitions) {
+      if (manager.names().includes(d.name) || llm.has(d.name)) throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is already served by this node`, { field: 'models' });
+    }
+    const tensorModels = definitions.filter((d) => d.format === 'onnx').map((d) => d.name);
+    const languageModels = definitions.filter((d) => d.format !== 'onnx').map((d) => d.name);
+    manager.add(definitions.filter((d) => d.format === 'onnx'));
+    llm.add(definitions.filter((d) => d.format !== 'onnx'));
     const models = definitions.map((d) => d.name);
     if (bundle.manifest.component) {
       try {
         await sandbox.deploy(bundle);
       } catch (err) {
-        await manager.remove(models);
+        await Promise.all([manager.remove(tensorModels), llm.remove(languageModels)]);
         throw err;
       }
     }
@@ -68,8 +76,9 @@ export class AppDeployer {
     const entry = this.apps.get(name);
     if (!entry) throw new WeftError(ErrorCode.AppNotFound, `no app '${name}' is deployed on this node`);
     this.apps.delete(name);
-    if (this.options.sandbox.has(name)) await this.options.sandbox.remove(name);
-    await this.options.manager.remove(entry.models);
+    const { sandbox, manager, llm } = this.options;
+    if (sandbox.has(name)) await sandbox.remove(name);
+    await Promise.all([manager.remove(entry.models.filter((m) => manager.names().includes(m))), llm.remove(entry.models.filter((m) => llm.has(m)))]);
     this.options.log.info('app removed', { app: name });
     return entry;
   }
