@@ -40,15 +40,17 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         ? options.rates.map((rate) => ({ mode: 'open', rate, ...common(options) }))
         : options.concurrency.map((concurrency) => ({ mode: 'closed', concurrency, ...common(options) }));
     const report: BenchReport = { target: options.target, workload: workload.description, command: options.command, startedAt: new Date().toISOString(), steps: [] };
+    // Only a target with a /metrics endpoint (a Weft node) is worth waiting on and reading.
+    const hasMetrics = (await scrape(pool)) !== undefined;
+    const readServer = async () => (hasMetrics ? sleep(options.settleS * 1000).then(() => scrape(pool)) : undefined);
     for (const plan of plans) {
       const label = plan.mode === 'closed' ? `concurrency ${plan.concurrency}` : `rate ${plan.rate}/s`;
       if (options.warmupS > 0) {
         await runStep(pool, workload, { ...plan, durationS: options.warmupS, requests: undefined }, (f) => options.onProgress?.(`${label} (warm-up)`, f));
       }
-      const settle = () => sleep(options.settleS * 1000);
-      const before = await settle().then(() => scrape(pool));
+      const before = await readServer();
       const step = await runStep(pool, workload, plan, (f) => options.onProgress?.(label, f));
-      const after = await settle().then(() => scrape(pool));
+      const after = await readServer();
       const server = before && after ? breakdown(before, after) : undefined;
       report.steps.push(server && Object.keys(server).length > 0 ? { ...step, server } : step);
     }
