@@ -2,12 +2,15 @@
 # Installs the Debian packages the test suites use when they are missing: a real Prometheus
 # scrapes the node (telemetry suite); a real OCI registry (distribution 2.8) takes pushes and
 # pulls (bundle suite); openssl makes the certificate the registry's Bearer-token test trusts;
-# the OCR tests render text in DejaVu Sans. Runs before `npm test` (the pretest script).
+# the OCR tests render text in DejaVu Sans; the deploy suite renders the Kubernetes manifests
+# with kubectl (kustomize), verifies the systemd unit with systemd-analyze and joins a NATS leaf
+# node to a hub with nats-server. Runs before `npm test` (the pretest script).
 set -euo pipefail
 missing=()
-for tool in prometheus docker-registry openssl; do
+for tool in prometheus docker-registry openssl kubectl nats-server; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 ((${#missing[@]})) || exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
@@ -16,4 +19,6 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
 fi
 echo "Installing what the tests need: ${missing[*]}"
 apt-get update
+# kubectl is not in Debian's own archive (its kubernetes-client, 1.20, has too old a kustomize):
+# it comes from an apt source that offers the `kubectl` package, where one is configured.
 DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
