@@ -108,7 +108,8 @@ describe('dashboard', () => {
   it('updates while a load runs, and shows what /admin/stats and /metrics say at that moment', async () => {
     const { page, errors } = await openPage(browser, weft.url, 'light');
     const row = 'tr[data-key="ppocr-cls|"]';
-    const before = (await figure(page, row, 'requests')) ?? 0;
+    const nodeRow = `#n-keys ${row}`;
+    const before = (await figure(page, nodeRow, 'requests')) ?? 0;
     // An app request too, so the app's split has a kept trace.
     const image = await renderText(['Weft dashboard']);
     assert.equal((await fetch(`${weft.url}/apps/ocr`, { method: 'POST', body: new Uint8Array(image.png) })).status, 200);
@@ -116,7 +117,7 @@ describe('dashboard', () => {
     // While the load runs the page moves: its request count grows past what it showed before.
     await page.waitForFunction(
       ([sel, n]) => Number(document.querySelector(`${sel} [data-figure="requests"]`)?.getAttribute('data-value') ?? 0) > n,
-      [row, before] as const,
+      [nodeRow, before] as const,
       { timeout: 60_000 },
     );
     await running;
@@ -128,21 +129,21 @@ describe('dashboard', () => {
     const cls = (stats.body.models as Array<Record<string, number | string>>).find((m) => m.model === 'ppocr-cls' && m.app === '')!;
     assert.ok(Number(cls.requests) >= 60, JSON.stringify(cls));
     for (const name of ['rate', 'requests', 'p50Ms', 'p99Ms', 'meanBatchSize', 'errors', 'queued', 'inflight']) {
-      assert.equal(await figure(page, row, name), cls[name], `${name} on the page vs /admin/stats`);
+      assert.equal(await figure(page, nodeRow, name), cls[name], `${name} on the page vs /admin/stats`);
     }
-    const shownRate = await page.locator(`${row} [data-figure="rate"]`).innerText();
+    const shownRate = await page.locator(`${nodeRow} [data-figure="rate"]`).innerText();
     assert.equal(shownRate, Number(cls.rate).toFixed(2));
     // Errors by code, as /metrics counts them: the six requests with a wrong shape.
     const failed = [...metrics.matchAll(/^gen_ai_server_request_duration_seconds_count\{([^}]*)\} (\d+)$/gm)]
       .filter((m) => m[1]!.includes('gen_ai_request_model="ppocr-cls"') && m[1]!.includes('error_type='))
       .map((m) => ({ code: /error_type="([^"]+)"/.exec(m[1]!)![1]!, count: Number(m[2]) }));
     assert.equal(failed.reduce((n, f) => n + f.count, 0), 6, JSON.stringify(failed));
-    const shownErrors = await page.locator(`${row} td`).last().innerText();
+    const shownErrors = await page.locator(`${nodeRow} td`).last().innerText();
     for (const f of failed) assert.ok(shownErrors.includes(`${f.code} ${f.count}`), `${shownErrors} vs ${JSON.stringify(failed)}`);
     // Memory as weft_model_memory_bytes says, and energy per request labelled with its source.
     const memory = metricValue(metrics, 'weft_model_memory_bytes', { model: 'ppocr-cls' });
     assert.ok(memory !== undefined && memory > 0);
-    assert.equal(await figure(page, 'tr[data-model="ppocr-cls"]', 'memory'), memory);
+    assert.equal(await figure(page, '#n-models tr[data-model="ppocr-cls"]', 'memory'), memory);
     await page.locator('.tabs button[data-view="energy"]').click();
     assert.equal(await figure(page, `#e-keys ${row}`, 'joulesPerRequest'), cls.joulesPerRequest);
     assert.match(await page.locator(`#e-keys ${row}`).innerText(), /estimated/);
@@ -208,11 +209,12 @@ describe('dashboard', () => {
   });
 });
 
-describe('dashboard with tracing off', () => {
+describe('dashboard with tracing off and an admin token', () => {
+  const TOKEN = 'dashboard-test-token';
   let weft: WeftProcess;
   let browser: Browser;
   before(async () => {
-    weft = await startWeft(['--energy', 'off']);
+    weft = await startWeft(['--energy', 'off', '--admin-token', TOKEN]);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
   });
   after(async () => {
@@ -220,12 +222,30 @@ describe('dashboard with tracing off', () => {
     assert.equal(await weft?.stop(), 0);
   });
 
+  it('serves its figures only with the admin token, which the page takes from #token=', async () => {
+    assert.equal((await fetch(`${weft.url}/dashboard`)).status, 200, 'the shell holds no figures');
+    for (const path of ['/admin/dashboard', '/admin/dashboard/events', '/admin/traces']) {
+      const res = await fetchJson(`${weft.url}${path}`);
+      assert.equal(res.status, 403, path);
+      assert.equal(res.body.code, 'FORBIDDEN');
+    }
+    const auth = { headers: { Authorization: `Bearer ${TOKEN}` } };
+    assert.equal((await fetchJson(`${weft.url}/admin/dashboard`, auth)).status, 200);
+    const { page, errors } = await openPage(browser, weft.url, 'light', `token=${TOKEN}`);
+    assert.ok(!page.url().includes(TOKEN), 'the token leaves the address bar');
+    assert.ok((await page.locator('#n-models tr[data-model]').count()) > 0);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
   it('says tracing is off where the traces would be', async () => {
-    const listed = await fetchJson(`${weft.url}/admin/traces`);
+    const auth = { headers: { Authorization: `Bearer ${TOKEN}` } };
+    const listed = await fetchJson(`${weft.url}/admin/traces`, auth);
     assert.deepEqual(listed.body, { enabled: false, capacity: 0, traces: [] });
-    const { page, errors } = await openPage(browser, weft.url, 'light', 'traces');
+    assert.equal((await fetchJson(`${weft.url}/admin/traces/0123456789abcdef0123456789abcdef`, auth)).status, 404);
+    const { page, errors } = await openPage(browser, weft.url, 'light', `token=${TOKEN}`);
+    await page.locator('.tabs button[data-view="traces"]').click();
     assert.match(await page.locator('#t-list').innerText(), /Tracing is off/);
-    assert.equal((await fetchJson(`${weft.url}/admin/traces/0123456789abcdef0123456789abcdef`)).status, 404);
     assert.deepEqual(errors, []);
     await page.context().close();
   });
