@@ -86,7 +86,7 @@ export class NodeView {
           const other = Math.max(0, x.requestMs - x.componentMs - x.modelMs - x.queueMs);
           const total = Math.max(1e-9, x.requestMs);
           const bar = (['component', 'model', 'queue'] as const).map((k) => `<div style="width:${(100 * x[`${k}Ms`]) / total}%;background:${SPLIT_COLOURS[k]}" title="${k}"></div>`).join('') + `<div style="width:${(100 * other) / total}%;background:${SPLIT_COLOURS.other}" title="other"></div>`;
-          return `<tr data-app="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.version)}</td><td>${esc(a.models.join(', ') || '—')}</td><td><div class="split">${bar}</div><div class="muted">${x.traces} traces</div></td>
+          return `<tr data-app="${esc(a.name)}"><td>${esc(a.name)}</td><td>${esc(a.version)}</td><td>${esc(a.models.join(', ') || '—')}</td><td><div class="split">${bar}</div><div class="muted">${x.traces} kept ${x.traces === 1 ? 'trace' : 'traces'}</div></td>
             ${cell('requestMs', x.requestMs, ms(x.requestMs))}${cell('componentMs', x.componentMs, ms(x.componentMs))}${cell('modelMs', x.modelMs, ms(x.modelMs))}${cell('queueMs', x.queueMs, ms(x.queueMs))}</tr>`;
         }),
         'no apps deployed',

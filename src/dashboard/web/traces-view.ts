@@ -74,9 +74,9 @@ function waterfall(trace: KeptTrace): string {
     const left = (100 * (s.startMs - start)) / total;
     const width = (100 * s.durationMs) / total;
     const attrs = SHOWN_ATTRIBUTES.filter((k) => s.attributes[k] !== undefined).map((k) => `${k}=${esc(attribute(s.attributes[k]))}`).join('  ');
-    return `<div class="row" data-span="${esc(s.name)}"><div class="name" style="padding-left:${depth * 16}px" title="${esc(s.name)}">${batch ? '⇄ ' : ''}${esc(s.name)}${batch ? ' <span class="muted">(shared batch)</span>' : ''}</div>
+    return `<div class="row" data-span="${esc(s.name)}"><div class="name" style="padding-left:${depth * 16}px" title="${esc(s.name)}">${batch ? '⇄ ' : ''}${esc(s.name)}</div>
       <div class="track"><div class="span${s.error ? ' err' : ''}${batch ? ' batch' : ''}" style="left:${left}%;width:${width}%"></div></div><div class="n">${esc(ms(s.durationMs))}</div>
-      ${attrs ? `<div class="attrs">${attrs}</div>` : ''}</div>`;
+      ${attrs || batch ? `<div class="attrs">${batch ? 'shared batch, a trace of its own: ' : ''}${attrs}</div>` : ''}</div>`;
   };
   // Children under their parents, in start order; each shared batch right under the span linking it.
   const children = new Map<string | undefined, KeptSpan[]>();
