@@ -13,7 +13,8 @@ const RECENT_TRACES = 50;
 export interface DashboardSources {
   telemetry: Telemetry;
   manager: ModelManager;
-  llm?: LlmService | undefined;
+  /** Language models: their states, and names for their /metrics series. */
+  llm?: Pick<LlmService, 'list' | 'names'> | undefined;
   /** Deployed apps (the app deployer). */
   apps?: { list(): DashboardApp[] } | undefined;
   version: string;

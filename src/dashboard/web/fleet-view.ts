@@ -5,6 +5,8 @@
 import type { DashboardSnapshot } from '../types.js';
 import { badge, cell, esc, fixed, table } from './format.js';
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export class FleetView {
   constructor(private readonly root: HTMLElement) {}
 
@@ -12,7 +14,7 @@ export class FleetView {
     const fleet = s.fleet;
     if (fleet === null) {
       this.root.innerHTML = `<div class="card" id="single-node"><h2>Fleet</h2><div class="big">single node</div>
-        <div class="muted">This node is not part of a fleet: it serves ${s.models.length} models and ${s.apps.length} apps on its own. Nodes that join a fleet list every node by site here, with each app's replicas and why one is not placed.</div></div>`;
+        <div class="muted">This node is not part of a fleet: it serves ${plural(s.models.length, 'model')} and ${plural(s.apps.length, 'app')} on its own. Nodes that join a fleet list every node by site here, with each app's replicas and why one is not placed.</div></div>`;
       return;
     }
     const sites = [...new Set(fleet.nodes.map((n) => n.site))].sort();
