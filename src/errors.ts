@@ -48,6 +48,7 @@ export const ErrorCode = {
   ComponentInvalidResponse: 'COMPONENT_INVALID_RESPONSE',
   AppBadRequest: 'APP_BAD_REQUEST',
   AppPathNotFound: 'APP_PATH_NOT_FOUND',
+  TraceNotFound: 'TRACE_NOT_FOUND',
   AppUnprocessable: 'APP_UNPROCESSABLE',
   AppUnavailable: 'APP_UNAVAILABLE',
   AppFailed: 'APP_FAILED',

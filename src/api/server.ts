@@ -11,7 +11,8 @@ import type { LlmService, ModelManager } from '../engine/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
-import { adminRoutes } from './admin/routes.js';
+import { adminGuard, adminRoutes } from './admin/routes.js';
+import { dashboardRoutes } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
@@ -98,6 +99,7 @@ export class ApiServer {
     const { metrics } = this.options.telemetry;
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
     app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry }));
+    app.route('/', dashboardRoutes({ ...this.options, apps: this.options.deployer, guard: adminGuard(this.options.adminToken) }));
     if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {

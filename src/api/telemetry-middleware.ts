@@ -1,11 +1,11 @@
-// Opens a telemetry scope for each API request (not for scrapes, health probes or the admin
-// API, which would only add noise), answers with a `traceparent`, and ends the scope with the
+// Opens a telemetry scope for each API request (not for scrapes, health probes, the dashboard or
+// the admin API, which would only add noise), answers with a `traceparent`, and ends the scope with the
 // response status and any error.
 
 import type { Context, MiddlewareHandler } from 'hono';
 import type { RequestScope, Telemetry } from '../telemetry/index.js';
 
-const UNTRACED = /^\/(?:metrics$|admin\/|v2\/health\/)/;
+const UNTRACED = /^\/(?:metrics$|dashboard(?:\/|$)|admin\/|v2\/health\/)/;
 const SCOPE = 'weftScope';
 
 export function telemetryMiddleware(telemetry: Telemetry, callerHeader: string): MiddlewareHandler {

@@ -126,6 +126,11 @@ export class ModelManager {
     return this.names().flatMap((name) => [...this.versionsOf(name).values()].map((m) => this.statusOf(m)));
   }
 
+  /** Per device: bytes held by loaded models (GGUF reservations included) against the budget. */
+  memory(): Array<{ device: Device; usedBytes: number; budgetBytes: number }> {
+    return (Object.keys(this.used) as Device[]).map((device) => ({ device, usedBytes: this.used[device], budgetBytes: this.options.memoryBudget[device] }));
+  }
+
   /** Ready means an infer would run: loaded, or loadable on demand (not explicitly unloaded). */
   isReady(name: string, version?: number): boolean {
     const m = this.resolve(name, version);

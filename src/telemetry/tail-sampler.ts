@@ -24,7 +24,7 @@ export type DecisionReason = (typeof DecisionReasons)[number];
 
 export interface TailSamplingOptions {
   slowMs: number;
-  onDecision: (kept: boolean, reason: DecisionReason) => void;
+  onDecision: (kept: boolean, reason: DecisionReason, traceId: string) => void;
   onExportError: (err: Error) => void;
 }
 
@@ -67,8 +67,9 @@ export class TailSamplingProcessor implements SpanProcessor {
       if (spans) spans.push(span);
       else {
         if (this.pending.size >= MAX_PENDING_TRACES) {
-          this.pending.delete(this.pending.keys().next().value!);
-          this.options.onDecision(false, 'overflow');
+          const dropped = this.pending.keys().next().value!;
+          this.pending.delete(dropped);
+          this.options.onDecision(false, 'overflow', dropped);
         }
         this.pending.set(traceId, [span]);
       }
@@ -86,7 +87,7 @@ export class TailSamplingProcessor implements SpanProcessor {
             ? 'head'
             : 'sampled_out';
     const keep = reason !== 'sampled_out';
-    this.options.onDecision(keep, reason);
+    this.options.onDecision(keep, reason, traceId);
     if (this.decided.size >= MAX_DECIDED) this.decided.delete(this.decided.keys().next().value!);
     this.decided.set(traceId, keep);
     if (keep) this.enqueue(spans);

@@ -14,7 +14,8 @@ import { createRedactor, type Redactor } from './redact.js';
 import { Callers, type CallerTotals } from './callers.js';
 import { RollingStats, WINDOW_MS, type KeyStats } from './stats.js';
 import { createTracing, type Tracing } from './tracing.js';
-import { BATCH_REQUESTS, BATCH_SPAN } from './tail-sampler.js';
+import { BATCH_REQUESTS, BATCH_SPAN, type DecisionReason } from './tail-sampler.js';
+import { KeptTraces } from './kept-traces.js';
 import { EnergyAccountant, openMeters, type DevicePower, type EnergyDevice, type EnergySource, type Spawner } from './energy/index.js';
 
 /** What the engine tells telemetry about a batch: its requests' scopes and rows. */
@@ -88,6 +89,8 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   private exportErrorLogged = false;
 
   private readonly tracing: Tracing | undefined;
+  /** The kept traces, remembered while tracing is on (undefined when it is off). */
+  readonly keptTraces: KeptTraces | undefined;
   private accountant: EnergyAccountant | undefined;
 
   private constructor(
@@ -98,8 +101,10 @@ export class Telemetry implements TelemetryCore, EngineObserver {
     this.metrics = new Metrics(() => this.models());
     this.redactor = createRedactor(config.captureContent, config.redactPatterns ?? []);
     this.callers = new Callers(config.callerTopK);
+    const keptTraces = config.tracesExporter === 'otlp' ? new KeptTraces() : undefined;
+    this.keptTraces = keptTraces;
     this.tracing =
-      config.tracesExporter === 'otlp'
+      keptTraces !== undefined
         ? createTracing({
             url: config.otlpTracesEndpoint ?? `${config.otlpEndpoint.replace(/\/+$/, '')}/v1/traces`,
             protocol: config.otlpProtocol,
@@ -108,7 +113,11 @@ export class Telemetry implements TelemetryCore, EngineObserver {
             sampler: config.tracesSampler,
             ratio: config.tracesSamplerArg,
             slowMs: config.traceSlowThreshold,
-            onDecision: (kept, reason) => this.traceDecided(kept, reason),
+            keptTraces,
+            onDecision: (kept, reason, traceId) => {
+              keptTraces.decided(traceId, kept, reason);
+              this.traceDecided(kept, reason);
+            },
             onExportError: (err) => this.exportFailed(err),
           })
         : undefined;
@@ -260,7 +269,7 @@ export class Telemetry implements TelemetryCore, EngineObserver {
     this.metrics.componentStarts.inc({ app });
   }
 
-  private traceDecided(kept: boolean, reason: string): void {
+  private traceDecided(kept: boolean, reason: DecisionReason): void {
     this.metrics.traces.inc({ decision: kept ? 'kept' : 'dropped', reason });
     this.kept[kept ? 'kept' : 'dropped']++;
     this.metrics.tracesKept.set(this.kept.kept / (this.kept.kept + this.kept.dropped));

@@ -9,6 +9,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { TailSamplingProcessor, type DecisionReason } from './tail-sampler.js';
+import type { KeptTraces } from './kept-traces.js';
 
 export type HeadSamplerName = 'parentbased_traceidratio' | 'traceidratio' | 'parentbased_always_on' | 'always_on' | 'always_off';
 
@@ -21,7 +22,9 @@ export interface TracingOptions {
   sampler: HeadSamplerName;
   ratio: number;
   slowMs: number;
-  onDecision: (kept: boolean, reason: DecisionReason) => void;
+  onDecision: (kept: boolean, reason: DecisionReason, traceId: string) => void;
+  /** Remembers the kept traces for the admin API and the dashboard. */
+  keptTraces?: KeptTraces;
   onExportError: (err: Error) => void;
 }
 
@@ -65,7 +68,7 @@ export class HeadSampler implements Sampler {
 
 export function createTracing(o: TracingOptions): Tracing {
   const exporter = o.protocol === 'http/json' ? new JsonExporter({ url: o.url }) : new ProtoExporter({ url: o.url });
-  const processor = new TailSamplingProcessor(exporter, { slowMs: o.slowMs, onDecision: o.onDecision, onExportError: o.onExportError });
+  const processor = new TailSamplingProcessor(o.keptTraces?.wrap(exporter) ?? exporter, { slowMs: o.slowMs, onDecision: o.onDecision, onExportError: o.onExportError });
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': o.serviceName, 'service.version': o.serviceVersion }),
     sampler: new HeadSampler(o.sampler, o.ratio),

@@ -4,7 +4,7 @@
 // otherwise answers loopback clients only.
 
 import { timingSafeEqual } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Telemetry } from '../../telemetry/index.js';
@@ -27,9 +27,9 @@ function tokenMatches(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function adminRoutes({ deployer, adminToken, telemetry }: AdminRoutesOptions): Hono {
-  const app = new Hono();
-  app.use('/admin/*', async (c, next) => {
+/** The admin API's guard: the admin token when one is set, otherwise loopback clients only. */
+export function adminGuard(adminToken: string | undefined): MiddlewareHandler {
+  return async (c, next) => {
     if (adminToken !== undefined) {
       const header = c.req.header('authorization') ?? '';
       if (!header.startsWith('Bearer ') || !tokenMatches(header.slice(7), adminToken)) {
@@ -39,7 +39,12 @@ export function adminRoutes({ deployer, adminToken, telemetry }: AdminRoutesOpti
       throw new WeftError(ErrorCode.Forbidden, 'without --admin-token the admin API answers loopback clients only');
     }
     await next();
-  });
+  };
+}
+
+export function adminRoutes({ deployer, adminToken, telemetry }: AdminRoutesOptions): Hono {
+  const app = new Hono();
+  app.use('/admin/*', adminGuard(adminToken));
   app.get('/admin/stats', (c) => c.json(telemetry.stats()));
   if (deployer === undefined) return app;
   app.get('/admin/apps', (c) => c.json({ apps: deployer.list() }));
