@@ -44,7 +44,7 @@ function checkModelLayer(layers: readonly Descriptor[], model: Manifest['models'
   const named = (l: Descriptor) => l.annotations?.[Annotation.ModelName];
   if (!mine.some((l) => l.mediaType === mediaType && (named(l) === undefined || named(l) === model.name))) {
     const seen = mine.map((l) => `${l.mediaType}${named(l) === undefined ? '' : ` named '${named(l)}'`}`).join(', ');
-    throw new WeftError(ErrorCode.InvalidBundle, `${where}: weft.json makes '${model.file}' a ${format} model named '${model.name}', but its layer is a ${seen}`);
+    throw new WeftError(ErrorCode.InvalidBundle, `${where}: weft.json makes '${model.file}' the ${format} model '${model.name}', but its layer is ${seen}`);
   }
 }
 
