@@ -6,7 +6,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,6 +160,27 @@ describe('bundles through a real registry', () => {
     assert.equal((await fetchJson(`${node.url}/admin/apps/sum`, { method: 'DELETE' })).body.code, 'APP_NOT_FOUND');
     const bad = await postJson(`${node.url}/admin/apps`, { reference: 'x' });
     assert.deepEqual([bad.status, bad.body.field], [400, 'ref']);
+  });
+
+  it('shares a model that two apps carry, and refuses another model under its name', async () => {
+    const clsApp = join(tmp, 'cls-too');
+    await mkdir(join(clsApp, 'models'), { recursive: true });
+    await copyFile(join(OCR_APP, 'models', 'cls.onnx'), join(clsApp, 'models', 'cls.onnx'));
+    await writeFile(join(clsApp, 'weft.json'), JSON.stringify({ name: 'cls-too', version: '1.0.0', models: [{ name: 'ppocr-cls', file: 'models/cls.onnx' }] }));
+    await publish(clsApp, `${registry.host}/apps/cls-too:1`, join(tmp, 'good.key'));
+    const shared = await postJson(`${node.url}/admin/apps`, { ref: `${registry.host}/apps/cls-too:1` });
+    assert.equal(shared.status, 201, JSON.stringify(shared.body));
+    assert.deepEqual(shared.body.app.models, ['ppocr-cls']);
+
+    await publish(await writeSumApp(join(tmp, 'clash'), 'clash', { model: 'ppocr-cls', seed: 11 }), `${registry.host}/apps/clash:1`, join(tmp, 'good.key'));
+    const clash = await postJson(`${node.url}/admin/apps`, { ref: `${registry.host}/apps/clash:1` });
+    assert.deepEqual([clash.status, clash.body.code], [409, 'MODEL_CONFLICT'], JSON.stringify(clash.body));
+    assert.match(clash.body.error, /app 'clash' brings model 'ppocr-cls' \(sha256:[a-f0-9]{64}\), but app 'ocr', 'cls-too' already serves a different model of that name \(sha256:491843a3/);
+
+    // The OCR app still uses ppocr-cls: removing the other app that carries it keeps it served.
+    assert.equal((await fetchJson(`${node.url}/admin/apps/cls-too`, { method: 'DELETE' })).status, 200);
+    const cls = await postJson(`${node.url}/v2/models/ppocr-cls/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: new Array(3 * 48 * 192).fill(0.5) }] });
+    assert.equal(cls.status, 200, JSON.stringify(cls.body));
   });
 
   it('refuses unsigned, wrongly signed and tampered bundles, and serves nothing of them', async () => {
