@@ -40,6 +40,7 @@ export const ErrorCode = {
   RegistryUnauthorized: 'REGISTRY_UNAUTHORIZED',
   AppNotFound: 'APP_NOT_FOUND',
   AppExists: 'APP_EXISTS',
+  ModelConflict: 'MODEL_CONFLICT',
   Forbidden: 'FORBIDDEN',
   AppBusy: 'APP_BUSY',
   ComponentRefused: 'COMPONENT_REFUSED',

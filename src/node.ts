@@ -15,7 +15,7 @@ import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
 
 export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
-/** The OCR example app: part of the embedded default, beside the PaddleOCR models it calls. */
+/** The OCR example app with the PaddleOCR models it carries (`npm run build` copies them in): the embedded default. */
 const EMBEDDED_APP = fileURLToPath(new URL('../examples/ocr/', import.meta.url));
 
 function servesEmbeddedDefault(config: Readonly<NodeConfig>): boolean {
@@ -57,8 +57,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   try {
     for (const ref of config.app) await apps.deploy(ref);
     if (servesEmbeddedDefault(config)) {
-      if (existsSync(`${EMBEDDED_APP}/build/ocr.wasm`)) await apps.install(openAppFolder(EMBEDDED_APP), 'embedded', []);
-      else log.warn('the embedded OCR app is not built (npm run build builds it); serving its models only');
+      if (existsSync(`${EMBEDDED_APP}/build/ocr.wasm`) && existsSync(`${EMBEDDED_APP}/models`)) await apps.install(openAppFolder(EMBEDDED_APP), 'embedded', []);
+      else log.warn('the embedded OCR app is not built (npm run build builds it and copies its models in); serving no models');
     }
     await manager.loadEager();
     await llm.start();

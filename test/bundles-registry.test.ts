@@ -1,19 +1,20 @@
 // End to end against a real registry (Debian's docker-registry 2.8, which has no referrers API,
-// so the `sha256-<hex>` tag-schema fallback is what runs): pack the example, sign, push, pull into
-// an empty store, verify, serve and infer; tampered blobs, wrong keys and unsigned bundles are
+// so the `sha256-<hex>` tag-schema fallback is what runs): pack the OCR example with the models it
+// carries, sign, push, pull into an empty store, verify, serve it on a bare node and read text; tampered blobs, wrong keys and unsigned bundles are
 // refused with clear errors and nothing of them is served; a pull killed with SIGKILL halfway is
 // completed by the next one; Basic auth with credentials from a Docker config file.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { prepareOcrModels } from '../scripts/prepare-examples.js';
+import { fileURLToPath } from 'node:url';
 import { digestFile } from '../src/store/index.js';
 import { writeSumApp } from './kit/apps.js';
+import { renderText } from './kit/render.js';
 import { startRegistry, type TestRegistry } from './kit/registry.js';
 import { startTokenService, type TokenService } from './kit/token-service.js';
 import { runWeft, spawnWeft, weftOk } from './kit/weft-cli.js';
@@ -23,6 +24,8 @@ let tmp: string;
 let registry: TestRegistry;
 /** Env for CLI runs: no credentials from the machine's own Docker config. */
 let baseEnv: Record<string, string>;
+/** The OCR example, its component and its models as `npm run build` leaves them. */
+const OCR_APP = fileURLToPath(new URL('../examples/ocr', import.meta.url));
 let ocrLayout: string;
 let ocrDigest: string;
 
@@ -70,7 +73,6 @@ before(async () => {
   baseEnv = { WEFT_DOCKER_CONFIG: join(tmp, 'no-docker-config.json'), WEFT_DATA_DIR: join(tmp, 'cli-data') };
   await weftOk(['key', 'generate', '-o', 'good'], baseEnv, tmp);
   await weftOk(['key', 'generate', '--algorithm', 'ecdsa-p256', '-o', 'other'], baseEnv, tmp);
-  prepareOcrModels(join(tmp, 'ocr'));
 });
 after(async () => {
   await registry?.stop();
@@ -86,12 +88,20 @@ describe('bundles through a real registry', () => {
 
   it('packs the example app to the same digest twice', async () => {
     ocrLayout = join(tmp, 'ocr.oci');
-    const first = await weftOk(['pack', join(tmp, 'ocr'), '-o', ocrLayout], baseEnv);
-    const second = await weftOk(['pack', join(tmp, 'ocr'), '-o', join(tmp, 'ocr-again.oci')], baseEnv);
+    const first = await weftOk(['pack', OCR_APP, '-o', ocrLayout], baseEnv);
+    const second = await weftOk(['pack', OCR_APP, '-o', join(tmp, 'ocr-again.oci')], baseEnv);
     ocrDigest = /as (sha256:[a-f0-9]{64})/.exec(first)![1]!;
     assert.ok(second.includes(ocrDigest), second);
     const inspect = await weftOk(['inspect', ocrLayout], baseEnv);
-    assert.match(inspect, /models\/cls\.onnx +578966 B {2}application\/vnd\.weft\.model\.onnx\.v1/);
+    assert.match(inspect, /models\/cls\.onnx +578966 B {2}application\/vnd\.weft\.model\.onnx\.v1 {2}sha256:[a-f0-9]{64} {2}model=ppocr-cls/);
+    // The bundle carries every model the app names, then its component.
+    const layers = [...inspect.matchAll(/^ {4}(\S+) +\d+ B {2}(\S+) .*?(?:model=(\S+))?$/gm)].map((m) => [m[1], m[2], m[3]]);
+    assert.deepEqual(layers, [
+      ['models/det.onnx', 'application/vnd.weft.model.onnx.v1', 'ppocr-det'],
+      ['models/rec.onnx', 'application/vnd.weft.model.onnx.v1', 'ppocr-rec'],
+      ['models/cls.onnx', 'application/vnd.weft.model.onnx.v1', 'ppocr-cls'],
+      ['build/ocr.wasm', 'application/wasm', undefined],
+    ]);
   });
 
   it('signs and pushes; the signature lands under the referrers tag-schema fallback', async () => {
@@ -115,9 +125,16 @@ describe('bundles through a real registry', () => {
     assert.match(wrong.stderr, /SIGNATURE_INVALID: .*not trusted/);
   });
 
-  it('serves the bundle straight from the registry and infers over KServe v2', async () => {
+  it('serves the bundle straight from the registry on a bare node: the app reads text, its models answer KServe v2', async () => {
+    // An empty data dir and no model flags: everything the app needs comes from the registry.
     node = await startWeft(['--data-dir', nodeData(), '--trusted-keys', join(tmp, 'good.pub'), '--app', `${registry.host}/apps/ocr:1.0`], baseEnv);
-    const res = await postJson(`${node.url}/v2/models/ocr-cls/infer`, {
+    const lines = ['Bundled models 42', 'read from a registry'];
+    const read = await fetch(`${node.url}/apps/ocr`, { method: 'POST', body: new Uint8Array((await renderText(lines)).png) });
+    const text = (await read.json()) as { lines: Array<{ text: string }> };
+    assert.equal(read.status, 200, JSON.stringify(text));
+    const squash = (s: string) => s.replace(/\s+/g, '').toLowerCase();
+    assert.deepEqual(text.lines.map((l) => squash(l.text)), lines.map(squash));
+    const res = await postJson(`${node.url}/v2/models/ppocr-cls/infer`, {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: new Array(3 * 48 * 192).fill(0.5) }],
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -125,7 +142,9 @@ describe('bundles through a real registry', () => {
     const sum = res.body.outputs[0].data[0] + res.body.outputs[0].data[1];
     assert.ok(Math.abs(sum - 1) < 1e-4);
     const apps = await fetchJson(`${node.url}/admin/apps`);
-    assert.deepEqual(apps.body.apps.map((a: { name: string; digest: string; signedBy: string[] }) => [a.name, a.digest, a.signedBy.length]), [['ocr-models', ocrDigest, 1]]);
+    assert.deepEqual(apps.body.apps.map((a: { name: string; digest: string; signedBy: string[] }) => [a.name, a.digest, a.signedBy.length]), [['ocr', ocrDigest, 1]]);
+    const deployed = apps.body.apps[0] as { models: string[] };
+    assert.deepEqual(deployed.models, ['ppocr-det', 'ppocr-rec', 'ppocr-cls']);
   });
 
   it('deploys and removes apps through the admin API', async () => {
@@ -141,6 +160,27 @@ describe('bundles through a real registry', () => {
     assert.equal((await fetchJson(`${node.url}/admin/apps/sum`, { method: 'DELETE' })).body.code, 'APP_NOT_FOUND');
     const bad = await postJson(`${node.url}/admin/apps`, { reference: 'x' });
     assert.deepEqual([bad.status, bad.body.field], [400, 'ref']);
+  });
+
+  it('shares a model that two apps carry, and refuses another model under its name', async () => {
+    const clsApp = join(tmp, 'cls-too');
+    await mkdir(join(clsApp, 'models'), { recursive: true });
+    await copyFile(join(OCR_APP, 'models', 'cls.onnx'), join(clsApp, 'models', 'cls.onnx'));
+    await writeFile(join(clsApp, 'weft.json'), JSON.stringify({ name: 'cls-too', version: '1.0.0', models: [{ name: 'ppocr-cls', file: 'models/cls.onnx' }] }));
+    await publish(clsApp, `${registry.host}/apps/cls-too:1`, join(tmp, 'good.key'));
+    const shared = await postJson(`${node.url}/admin/apps`, { ref: `${registry.host}/apps/cls-too:1` });
+    assert.equal(shared.status, 201, JSON.stringify(shared.body));
+    assert.deepEqual(shared.body.app.models, ['ppocr-cls']);
+
+    await publish(await writeSumApp(join(tmp, 'clash'), 'clash', { model: 'ppocr-cls', seed: 11 }), `${registry.host}/apps/clash:1`, join(tmp, 'good.key'));
+    const clash = await postJson(`${node.url}/admin/apps`, { ref: `${registry.host}/apps/clash:1` });
+    assert.deepEqual([clash.status, clash.body.code], [409, 'MODEL_CONFLICT'], JSON.stringify(clash.body));
+    assert.match(clash.body.error, /app 'clash' brings model 'ppocr-cls' \(sha256:[a-f0-9]{64}\), but app 'ocr', 'cls-too' already serves a different model of that name \(sha256:491843a3/);
+
+    // The OCR app still uses ppocr-cls: removing the other app that carries it keeps it served.
+    assert.equal((await fetchJson(`${node.url}/admin/apps/cls-too`, { method: 'DELETE' })).status, 200);
+    const cls = await postJson(`${node.url}/v2/models/ppocr-cls/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: new Array(3 * 48 * 192).fill(0.5) }] });
+    assert.equal(cls.status, 200, JSON.stringify(cls.body));
   });
 
   it('refuses unsigned, wrongly signed and tampered bundles, and serves nothing of them', async () => {
@@ -179,7 +219,7 @@ describe('bundles through a real registry', () => {
     assert.match(inStore.body.error, /in the store .* does not match its digest/);
 
     const apps = await fetchJson(`${node.url}/admin/apps`);
-    assert.deepEqual(apps.body.apps.map((a: { name: string }) => a.name), ['ocr-models']);
+    assert.deepEqual(apps.body.apps.map((a: { name: string }) => a.name), ['ocr']);
     for (const model of ['unsigned-sum', 'wrongkey-sum', 'tampered-sum', 'storetamper-sum']) {
       assert.equal((await fetchJson(`${node.url}/v2/models/${model}`)).status, 404, model);
     }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
+import { digestFile } from '../store/index.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
 export interface AppBundle {
@@ -16,6 +17,11 @@ export interface AppBundle {
   readonly source: string;
   /** Local path of a file the manifest names (a model or the component), verified before use. */
   filePath(relativePath: string): string;
+  /**
+   * sha256 digest of a file the manifest names: its layer digest in a bundle, hashed for a folder.
+   * Two apps that bring the same model file share one loaded copy by this digest.
+   */
+  fileDigest(relativePath: string): Promise<string>;
 }
 
 function readManifestFile(path: string): Manifest {
@@ -48,15 +54,22 @@ export function openAppFolder(dir: string): AppBundle {
       throw new WeftError(ErrorCode.InvalidManifest, `${manifestPath}: names '${file}', which is not a file in the app folder`);
     }
   }
+  const filePath = (relativePath: string): string => {
+    if (!manifestFiles(manifest).includes(relativePath)) {
+      throw new WeftError(ErrorCode.InvalidManifest, `${root}: '${relativePath}' is not a file of this app`);
+    }
+    return join(root, relativePath);
+  };
+  const digests = new Map<string, Promise<string>>();
   return {
     manifest,
     digest: `sha256:${hash.digest('hex')}`,
     source: root,
-    filePath: (relativePath) => {
-      if (!manifestFiles(manifest).includes(relativePath)) {
-        throw new WeftError(ErrorCode.InvalidManifest, `${root}: '${relativePath}' is not a file of this app`);
-      }
-      return join(root, relativePath);
+    filePath,
+    fileDigest: (relativePath) => {
+      let digest = digests.get(relativePath);
+      if (digest === undefined) digests.set(relativePath, (digest = digestFile(filePath(relativePath)).then((d) => d.digest)));
+      return digest;
     },
   };
 }

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { ErrorCode } from '../errors.js';
-import { BlobStore } from '../store/index.js';
-import { Annotation, MediaType, parseImageManifest } from './oci.js';
+import { BlobStore, digestFile, sha256 } from '../store/index.js';
+import { Annotation, encodeJson, MediaType, parseImageManifest } from './oci.js';
 import { OciLayout } from './layout.js';
 import { packApp } from './pack.js';
 import { checkSignatures, generateSigningKey, signBundle } from './sign.js';
@@ -110,6 +110,45 @@ describe('opening a stored bundle', () => {
 
     await writeFile(app.filePath('models/b.gguf'), 'GGUF BYTES');
     await assert.rejects(openStoredBundle(store, 'demo:0.1.0', 'demo', { trustedKeys: [signer.pub], allowUnsigned: false }), (err: { code: string }) => err.code === ErrorCode.DigestMismatch);
+  });
+});
+
+describe('the models a bundle carries', () => {
+  it('opens each model layer by its digest, refuses a changed one naming its file, and one that contradicts weft.json', async () => {
+    const store = new StoreTarget(new BlobStore(join(root, 'models-store')));
+    const layout = await OciLayout.create(join(root, 'models.oci'));
+    const subject = await packApp(appDir, layout);
+    await copyBundle(layout, '', store, { tag: 'demo:1' });
+    const open = (ref: string) => openStoredBundle(store, ref, 'demo', { trustedKeys: [], allowUnsigned: true });
+    const app = await open('demo:1');
+    assert.equal(await app.fileDigest('models/a.onnx'), (await digestFile(join(appDir, 'models', 'a.onnx'))).digest);
+    assert.equal(app.filePath('models/a.onnx'), store.store.blobPath(await app.fileDigest('models/a.onnx')));
+
+    // A manifest whose model layer says another model name (or is not a model) than weft.json does.
+    const { bytes } = await store.getManifest(subject.digest);
+    const manifest = parseImageManifest(bytes, 'test');
+    for (const layer of [
+      { ...manifest.layers[0]!, annotations: { ...manifest.layers[0]!.annotations, [Annotation.ModelName]: 'not-a' } },
+      { ...manifest.layers[0]!, mediaType: MediaType.Wasm },
+    ]) {
+      const forged = encodeJson({ ...manifest, layers: [layer, manifest.layers[1]!] });
+      const descriptor = { mediaType: MediaType.ImageManifest, digest: sha256(forged), size: forged.byteLength };
+      await store.putManifest(descriptor, forged);
+      await assert.rejects(open(descriptor.digest), (err: { code: string; message: string }) => {
+        assert.equal(err.code, ErrorCode.InvalidBundle);
+        assert.match(err.message, /models\[0\] \('a'\): weft.json makes 'models\/a.onnx' the onnx model 'a', but its layer is application\/(vnd.weft.model.onnx.v1 named 'not-a'|wasm named 'a')$/);
+        return true;
+      });
+    }
+
+    const blob = app.filePath('models/a.onnx');
+    const original = await readFile(blob);
+    await writeFile(blob, Buffer.alloc(original.byteLength, 8));
+    await assert.rejects(open('demo:1'), (err: { code: string; message: string }) => {
+      assert.equal(err.code, ErrorCode.DigestMismatch);
+      assert.match(err.message, /^demo \(models\/a\.onnx\): blob sha256:[a-f0-9]{64} in the store .* does not match its digest/);
+      return true;
+    });
   });
 });
 

@@ -80,6 +80,11 @@ export const manifestSchema = z
 export type Manifest = z.output<typeof manifestSchema>;
 export type ManifestInput = z.input<typeof manifestSchema>;
 
+/** The format of a model file: as weft.json says, else from its extension. */
+export function modelFormat(model: { file?: string | undefined; format?: 'onnx' | 'gguf' | undefined }): 'onnx' | 'gguf' {
+  return model.format ?? (model.file?.toLowerCase().endsWith('.gguf') ? 'gguf' : 'onnx');
+}
+
 /** Validates a parsed weft.json; the error names the first field at fault. */
 export function parseManifest(raw: unknown, source = 'weft.json'): Manifest {
   const parsed = manifestSchema.safeParse(raw);

@@ -5,8 +5,8 @@
 import type { KeyObject } from 'node:crypto';
 import { ErrorCode, WeftError } from '../errors.js';
 import { manifestFiles, type AppBundle } from './app.js';
-import { parseManifest } from './manifest.js';
-import { Annotation, MediaType, parseImageManifest } from './oci.js';
+import { modelFormat, parseManifest, type Manifest } from './manifest.js';
+import { Annotation, MediaType, parseImageManifest, type Descriptor } from './oci.js';
 import { checkSignatures } from './sign.js';
 import type { StoreTarget } from './store-target.js';
 
@@ -33,6 +33,21 @@ async function checkTrust(target: StoreTarget, subject: { mediaType: string; dig
   throw new WeftError(ErrorCode.SignatureInvalid, `refusing ${source} (${subject.digest}): no signature by a trusted key verifies: ${why}. Sign it with \`weft sign\`, or start the node with --allow-unsigned`);
 }
 
+/**
+ * A model's layer must say what weft.json says of it (media type of its format, model name), so
+ * `weft inspect` and a registry's view of the bundle describe the models the node will serve.
+ */
+function checkModelLayer(layers: readonly Descriptor[], model: Manifest['models'][number], where: string): void {
+  const format = modelFormat(model);
+  const mediaType = format === 'gguf' ? MediaType.ModelGguf : MediaType.ModelOnnx;
+  const mine = layers.filter((l) => l.annotations?.[Annotation.Title] === model.file);
+  const named = (l: Descriptor) => l.annotations?.[Annotation.ModelName];
+  if (!mine.some((l) => l.mediaType === mediaType && (named(l) === undefined || named(l) === model.name))) {
+    const seen = mine.map((l) => `${l.mediaType}${named(l) === undefined ? '' : ` named '${named(l)}'`}`).join(', ');
+    throw new WeftError(ErrorCode.InvalidBundle, `${where}: weft.json makes '${model.file}' the ${format} model '${model.name}', but its layer is ${seen}`);
+  }
+}
+
 export async function openStoredBundle(target: StoreTarget, reference: string, source: string, policy: TrustPolicy): Promise<OpenedBundle> {
   const { descriptor, bytes } = await target.getManifest(reference);
   const manifest = parseImageManifest(bytes, source);
@@ -49,25 +64,31 @@ export async function openStoredBundle(target: StoreTarget, reference: string, s
     throw new WeftError(ErrorCode.InvalidBundle, `${source}: its weft.json is not JSON`, { cause: err });
   }
   const app = parseManifest(raw, `${source} weft.json`);
-  const files = new Map<string, string>();
+  const layers = new Map<string, Descriptor>();
   for (const layer of manifest.layers) {
     const title = layer.annotations?.[Annotation.Title];
     if (title === undefined) throw new WeftError(ErrorCode.InvalidBundle, `${source}: layer ${layer.digest} has no ${Annotation.Title} annotation`);
-    await store.verify(layer, source);
-    files.set(title, store.blobPath(layer.digest));
+    if (layers.has(title) && layers.get(title)!.digest !== layer.digest) throw new WeftError(ErrorCode.InvalidBundle, `${source}: two different layers are titled '${title}'`);
+    await store.verify(layer, `${source} (${title})`);
+    layers.set(title, layer);
   }
   for (const file of manifestFiles(app)) {
-    if (!files.has(file)) throw new WeftError(ErrorCode.InvalidBundle, `${source}: weft.json names '${file}' but the bundle has no layer for it`);
+    if (!layers.has(file)) throw new WeftError(ErrorCode.InvalidBundle, `${source}: weft.json names '${file}' but the bundle has no layer for it`);
   }
+  app.models.forEach((model, i) => {
+    if (model.file !== undefined) checkModelLayer(manifest.layers, model, `${source}: models[${i}] ('${model.name}')`);
+  });
+  const layerOf = (relativePath: string): Descriptor => {
+    const layer = layers.get(relativePath);
+    if (layer === undefined) throw new WeftError(ErrorCode.InvalidManifest, `${source}: '${relativePath}' is not a file of this app`);
+    return layer;
+  };
   return {
     manifest: app,
     digest: descriptor.digest,
     source,
     signedBy,
-    filePath: (relativePath) => {
-      const path = files.get(relativePath);
-      if (path === undefined) throw new WeftError(ErrorCode.InvalidManifest, `${source}: '${relativePath}' is not a file of this app`);
-      return path;
-    },
+    filePath: (relativePath) => store.blobPath(layerOf(relativePath).digest),
+    fileDigest: async (relativePath) => layerOf(relativePath).digest,
   };
 }

