@@ -64,6 +64,7 @@ export const settings = [
   { key: 'captureContent', flag: 'capture-content', env: 'WEFT_CAPTURE_CONTENT', kind: 'boolean', default: 'false', description: 'Record prompts and completions on spans (redacted); never recorded otherwise' },
   { key: 'redactPatterns', flag: 'redact-pattern', env: 'WEFT_REDACT_PATTERNS', kind: 'list', default: undefined, description: 'Extra regular expressions redacted from captured content (e-mail, API keys, card numbers always are)' },
   { key: 'callerHeader', flag: 'caller-header', env: 'WEFT_CALLER_HEADER', kind: 'string', default: 'x-weft-tenant', description: 'Header naming the caller for per-caller aggregates (else the Authorization key); stored hashed' },
+  { key: 'callerNames', flag: 'caller-names', env: 'WEFT_CALLER_NAMES', kind: 'list', default: undefined, description: 'Tenants whose caller ids /admin/stats and `weft callers` list by name (ids are a keyed hash; the key is <data-dir>/caller-secret)' },
   { key: 'callerTopK', flag: 'caller-top-k', env: 'WEFT_CALLER_TOP_K', kind: 'integer', default: '20', description: 'Callers with their own metric series; the rest count as "other"' },
   { key: 'energy', flag: 'energy', env: 'WEFT_ENERGY', kind: 'choice', choices: ['auto', 'rapl', 'nvidia', 'estimate', 'off'], default: 'auto', description: 'Energy meters: auto (RAPL and nvidia-smi where readable, else the estimator), one of them, or off' },
   { key: 'raplRoot', flag: 'rapl-root', env: 'WEFT_RAPL_ROOT', kind: 'string', default: '/sys/class/powercap', description: 'powercap sysfs root holding intel-rapl:N zones' },
