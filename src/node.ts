@@ -43,7 +43,6 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     log,
     observer: telemetry,
   });
-  telemetry.watchModels(() => manager.status());
   const llm = new LlmService(definitions.filter((d) => d.format !== 'onnx'), {
     backend: new LlamaBackend({ warn: (message) => log.warn(message) }),
     log,
@@ -51,7 +50,9 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     retryMs: config.upstreamRetry,
     // One budget per device for every model: GGUF weights count against it too.
     reserveMemory: (name, device, bytes) => manager.reserveExternal(name, device, bytes),
+    observer: telemetry,
   });
+  telemetry.watchModels(() => [...manager.status(), ...llm.list()]);
   const sandbox = new Sandbox({ manager, llm, log, dataDir: config.dataDir, onInstanceStart: (app) => telemetry.componentStarted(app) });
   const apps = new AppDeployer({ manager, llm, sandbox, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
   try {

@@ -17,7 +17,7 @@ export function renderTop(stats: AdminStats, url: string): string {
   const power = stats.power.map((p) => `${p.device} ${fixed(p.watts, 1)} W (${p.source})`).join(', ') || 'no energy meters';
   const header = ['MODEL', 'APP', 'REQ/S', 'P50 ms', 'P99 ms', 'QUEUE', 'INFL', 'BATCH', 'WATTS', 'J/REQ', 'ERR'];
   const rows = stats.models.map((m) => [
-    m.model,
+    m.model || '-',
     m.app || '-',
     fixed(m.rate, 2),
     fixed(m.p50Ms, 1),

@@ -55,6 +55,7 @@ export interface NodeConfig {
   redactPatterns: readonly string[] | undefined;
   callerHeader: string;
   callerTopK: number;
+  callerNames: readonly string[] | undefined;
   energy: 'auto' | 'rapl' | 'nvidia' | 'estimate' | 'off';
   raplRoot: string;
   nvidiaSmi: string;

@@ -8,6 +8,7 @@ import { LlamaLocalModel, RemoteModel, type EmbedResult, type GenerateEvent, typ
 import type { ModelDefinition } from './repository.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
+import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 
 export interface LlmCallOptions {
   /** Aborting it (a client that disconnects) stops the generation and frees its slot at once. */
@@ -16,6 +17,8 @@ export interface LlmCallOptions {
   priority?: number;
   /** Longest wait in the queue, in milliseconds; undefined takes the model's default. */
   timeoutMs?: number;
+  /** The request it runs for: its energy share and span (telemetry). */
+  scope?: RequestScope | undefined;
 }
 
 export interface LlmModelInfo {
@@ -45,6 +48,8 @@ export interface LlmServiceOptions {
   reserveMemory?: (name: string, device: 'cpu' | 'cuda', bytes: number) => () => void;
   /** Called once per finished generation: the telemetry hook. */
   onGeneration?: (record: GenerationRecord) => void;
+  /** Told when each generation or embedding runs, so its device time is charged to its request. */
+  observer?: Required<Pick<EngineObserver, 'generationStarted'>>;
 }
 
 class LlmEntry {
@@ -144,6 +149,7 @@ export class LlmService {
     let outcome = 'error';
     let promptTokens = 0;
     let completionTokens = 0;
+    const ran = this.options.observer?.generationStarted(name, model instanceof LlamaLocalModel ? model.device : undefined, options.scope);
     const events = model.generate(input, controller.signal)[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -173,6 +179,7 @@ export class LlmService {
       controller.abort();
       options.signal.removeEventListener('abort', onAbort);
       await events.return?.().catch(() => undefined);
+      ran?.();
       release();
       const record: GenerationRecord = {
         model: name,
@@ -192,12 +199,14 @@ export class LlmService {
     const e = this.entry(name);
     const model = await this.ready(e);
     const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+    const ran = this.options.observer?.generationStarted(name, model instanceof LlamaLocalModel ? model.device : undefined, options.scope);
     try {
       const result = await model.embed(inputs, options.signal);
       e.stats.embeddings++;
       e.stats.promptTokens += result.promptTokens;
       return result;
     } finally {
+      ran?.();
       release();
     }
   }

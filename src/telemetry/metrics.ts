@@ -17,12 +17,15 @@ const LOAD_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const OP = 'gen_ai_operation_name';
 const MODEL = 'gen_ai_request_model';
 const TOKEN_TYPE = 'gen_ai_token_type';
+/** The app of a request to an app route (the span's weft.app); absent on direct model calls. */
+const APP = 'weft_app';
 
-/** One loaded or loadable model version as the manager reports it, for the gauges read at scrape time. */
+/** One model (a tensor model version or a language model) as the engine reports it, for the gauges read at scrape time. */
 export interface ModelGaugeSource {
   name: string;
-  device: string | undefined;
-  memoryBytes: number;
+  device?: string | undefined;
+  /** Absent where the model's memory is counted elsewhere (a language model's, by the manager). */
+  memoryBytes?: number;
   inflight: number;
   queued: number;
 }
@@ -32,7 +35,7 @@ export class Metrics {
   readonly requestDuration = new Histogram({
     name: 'gen_ai_server_request_duration_seconds',
     help: 'GenAI server request duration (gen_ai.server.request.duration)',
-    labelNames: [OP, MODEL, 'error_type'],
+    labelNames: [OP, MODEL, APP, 'error_type'],
     buckets: DURATION_BUCKETS,
     registers: [this.registry],
   });
@@ -53,7 +56,7 @@ export class Metrics {
   readonly tokenUsage = new Histogram({
     name: 'gen_ai_client_token_usage',
     help: 'Tokens per request, input and output (gen_ai.client.token.usage)',
-    labelNames: [OP, MODEL, TOKEN_TYPE],
+    labelNames: [OP, MODEL, APP, TOKEN_TYPE],
     buckets: TOKEN_BUCKETS,
     registers: [this.registry],
   });
@@ -102,6 +105,12 @@ export class Metrics {
     labelNames: ['model', 'app', 'device', 'source'],
     registers: [this.registry],
   });
+  readonly nodeEnergy = new Counter({
+    name: 'weft_node_energy_joules_total',
+    help: 'Energy the meters counted per device: the sum of weft_energy_joules_total over models, apps and _idle',
+    labelNames: ['device', 'source'],
+    registers: [this.registry],
+  });
   readonly power = new Gauge({
     name: 'weft_node_power_watts',
     help: 'Node power per device over the last meter interval',
@@ -133,7 +142,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly callerTokens = new Counter({ name: 'weft_caller_tokens_total', help: 'Tokens per caller', labelNames: ['caller', TOKEN_TYPE], registers: [this.registry] });
-  readonly callerEnergy = new Counter({ name: 'weft_caller_energy_joules_total', help: 'Energy per caller', labelNames: ['caller', 'source'], registers: [this.registry] });
+  readonly callerEnergy = new Counter({ name: 'weft_caller_energy_joules_total', help: 'Energy attributed to each caller\'s requests (with model="_idle" of weft_energy_joules_total: the node total)', labelNames: ['caller', 'source'], registers: [this.registry] });
 
   constructor(models: () => readonly ModelGaugeSource[]) {
     const sum = (pick: (m: ModelGaugeSource) => number) => {
@@ -169,7 +178,7 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const m of models()) if (m.device !== undefined && m.memoryBytes > 0) this.inc({ model: m.name, device: m.device }, m.memoryBytes);
+        for (const m of models()) if (m.device !== undefined && m.memoryBytes !== undefined && m.memoryBytes > 0) this.inc({ model: m.name, device: m.device }, m.memoryBytes);
       },
     });
   }

@@ -1,10 +1,10 @@
 // One request as telemetry sees it: its span (only when tracing is on), the model and app it
-// used, tokens, time to first token, its share of device busy time, and at its end the metrics,
+// used, tokens, time to first token, the joules its work earned, and at its end the metrics,
 // per-caller totals and rolling stats. With tracing off it is one small object and no spans.
 
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanContext } from '@opentelemetry/api';
 import { formatTraceParent, newSpanId, type TraceParent } from './traceparent.js';
-import type { EnergyDevice } from './energy/index.js';
+import type { EnergyDevice, EnergySource, Share, ShareOwner } from './energy/index.js';
 import type { TelemetryCore } from './telemetry.js';
 
 /** A child span the caller ends; a no-op when tracing is off. */
@@ -41,7 +41,26 @@ export class RequestScope {
   private callStartedAt = 0;
   private batchLink: SpanContext | undefined;
   private device: EnergyDevice | undefined;
-  private busyMs = 0;
+  /** Joules settled so far, and shares of work whose intervals have not closed yet. */
+  private joules = 0;
+  private energySource: EnergySource | undefined;
+  private openShares = 0;
+  /** Set when the request ended with shares open: ends the span once they settle. */
+  private endSpan: (() => void) | undefined;
+  private readonly owner: ShareOwner = {
+    opened: () => void this.openShares++,
+    joules: (_device, source, joules) => {
+      this.joules += joules;
+      // A request that used a measured and an estimated device reports `estimated`.
+      this.energySource = this.energySource === 'estimated' ? 'estimated' : source;
+    },
+    settled: () => {
+      if (--this.openShares > 0 || this.endSpan === undefined) return;
+      const end = this.endSpan;
+      this.endSpan = undefined;
+      end();
+    },
+  };
   private batchSize = 0;
   private inputTokens = 0;
   private outputTokens = 0;
@@ -119,11 +138,20 @@ export class RequestScope {
     this.callStartedAt = this.core.now();
   }
 
-  /** Called by telemetry when the batch this request ran in ends. */
-  joinedBatch(device: EnergyDevice, busyMs: number, batchSpan: SpanContext | undefined): void {
+  /** Called by telemetry when the batch this request ran in ends (its busy ms count through `share`). */
+  joinedBatch(device: EnergyDevice, _busyMs: number, batchSpan: SpanContext | undefined): void {
     this.device = device;
-    this.busyMs += busyMs;
     this.batchLink = batchSpan;
+  }
+
+  /** Called by telemetry when a generation for this request starts on `device`. */
+  generating(device: EnergyDevice): void {
+    this.device = device;
+  }
+
+  /** This request's party to work on `model`, for the energy accountant. */
+  share(model: string): Share {
+    return { model, app: this.app, caller: this.caller, owner: this.owner };
   }
 
   /** Call when the engine returns: queue-time metric, and the model-call and queue spans. */
@@ -197,8 +225,7 @@ export class RequestScope {
     const done = this.core.now();
     const seconds = (done - this.startedAt) / 1000;
     const code = error === undefined ? (status >= 400 ? `HTTP_${status}` : undefined) : ((error as CodedError).code ?? 'INTERNAL');
-    const energy = this.device === undefined ? undefined : this.core.energyOf(this.device, this.busyMs);
-    this.core.finish(this, { seconds, code, energy, inputTokens: this.inputTokens, outputTokens: this.outputTokens, batchSize: this.batchSize });
+    this.core.finish(this, { seconds, code, inputTokens: this.inputTokens, outputTokens: this.outputTokens, batchSize: this.batchSize });
     if (this.model !== undefined && this.firstTokenAt !== undefined) {
       const labels = { gen_ai_operation_name: this.operation, gen_ai_request_model: this.model };
       this.core.metrics.timeToFirstToken.observe(labels, (this.firstTokenAt - this.startedAt) / 1000);
@@ -206,14 +233,22 @@ export class RequestScope {
     }
     const span = this.span;
     if (span === undefined) return;
+    // The span carries the request's settled joules, so it ends when the meter intervals
+    // covering its work have closed (one --energy-interval at most after the response).
+    const finish = () => this.finishSpan(span, status, error, code, done);
+    if (this.openShares > 0) this.endSpan = finish;
+    else finish();
+  }
+
+  private finishSpan(span: Span, status: number, error: unknown, code: string | undefined, done: number): void {
     const attributes: Attributes = { 'http.response.status_code': status };
     if (this.model !== undefined) attributes['gen_ai.response.model'] = this.model;
     if (this.inputTokens > 0) attributes['gen_ai.usage.input_tokens'] = this.inputTokens;
     if (this.outputTokens > 0) attributes['gen_ai.usage.output_tokens'] = this.outputTokens;
     if (this.device !== undefined) attributes['weft.device'] = this.device;
-    if (energy !== undefined) {
-      attributes['weft.energy.joules'] = energy.joules;
-      attributes['weft.energy.source'] = energy.source;
+    if (this.energySource !== undefined) {
+      attributes['weft.energy.joules'] = this.joules;
+      attributes['weft.energy.source'] = this.energySource;
     }
     if (this.caller) attributes['weft.caller'] = this.caller;
     if (code !== undefined) attributes['error.type'] = code;

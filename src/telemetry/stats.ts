@@ -1,6 +1,7 @@
-// Rolling per-model (and per-app) figures for the admin API and `weft top`: request rate,
-// latency percentiles, batch size and joules per request over the last minute, kept in a fixed
-// ring per key so memory stays bounded whatever the load.
+// Rolling per-model and per-app figures for the admin API and `weft top`: request rate, latency
+// percentiles, batch size and joules per request over the last minute, kept in fixed rings per
+// key so memory stays bounded whatever the load. Joules arrive apart from requests, as each
+// meter interval closes; joules per request is the window's joules over the window's requests.
 
 /** Completions remembered per key; percentiles are over these (within the window). */
 const RING = 2048;
@@ -10,8 +11,12 @@ interface Sample {
   at: number;
   ms: number;
   batchSize: number;
-  joules: number;
   error: boolean;
+}
+
+interface EnergySample {
+  at: number;
+  joules: number;
 }
 
 export interface KeyStats {
@@ -29,10 +34,10 @@ export interface KeyStats {
   watts: number;
 }
 
-class Ring {
-  readonly samples: Sample[] = [];
+class Ring<T> {
+  readonly samples: T[] = [];
   private next = 0;
-  push(s: Sample): void {
+  push(s: T): void {
     if (this.samples.length < RING) this.samples.push(s);
     else this.samples[this.next] = s;
     this.next = (this.next + 1) % RING;
@@ -45,27 +50,36 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export class RollingStats {
-  private readonly rings = new Map<string, { model: string; app: string; ring: Ring }>();
+  private readonly rings = new Map<string, { model: string; app: string; ring: Ring<Sample>; energy: Ring<EnergySample> }>();
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  record(model: string, app: string, ms: number, batchSize: number, joules: number, error: boolean): void {
+  private entry(model: string, app: string) {
     const key = `${model}\u0000${app}`;
     let entry = this.rings.get(key);
-    if (entry === undefined) this.rings.set(key, (entry = { model, app, ring: new Ring() }));
-    entry.ring.push({ at: this.now(), ms, batchSize, joules, error });
+    if (entry === undefined) this.rings.set(key, (entry = { model, app, ring: new Ring(), energy: new Ring() }));
+    return entry;
+  }
+
+  record(model: string, app: string, ms: number, batchSize: number, error: boolean): void {
+    this.entry(model, app).ring.push({ at: this.now(), ms, batchSize, error });
+  }
+
+  /** Joules the key's requests earned in a meter interval that just closed. */
+  energy(model: string, app: string, joules: number): void {
+    this.entry(model, app).energy.push({ at: this.now(), joules });
   }
 
   snapshot(): KeyStats[] {
     const since = this.now() - WINDOW_MS;
     const out: KeyStats[] = [];
-    for (const { model, app, ring } of this.rings.values()) {
+    for (const { model, app, ring, energy } of this.rings.values()) {
       const recent = ring.samples.filter((s) => s.at >= since);
       const oldest = recent.reduce((t, s) => Math.min(t, s.at), Infinity);
       // The rate is over the window, or over the span of a full ring when it turns over faster.
       const spanMs = recent.length >= RING ? Math.max(1, this.now() - oldest) : WINDOW_MS;
       const latencies = recent.map((s) => s.ms).sort((a, b) => a - b);
-      const joules = recent.reduce((n, s) => n + s.joules, 0);
+      const joules = energy.samples.filter((s) => s.at >= since).reduce((n, s) => n + s.joules, 0);
       const ok = recent.filter((s) => !s.error);
       out.push({
         model,

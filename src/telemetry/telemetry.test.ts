@@ -1,16 +1,36 @@
 // The Telemetry object with tracing off (the default): no spans are made, the caller's trace id
-// still comes back, and requests, batches, errors and model events land in the metrics.
-import { describe, it } from 'node:test';
+// still comes back, and requests, batches, errors and model events land in the metrics; app
+// requests count by app; batches and generations share out the estimator's joules exactly.
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/index.js';
 import { WeftError } from '../errors.js';
 import { createLogger } from './log.js';
 import { Telemetry } from './telemetry.js';
 
 const silent = createLogger('error', () => undefined);
+const dataDir = mkdtempSync(join(tmpdir(), 'weft-telemetry-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
 
 function create(flags: Record<string, string> = {}) {
-  return Telemetry.create(loadConfig({ flags: { energy: 'off', ...flags } }), { version: 'test', log: silent });
+  return Telemetry.create(loadConfig({ flags: { energy: 'off', 'data-dir': dataDir, ...flags } }), { version: 'test', log: silent });
+}
+
+/** Sum of a metric's samples in Prometheus text, optionally only those matching `labels`. */
+function total(text: string, name: string, labels = ''): number {
+  let n = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm'))) if (m[1]!.includes(labels)) n += Number(m[2]);
+  return n;
+}
+
+/** Keeps this thread busy, so the CPU estimator sees work. */
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
 }
 
 describe('Telemetry with tracing off', () => {
@@ -74,6 +94,70 @@ describe('Telemetry with tracing off', () => {
     done();
     assert.match(await t.metrics.text(), /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="llm"\} 1$/m);
     await t.shutdown();
+  });
+
+  it('counts app requests by app, and language models in the queue gauges', async () => {
+    const t = await create({ 'caller-names': 'acme' });
+    t.watchModels(() => [
+      { name: 'ppocr-rec', device: 'cpu', memoryBytes: 10, inflight: 1, queued: 0 },
+      { name: 'tiny', device: 'cpu', inflight: 2, queued: 3 },
+    ]);
+    const scope = t.startRequest({ method: 'POST', path: '/apps/ocr', traceparent: undefined, tenant: 'acme', authorization: undefined });
+    scope.setApp('ocr');
+    t.batchStarted('ppocr-rec', 'cpu', [{ scope, rows: 2 }], 2)();
+    scope.end(200);
+    const text = await t.metrics.text();
+    assert.match(text, /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="app",weft_app="ocr"\} 1$/m);
+    assert.match(text, /^weft_requests_inflight\{model="tiny"\} 2$/m);
+    assert.match(text, /^weft_requests_queued\{model="tiny"\} 3$/m);
+    assert.doesNotMatch(text, /^weft_model_memory_bytes\{model="tiny"/m);
+    const stats = t.stats();
+    const app = stats.models.find((m) => m.app === 'ocr')!;
+    assert.equal(app.model, '');
+    assert.equal(app.requests, 1);
+    assert.equal(stats.models.find((m) => m.model === 'ppocr-rec')!.inflight, 1);
+    assert.equal(stats.models.find((m) => m.model === 'tiny')!.queued, 3);
+    assert.deepEqual(stats.callerNames, [{ tenant: 'acme', caller: scope.caller }]);
+    assert.equal(stats.callers.find((c) => c.caller === scope.caller)!.name, 'acme');
+    await t.shutdown();
+  });
+
+  it('shares the joules of batches and concurrent generations exactly, and idle is the rest', async () => {
+    const t = await create({ energy: 'estimate', 'energy-interval': '20ms', 'idle-watts': '5' });
+    const a = t.startRequest({ method: 'POST', path: '/apps/ocr', traceparent: undefined, tenant: 'a', authorization: undefined });
+    a.setApp('ocr');
+    const b = t.startRequest({ method: 'POST', path: '/v1/chat/completions', traceparent: undefined, tenant: 'b', authorization: undefined });
+    b.setOperation('chat', 'tiny');
+    const batch = t.batchStarted('ppocr-rec', 'cpu', [{ scope: a, rows: 3 }, { scope: b, rows: 1 }], 4);
+    spin(60);
+    batch();
+    const genA = t.generationStarted('tiny', 'cpu', a);
+    const genB = t.generationStarted('tiny', 'cpu', b);
+    spin(60);
+    genA();
+    genB();
+    // An upstream generation uses no device of this node: it is not charged.
+    t.generationStarted('remote', undefined, b)();
+    await sleep(100);
+    a.end(200);
+    b.end(200);
+    await t.shutdown();
+    const text = await t.metrics.text();
+    const node = total(text, 'weft_node_energy_joules_total');
+    const idle = total(text, 'weft_energy_joules_total', 'model="_idle"');
+    const callers = total(text, 'weft_caller_energy_joules_total');
+    assert.ok(node > 0 && callers > 0 && idle > 0, `node ${node}, callers ${callers}, idle ${idle}`);
+    assert.ok(Math.abs(callers + idle - node) <= 1e-9 * node, `callers ${callers} + idle ${idle} ≠ node ${node}`);
+    assert.ok(Math.abs(total(text, 'weft_energy_joules_total') - node) <= 1e-9 * node);
+    const [ja, jb] = [a.caller, b.caller].map((c) => total(text, 'weft_caller_energy_joules_total', `caller="${c}"`));
+    // a had 3 of 4 rows of the batch, and half of the generation time, like b.
+    assert.ok(ja! > jb! && jb! > 0, `a ${ja} J, b ${jb} J`);
+    assert.equal(total(text, 'weft_energy_joules_total', 'model="remote"'), 0);
+    assert.ok(total(text, 'weft_energy_joules_total', 'model="tiny"') > 0, 'generations are charged');
+    assert.ok(total(text, 'weft_energy_joules_total', 'model="ppocr-rec",app="ocr"') > 0);
+    const stats = t.stats();
+    const row = stats.models.find((m) => m.app === 'ocr')!;
+    assert.ok(Math.abs(row.joulesPerRequest - ja!) <= 1e-9 * ja!, 'the app row carries its settled joules');
   });
 
   it('refuses a sampler ratio above 1', async () => {

@@ -11,12 +11,12 @@ import { Metrics, type ModelGaugeSource } from './metrics.js';
 import { RequestScope } from './request-scope.js';
 import { parseTraceParent } from './traceparent.js';
 import { createRedactor, type Redactor } from './redact.js';
-import { Callers, type CallerTotals } from './callers.js';
+import { Callers, INTERNAL, loadCallerSecret, type CallerTotals } from './callers.js';
 import { RollingStats, WINDOW_MS, type KeyStats } from './stats.js';
 import { createTracing, type Tracing } from './tracing.js';
 import { BATCH_REQUESTS, BATCH_SPAN, type DecisionReason } from './tail-sampler.js';
 import { KeptTraces } from './kept-traces.js';
-import { EnergyAccountant, openMeters, type DevicePower, type EnergyDevice, type EnergySource, type Spawner } from './energy/index.js';
+import { EnergyAccountant, IDLE, openMeters, type DevicePower, type EnergyDevice, type EnergySource, type Share, type Spawner, type Work } from './energy/index.js';
 
 /** What the engine tells telemetry about a batch: its requests' scopes and rows. */
 export interface BatchMember {
@@ -24,10 +24,16 @@ export interface BatchMember {
   rows: number;
 }
 
-/** The engine's view of telemetry (the scheduler and the model manager call these). */
+/** The engine's view of telemetry (the scheduler, the model manager and the LLM service call these). */
 export interface EngineObserver {
   /** A batch starts on `device`; the returned function is called when it ends. */
   batchStarted(model: string, device: EnergyDevice, members: readonly BatchMember[], rows: number): (error?: Error) => void;
+  /**
+   * A generation (or embedding) for `scope` starts running on `device` (undefined: not on this
+   * node, an upstream); the returned function is called when it ends. Concurrent generations of
+   * one model share its busy time equally. Optional: observers of batches only leave it out.
+   */
+  generationStarted?(model: string, device: EnergyDevice | undefined, scope: RequestScope | undefined): (error?: Error) => void;
   modelLoaded(model: string, device: string, ms: number): void;
   modelUnloaded(model: string, reason: 'memory budget' | 'keep_alive'): void;
 }
@@ -50,12 +56,20 @@ export interface TelemetryOptions {
   gpu?: boolean;
 }
 
+/** A tenant named in `--caller-names` and its caller id. */
+export interface CallerName {
+  tenant: string;
+  caller: string;
+}
+
 export interface AdminStats {
   /** Seconds the figures cover. */
   windowSeconds: number;
   models: Array<KeyStats & { queued: number; inflight: number }>;
   power: DevicePower[];
   callers: CallerTotals[];
+  /** Ids of the tenants named in `--caller-names`. */
+  callerNames: CallerName[];
   tracing: { enabled: boolean; kept: number; dropped: number };
 }
 
@@ -66,17 +80,23 @@ export interface TelemetryCore {
   readonly redactor: Redactor;
   now(): number;
   epochMs(perfMs: number): number;
-  energyOf(device: EnergyDevice, busyMs: number): { joules: number; source: EnergySource } | undefined;
   finish(scope: RequestScope, r: FinishedRequest): void;
 }
 
 interface FinishedRequest {
   seconds: number;
   code: string | undefined;
-  energy: { joules: number; source: EnergySource } | undefined;
   inputTokens: number;
   outputTokens: number;
   batchSize: number;
+}
+
+/** `gen_ai.operation.name` of a request to an app route (it may call several models, or none). */
+export const APP_OPERATION = 'app';
+
+/** The /admin/stats row a request or its joules count in: its app's row, else its model's. */
+function statsRow(model: string, app: string): [model: string, app: string] {
+  return app === '' ? [model, ''] : ['', app];
 }
 
 export class Telemetry implements TelemetryCore, EngineObserver {
@@ -92,15 +112,18 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   /** The kept traces, remembered while tracing is on (undefined when it is off). */
   readonly keptTraces: KeptTraces | undefined;
   private accountant: EnergyAccountant | undefined;
+  /** Running generations per model and device: one piece of work they share. */
+  private readonly generations = new Map<string, { work: Work; running: number }>();
 
   private constructor(
     private readonly config: Readonly<NodeConfig>,
     private readonly log: Logger,
     version: string,
+    callerSecret: Buffer,
   ) {
     this.metrics = new Metrics(() => this.models());
     this.redactor = createRedactor(config.captureContent, config.redactPatterns ?? []);
-    this.callers = new Callers(config.callerTopK);
+    this.callers = new Callers(config.callerTopK, callerSecret, config.callerNames ?? []);
     const keptTraces = config.tracesExporter === 'otlp' ? new KeptTraces() : undefined;
     this.keptTraces = keptTraces;
     this.tracing =
@@ -129,7 +152,7 @@ export class Telemetry implements TelemetryCore, EngineObserver {
         field: 'tracesSamplerArg',
       });
     }
-    const telemetry = new Telemetry(config, options.log, options.version);
+    const telemetry = new Telemetry(config, options.log, options.version, await loadCallerSecret(config.dataDir));
     await telemetry.startEnergy(options);
     return telemetry;
   }
@@ -150,8 +173,12 @@ export class Telemetry implements TelemetryCore, EngineObserver {
     const accountant = new EnergyAccountant(
       meters,
       {
-        joules: (model, app, device, source, joules) => this.metrics.energy.inc({ model, app, device, source }, joules),
-        power: (device, source, watts) => this.metrics.power.set({ device, source }, watts),
+        joules: (share, device, source, joules) => this.shareJoules(share, device, source, joules),
+        idle: (device, source, joules) => this.metrics.energy.inc({ model: IDLE, app: '', device, source }, joules),
+        node: (device, source, joules, watts) => {
+          this.metrics.nodeEnergy.inc({ device, source }, joules);
+          this.metrics.power.set({ device, source }, watts);
+        },
       },
       (meter, err) => this.log.warn('energy meter failed; no longer read', { meter: meter.name, device: meter.device, error: err.message }),
     );
@@ -171,8 +198,8 @@ export class Telemetry implements TelemetryCore, EngineObserver {
     return performance.timeOrigin + perfMs;
   }
 
-  /** Where /metrics and /admin/stats read per-model queue, in-flight and memory figures. */
-  watchModels(source: () => ReadonlyArray<ModelGaugeSource & { version: number }>): void {
+  /** Where /metrics and /admin/stats read per-model queue, in-flight and memory figures (every model kind). */
+  watchModels(source: () => readonly ModelGaugeSource[]): void {
     this.models = source;
   }
 
@@ -192,7 +219,7 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   finish(scope: RequestScope, r: FinishedRequest): void {
     const m = this.metrics;
     if (r.code !== undefined) m.errors.inc({ code: r.code });
-    const caller = this.callers.get(scope.caller);
+    const caller = this.callers.get(scope.caller)!;
     caller.requests++;
     caller.seconds += r.seconds;
     m.callerRequests.inc({ caller: scope.caller });
@@ -201,12 +228,13 @@ export class Telemetry implements TelemetryCore, EngineObserver {
       caller.errors++;
       m.callerErrors.inc({ caller: scope.caller });
     }
-    if (r.energy !== undefined) {
-      caller.joules += r.energy.joules;
-      m.callerEnergy.inc({ caller: scope.caller, source: r.energy.source }, r.energy.joules);
-    }
-    if (scope.model === undefined) return;
-    const op = { gen_ai_operation_name: scope.operation, gen_ai_request_model: scope.model };
+    // A request counts in the GenAI series by its model or, for an app route, by its app.
+    const app = scope.app;
+    if (scope.model === undefined && app === '') return;
+    const op =
+      scope.model === undefined
+        ? { gen_ai_operation_name: APP_OPERATION, weft_app: app }
+        : { gen_ai_operation_name: scope.operation, gen_ai_request_model: scope.model, ...(app !== '' && { weft_app: app }) };
     m.requestDuration.observe(r.code === undefined ? op : { ...op, error_type: r.code }, r.seconds);
     if (r.inputTokens > 0 || r.outputTokens > 0) {
       caller.inputTokens += r.inputTokens;
@@ -216,11 +244,23 @@ export class Telemetry implements TelemetryCore, EngineObserver {
       m.callerTokens.inc({ caller: scope.caller, gen_ai_token_type: 'input' }, r.inputTokens);
       m.callerTokens.inc({ caller: scope.caller, gen_ai_token_type: 'output' }, r.outputTokens);
     }
-    this.rolling.record(scope.model, scope.app, r.seconds * 1000, r.batchSize, r.energy?.joules ?? 0, r.code !== undefined);
+    const [model, key] = statsRow(scope.model ?? '', app);
+    this.rolling.record(model, key, r.seconds * 1000, r.batchSize, r.code !== undefined);
   }
 
-  energyOf(device: EnergyDevice, busyMs: number): { joules: number; source: EnergySource } | undefined {
-    return this.accountant?.estimate(device, busyMs);
+  /** One share's joules of a closed meter interval, to every figure that sums over shares. */
+  private shareJoules(share: Share, device: EnergyDevice, source: EnergySource, joules: number): void {
+    this.metrics.energy.inc({ model: share.model, app: share.app, device, source }, joules);
+    this.metrics.callerEnergy.inc({ caller: share.caller, source }, joules);
+    const caller = this.callers.get(share.caller);
+    if (caller !== undefined) caller.joules += joules;
+    const [model, app] = statsRow(share.model, share.app);
+    this.rolling.energy(model, app, joules);
+  }
+
+  /** The share of work that no request scope asked for. */
+  private internalShare(model: string): Share {
+    return { model, app: '', caller: INTERNAL };
   }
 
   batchStarted(model: string, device: EnergyDevice, members: readonly BatchMember[], rows: number): (error?: Error) => void {
@@ -241,18 +281,42 @@ export class Telemetry implements TelemetryCore, EngineObserver {
         }, ROOT_CONTEXT);
       }
     }
+    // The batch's busy time is shared by rows (equally when it reports none).
+    const work = this.accountant?.startWork(
+      device,
+      members.map((member) => ({ share: member.scope?.share(model) ?? this.internalShare(model), weight: rows > 0 ? member.rows : 1 })),
+    );
     return (error) => {
+      work?.end();
       const busyMs = this.now() - started;
       const batchContext: SpanContext | undefined = span?.spanContext();
       for (const member of members) {
-        const share = rows > 0 ? (busyMs * member.rows) / rows : busyMs / members.length;
-        this.accountant?.addBusy(device, model, member.scope?.app ?? '', share);
-        member.scope?.joinedBatch(device, share, batchContext);
+        member.scope?.joinedBatch(device, rows > 0 ? (busyMs * member.rows) / rows : busyMs / members.length, batchContext);
       }
       if (span !== undefined) {
         if (error) span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
         span.end();
       }
+    };
+  }
+
+  generationStarted(model: string, device: EnergyDevice | undefined, scope: RequestScope | undefined): (error?: Error) => void {
+    if (device === undefined || this.accountant === undefined) return () => undefined;
+    scope?.generating(device);
+    const key = `${device}\u0000${model}`;
+    let running = this.generations.get(key);
+    if (running === undefined) this.generations.set(key, (running = { work: this.accountant.startWork(device), running: 0 }));
+    const share = scope?.share(model) ?? this.internalShare(model);
+    running.work.join(share);
+    running.running++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      running.work.leave(share);
+      if (--running.running > 0) return;
+      running.work.end();
+      this.generations.delete(key);
     };
   }
 
@@ -299,9 +363,11 @@ export class Telemetry implements TelemetryCore, EngineObserver {
       windowSeconds: WINDOW_MS / 1000,
       models: [...rolling, ...idle]
         .sort((a, b) => a.model.localeCompare(b.model))
-        .map((s) => ({ ...s, ...(byModel.get(s.model) ?? { queued: 0, inflight: 0 }) })),
+        // App rows (model '') have no queue of their own: queues are per model.
+        .map((s) => ({ ...s, ...((s.app === '' && byModel.get(s.model)) || { queued: 0, inflight: 0 }) })),
       power: this.accountant?.power() ?? [],
       callers: this.callers.top(),
+      callerNames: this.callers.names(),
       tracing: { enabled: this.tracing !== undefined, ...this.kept },
     };
   }

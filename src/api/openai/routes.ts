@@ -80,7 +80,7 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
   const clientSignal = c.req.raw.signal;
   const onClose = () => controller.abort();
   clientSignal.addEventListener('abort', onClose, { once: true });
-  const events = llm.generate(model, input, { signal: controller.signal, ...(request.priority !== undefined && { priority: request.priority }) });
+  const events = llm.generate(model, input, { signal: controller.signal, scope, ...(request.priority !== undefined && { priority: request.priority }) });
   // The first event is awaited before any byte goes out, so rejections get a proper status.
   let first: IteratorResult<GenerateEvent>;
   try {
@@ -171,7 +171,7 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
       const request = parseBody(embeddingRequest, await readJson(c));
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       scopeOf(c)?.setOperation('embeddings', request.model);
-      const { vectors, promptTokens } = await llm.embed(request.model, inputs, { signal: c.req.raw.signal });
+      const { vectors, promptTokens } = await llm.embed(request.model, inputs, { signal: c.req.raw.signal, scope: scopeOf(c) });
       scopeOf(c)?.recordTokens(promptTokens, 0);
       const base64 = request.encoding_format === 'base64';
       return c.json({
