@@ -9,6 +9,7 @@ import type { EngineObserver } from '../telemetry/index.js';
 import type { ModelDefinition } from './repository.js';
 import type { ModelConfig } from './model-config.js';
 import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
+import { validateCall } from './validate.js';
 
 export const ModelStates = ['unloaded', 'loading', 'ready', 'unloading', 'unavailable'] as const;
 export type ModelState = (typeof ModelStates)[number];
@@ -169,21 +170,26 @@ export class ModelManager {
     }
   }
 
+  /**
+   * Runs one call, whoever makes it (a protocol route or a component): validated against the
+   * model's signature here, so that only well-formed tensors ever share a batch.
+   */
   async infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult> {
     const m = this.resolve(name, version);
     this.checkAvailable(m);
     const { priorityLevels, defaultPriorityLevel, queueTimeoutMs } = m.config;
-    const priority = request.priority ?? defaultPriorityLevel;
-    if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
-      throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, {
-        field: 'parameters.priority',
-      });
-    }
     m.refs++;
     m.lastUsed = ++this.useCounter;
     clearTimeout(m.keepAliveTimer);
     try {
       await this.ensureLoaded(m);
+      validateCall(request.inputs, request.outputs, m.signature!, { maxBatchSize: m.maxBatchSize, model: m.name });
+      const priority = request.priority ?? defaultPriorityLevel;
+      if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
+        throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, {
+          field: 'parameters.priority',
+        });
+      }
       const result = await m.scheduler!.enqueue({ ...request, priority, timeoutMs: request.timeoutMs ?? queueTimeoutMs });
       return { ...result, model: m.name, version: m.version };
     } finally {

@@ -3,8 +3,7 @@
 
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { validateInputs, validateOutputs, type ModelManager } from '../../engine/index.js';
-import type { Tensor } from '../../backends/index.js';
+import { tensorsByName, type ModelManager } from '../../engine/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
@@ -86,18 +85,14 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     scope?.setOperation('infer', name);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const request = decodeInferRequest(body, headerLength(c));
-    const { signature, maxBatchSize } = await manager.signature(name, version);
-    validateInputs(request.inputs, signature, { maxBatchSize, model: name });
-    validateOutputs(request.outputs.map((o) => o.name), signature, name);
-
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
-    const inputs: Record<string, Tensor> = {};
-    for (const input of request.inputs) inputs[input.name] = input.tensor;
+    const priority = optionalInteger(request.parameters, 'priority');
+    const inputs = tensorsByName(request.inputs);
     scope?.modelCallStarted();
     const result = await manager.infer(name, version, {
       inputs,
       outputs: request.outputs.map((o) => o.name),
-      priority: optionalInteger(request.parameters, 'priority'),
+      priority,
       timeoutMs: timeoutUs === undefined || timeoutUs === 0 ? undefined : timeoutUs / 1000,
       signal: c.req.raw.signal,
       scope,
