@@ -12,6 +12,7 @@ import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { adminRoutes } from './admin/routes.js';
+import { adminGuard } from './admin/guard.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
@@ -92,6 +93,7 @@ export class ApiServer {
         serverName: 'weft',
         serverVersion: this.options.version,
         isReady: () => this.started && !this.draining,
+        adminGuard: adminGuard(this.options.adminToken),
       }),
     );
     // Prometheus scrapes from elsewhere: /metrics stays outside the admin API's guard.

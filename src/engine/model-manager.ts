@@ -59,6 +59,8 @@ class ModelVersion {
   device: Device;
   memoryBytes = 0;
   refs = 0;
+  /** Unloaded through the repository API: refused until an explicit load, whatever traffic comes. */
+  held = false;
   lastUsed = 0;
   loading: Promise<void> | undefined;
   releasing: Promise<void> | undefined;
@@ -153,6 +155,7 @@ export class ModelManager {
   /** Explicit load (repository API): every version of the model; clears an explicit unload. */
   async load(name: string): Promise<void> {
     for (const m of this.versionsOf(name).values()) {
+      m.held = false;
       if (m.state === 'unavailable') m.state = 'unloaded';
       m.reason = undefined;
       await this.ensureLoaded(m);
@@ -162,11 +165,15 @@ export class ModelManager {
   /** Explicit unload (repository API): new requests are refused, in-flight ones finish, then the model is released. */
   async unload(name: string): Promise<void> {
     for (const m of this.versionsOf(name).values()) {
+      m.held = true;
       m.state = 'unavailable';
       m.reason = 'unloaded';
       if (m.refs > 0) await new Promise<void>((resolve) => m.idleWaiters.push(resolve));
       await this.release(m);
-      m.state = 'unavailable';
+      if (m.held) {
+        m.state = 'unavailable';
+        m.reason = 'unloaded';
+      }
     }
   }
 
@@ -231,8 +238,8 @@ export class ModelManager {
   }
 
   private checkAvailable(m: ModelVersion): void {
-    if (m.state === 'unavailable') {
-      const why = m.reason === 'unloaded' ? `it was unloaded; POST /v2/repository/models/${m.name}/load to load it` : (m.reason ?? m.state);
+    if (m.held || m.state === 'unavailable') {
+      const why = m.held ? `it was unloaded; POST /v2/repository/models/${m.name}/load to load it` : (m.reason ?? m.state);
       throw new WeftError(ErrorCode.ModelUnavailable, `model '${m.name}' version ${m.version} is unavailable: ${why}`);
     }
   }
@@ -378,7 +385,7 @@ export class ModelManager {
       await loaded.dispose();
     })().finally(() => {
       m.releasing = undefined;
-      if (m.state === 'unloading') m.state = 'unloaded';
+      if (m.state === 'unloading') m.state = m.held ? 'unavailable' : 'unloaded';
     });
     return m.releasing;
   }

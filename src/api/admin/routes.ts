@@ -1,14 +1,13 @@
 // The admin API: deploy (`POST /admin/apps {"ref": …}`), remove (`DELETE /admin/apps/{name}`)
 // and list (`GET /admin/apps`) apps on a running node, and the per-model live stats that
 // `weft top` reads (`GET /admin/stats`). It requires the admin token when one is set, and
-// otherwise answers loopback clients only.
+// otherwise answers loopback clients only (guard.ts).
 
-import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { AppDeployer } from './apps.js';
+import { adminGuard } from './guard.js';
 
 export interface AdminRoutesOptions {
   /** Mounts the app endpoints when given. */
@@ -17,29 +16,9 @@ export interface AdminRoutesOptions {
   telemetry: Telemetry;
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
-}
-
-function tokenMatches(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 export function adminRoutes({ deployer, adminToken, telemetry }: AdminRoutesOptions): Hono {
   const app = new Hono();
-  app.use('/admin/*', async (c, next) => {
-    if (adminToken !== undefined) {
-      const header = c.req.header('authorization') ?? '';
-      if (!header.startsWith('Bearer ') || !tokenMatches(header.slice(7), adminToken)) {
-        throw new WeftError(ErrorCode.Forbidden, 'the admin API needs "Authorization: Bearer <admin token>" (--admin-token)');
-      }
-    } else if (!isLoopback(getConnInfo(c).remote.address)) {
-      throw new WeftError(ErrorCode.Forbidden, 'without --admin-token the admin API answers loopback clients only');
-    }
-    await next();
-  });
+  app.use('/admin/*', adminGuard(adminToken));
   app.get('/admin/stats', (c) => c.json(telemetry.stats()));
   if (deployer === undefined) return app;
   app.get('/admin/apps', (c) => c.json({ apps: deployer.list() }));
