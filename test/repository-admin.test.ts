@@ -50,7 +50,7 @@ describe('repository load and unload', () => {
 
   it('refuses load and unload without the admin token, as /admin does', async () => {
     for (const what of ['load', 'unload'] as const) {
-      for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }]) {
+      for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }] as Array<Record<string, string>>) {
         const res = await action(what, headers);
         assert.equal(res.status, 403, `${what} with ${JSON.stringify(headers)}`);
         assert.equal(((await res.json()) as { code: string }).code, 'FORBIDDEN');

@@ -8,6 +8,7 @@ import { LlamaLocalModel, RemoteModel, type EmbedResult, type GenerateEvent, typ
 import type { ModelDefinition } from './repository.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
+import type { RequestScope } from '../telemetry/index.js';
 
 export interface LlmCallOptions {
   /** Aborting it (a client that disconnects) stops the generation and frees its slot at once. */
@@ -16,6 +17,8 @@ export interface LlmCallOptions {
   priority?: number;
   /** Longest wait in the queue, in milliseconds; undefined takes the model's default. */
   timeoutMs?: number;
+  /** The request this call serves (a route's or a component's): gets its span, tokens and GenAI timings. */
+  scope?: RequestScope;
 }
 
 export interface LlmModelInfo {
@@ -43,8 +46,6 @@ export interface LlmServiceOptions {
    * throws MEMORY_BUDGET_EXCEEDED when it cannot make room. Returns the release function.
    */
   reserveMemory?: (name: string, device: 'cpu' | 'cuda', bytes: number) => () => void;
-  /** Called once per finished generation: the telemetry hook. */
-  onGeneration?: (record: GenerationRecord) => void;
 }
 
 class LlmEntry {
@@ -130,10 +131,21 @@ export class LlmService {
    */
   async *generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent> {
     const arrived = performance.now();
-    const e = this.entry(name);
-    const model = await this.ready(e);
-    await model.check(input);
-    const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+    const operation = input.messages === undefined ? 'text_completion' : 'chat';
+    // The inference.run span of this call, queue wait included, whoever makes it.
+    const span = options.scope?.startSpan('inference.run', { 'gen_ai.request.model': name, 'gen_ai.operation.name': operation });
+    let e: LlmEntry;
+    let model: LlmModel;
+    let release: () => void;
+    try {
+      e = this.entry(name);
+      model = await this.ready(e);
+      await model.check(input);
+      release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    }
     // Our own controller: stopping the loop early (or the caller's abort) stops the backend.
     const controller = new AbortController();
     const onAbort = () => controller.abort();
@@ -144,6 +156,7 @@ export class LlmService {
     let outcome = 'error';
     let promptTokens = 0;
     let completionTokens = 0;
+    let failure: unknown;
     const events = model.generate(input, controller.signal)[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -165,9 +178,11 @@ export class LlmService {
     } catch (err) {
       if (options.signal.aborted) {
         outcome = 'cancelled';
-        throw new WeftError(ErrorCode.Cancelled, 'the client cancelled the request', { cause: err });
+        failure = new WeftError(ErrorCode.Cancelled, 'the client cancelled the request', { cause: err });
+      } else {
+        failure = err instanceof WeftError ? err : new WeftError(ErrorCode.InferenceFailed, `model '${name}' failed: ${(err as Error).message}`, { cause: err });
       }
-      throw err instanceof WeftError ? err : new WeftError(ErrorCode.InferenceFailed, `model '${name}' failed: ${(err as Error).message}`, { cause: err });
+      throw failure;
     } finally {
       if (outcome === 'error' && options.signal.aborted) outcome = 'cancelled';
       controller.abort();
@@ -184,21 +199,33 @@ export class LlmService {
         outcome,
       };
       recordGeneration(e.stats, record);
-      this.options.onGeneration?.(record);
+      options.scope?.generationDone({ ...record, operation });
+      span?.setAttributes({ 'gen_ai.usage.input_tokens': promptTokens, 'gen_ai.usage.output_tokens': completionTokens });
+      span?.end(failure);
     }
   }
 
   async embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult> {
-    const e = this.entry(name);
-    const model = await this.ready(e);
-    const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+    const span = options.scope?.startSpan('inference.run', { 'gen_ai.request.model': name, 'gen_ai.operation.name': 'embeddings' });
+    let failure: unknown;
     try {
-      const result = await model.embed(inputs, options.signal);
-      e.stats.embeddings++;
-      e.stats.promptTokens += result.promptTokens;
-      return result;
+      const e = this.entry(name);
+      const model = await this.ready(e);
+      const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      try {
+        const result = await model.embed(inputs, options.signal);
+        e.stats.embeddings++;
+        e.stats.promptTokens += result.promptTokens;
+        options.scope?.recordTokens(result.promptTokens, 0);
+        return result;
+      } finally {
+        release();
+      }
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
-      release();
+      span?.end(failure);
     }
   }
 

@@ -185,6 +185,7 @@ export class ModelManager {
     const m = this.resolve(name, version);
     this.checkAvailable(m);
     const { priorityLevels, defaultPriorityLevel, queueTimeoutMs } = m.config;
+    request.scope?.modelCallStarted();
     m.refs++;
     m.lastUsed = ++this.useCounter;
     clearTimeout(m.keepAliveTimer);
@@ -198,6 +199,8 @@ export class ModelManager {
         });
       }
       const result = await m.scheduler!.enqueue({ ...request, priority, timeoutMs: request.timeoutMs ?? queueTimeoutMs });
+      // The inference.run span, its queue span and batch link, for every caller.
+      request.scope?.modelCallDone(m.name, result);
       return { ...result, model: m.name, version: m.version };
     } finally {
       m.refs--;

@@ -90,7 +90,6 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
     const priority = optionalInteger(request.parameters, 'priority');
     const inputs = tensorsByName(request.inputs);
-    scope?.modelCallStarted();
     const result = await manager.infer(name, version, {
       inputs,
       outputs: request.outputs.map((o) => o.name),
@@ -99,7 +98,6 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
       signal: c.req.raw.signal,
       scope,
     });
-    scope?.modelCallDone(name, result);
 
     const requested = new Map(request.outputs.map((o) => [o.name, o.binary]));
     const encoded = encodeInferResponse({

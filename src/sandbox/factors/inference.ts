@@ -107,9 +107,7 @@ export const inferenceFactor: Factor = {
       try {
         granted(ctx, payload.model);
         const inputs = tensorsByName(payload.inputs.map((t) => ({ name: t.name, tensor: fromWit(t) })));
-        ctx.scope?.modelCallStarted();
         const result = await ctx.manager.infer(payload.model, undefined, { inputs, outputs: [], signal: ctx.signal, scope: ctx.scope });
-        ctx.scope?.modelCallDone(payload.model, result);
         // An output may be a view into a batch shared with other requests: copy exactly its bytes
         // (cloning the view would copy the whole batch), then hand the copy over without another.
         const outputs = Object.entries(result.outputs).map(([name, t]) => {

@@ -7,6 +7,7 @@
 import { ChatRoles, type ChatRole, type GenerateEvent, type GenerateInput } from '../../backends/llm-types.js';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { LlmService } from '../../engine/index.js';
+import type { RequestScope } from '../../telemetry/index.js';
 import type { GuestContext, HostAnswer, HostContext } from './types.js';
 
 /** Lifted by jco from `generate-input`. */
@@ -70,15 +71,15 @@ export class GenerationStream {
   /** The first event, pulled at start so that rejections surface from generate-stream. */
   private first: GenerateEvent | undefined;
 
-  private constructor(llm: LlmService, model: string, input: GenerateInput, private readonly signal: AbortSignal) {
+  private constructor(llm: LlmService, model: string, input: GenerateInput, private readonly signal: AbortSignal, scope: RequestScope | undefined) {
     signal.addEventListener('abort', this.onAbort, { once: true });
     if (signal.aborted) this.controller.abort();
-    this.events = llm.generate(model, input, { signal: this.controller.signal });
+    this.events = llm.generate(model, input, { signal: this.controller.signal, scope });
   }
 
   /** Waits for admission (the model's queue) and the first event; throws the engine's refusal. */
-  static async start(llm: LlmService, model: string, input: GenerateInput, signal: AbortSignal): Promise<GenerationStream> {
-    const stream = new GenerationStream(llm, model, input, signal);
+  static async start(llm: LlmService, model: string, input: GenerateInput, signal: AbortSignal, scope?: RequestScope): Promise<GenerationStream> {
+    const stream = new GenerationStream(llm, model, input, signal, scope);
     try {
       const r = await stream.events.next();
       if (!r.done) stream.first = r.value;
@@ -124,7 +125,7 @@ export function llmHostOps(granted: Granted) {
   return {
     'generate-start': async (ctx: HostContext, p: GeneratePayload): Promise<HostAnswer> => {
       granted(ctx, p.model);
-      const stream = await GenerationStream.start(service(ctx), p.model, toGenerateInput(p.input, p.params), ctx.signal);
+      const stream = await GenerationStream.start(service(ctx), p.model, toGenerateInput(p.input, p.params), ctx.signal, ctx.scope);
       return { value: { tag: 'ok', val: ctx.handles.add(stream) } };
     },
     'next-chunk': async (ctx: HostContext, handle: number): Promise<HostAnswer> => {
@@ -150,7 +151,7 @@ export function llmHostOps(granted: Granted) {
     },
     generate: async (ctx: HostContext, p: GeneratePayload): Promise<HostAnswer> => {
       granted(ctx, p.model);
-      const stream = await GenerationStream.start(service(ctx), p.model, toGenerateInput(p.input, p.params), ctx.signal);
+      const stream = await GenerationStream.start(service(ctx), p.model, toGenerateInput(p.input, p.params), ctx.signal, ctx.scope);
       try {
         let text = '';
         for (let e = await stream.next(); e !== undefined; e = await stream.next()) {
@@ -164,7 +165,7 @@ export function llmHostOps(granted: Granted) {
     },
     embed: async (ctx: HostContext, p: { model: string; inputs: string[] }): Promise<HostAnswer> => {
       granted(ctx, p.model);
-      const { vectors } = await service(ctx).embed(p.model, p.inputs, { signal: ctx.signal });
+      const { vectors } = await service(ctx).embed(p.model, p.inputs, { signal: ctx.signal, scope: ctx.scope });
       // jco lowers list<f32> from typed arrays.
       const lists = vectors.map((v) => Float32Array.from(v));
       return { value: { tag: 'ok', val: lists }, transfer: lists.map((l) => l.buffer as ArrayBuffer) };
