@@ -4,7 +4,7 @@
 // held in the request's handle table, and aborted when the request ends or its worker dies.
 
 // The leaf module, not backends/index.js: component workers load this file too.
-import { ChatRoles, type ChatRole, type GenerateEvent, type GenerateInput } from '../../backends/llm-types.js';
+import { ChatRoles, type ChatRole, type GenerateEvent, type GenerateInput } from '../../backends/index.js';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { LlmService } from '../../engine/index.js';
 import type { RequestScope } from '../../telemetry/index.js';
