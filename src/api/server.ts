@@ -11,7 +11,8 @@ import type { LlmService, ModelManager } from '../engine/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
-import { adminGuard, adminRoutes } from './admin/routes.js';
+import { adminRoutes } from './admin/routes.js';
+import { adminGuard } from './admin/guard.js';
 import { dashboardRoutes } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
@@ -93,6 +94,7 @@ export class ApiServer {
         serverName: 'weft',
         serverVersion: this.options.version,
         isReady: () => this.started && !this.draining,
+        adminGuard: adminGuard(this.options.adminToken),
       }),
     );
     // Prometheus scrapes from elsewhere: /metrics stays outside the admin API's guard.

@@ -1,11 +1,14 @@
 // Concatenates requests along dim 0 into one batch and splits a batch's outputs back, so that a
 // batched run gives each request exactly what an unbatched run would.
 
-import type { Tensor, TensorData } from '../backends/index.js';
+import { elementCount, type Tensor, type TensorData } from '../backends/index.js';
 
 type NumericData = Exclude<TensorData, Uint8Array[]>;
 
-/** Rows along dim 0 of each request's first input (all inputs of a request agree; validated). */
+/**
+ * Rows along dim 0 of a request. The engine's validateCall guarantees every input of a batched
+ * call has the same dim 0 and exactly the data it declares, so this is the request's real rows.
+ */
 export function batchRows(inputs: Record<string, Tensor>): number {
   const first = Object.values(inputs)[0];
   return first?.shape[0] ?? 0;
@@ -57,13 +60,14 @@ export function concatInputs(requests: ReadonlyArray<Record<string, Tensor>>): R
 
 /**
  * Splits batch outputs into per-request outputs by row counts. Returns undefined when an output
- * did not keep the batch dimension, which means the model cannot be batched this way.
+ * did not keep the batch dimension or its data does not fill exactly `total` rows, which means
+ * the model cannot be batched this way: no request may ever get a slice of another's rows.
  */
 export function splitOutputs(outputs: Record<string, Tensor>, rowCounts: readonly number[]): Record<string, Tensor>[] | undefined {
   const total = rowCounts.reduce((a, b) => a + b, 0);
   const results: Record<string, Tensor>[] = rowCounts.map(() => ({}));
   for (const [name, tensor] of Object.entries(outputs)) {
-    if (tensor.shape[0] !== total) return undefined;
+    if (total === 0 || tensor.shape[0] !== total || tensor.data.length !== elementCount(tensor.shape)) return undefined;
     const rowSize = tensor.data.length / total;
     let row = 0;
     rowCounts.forEach((rows, i) => {

@@ -5,7 +5,7 @@ export { resolveModels, scanRepository, appModels, ModelFormats } from './reposi
 export { LlmService } from './llm-service.js';
 export { SlotQueue } from './slot-queue.js';
 export { parseModelConfig } from './model-config.js';
-export { validateInputs, validateOutputs } from './validate.js';
+export { tensorsByName, validateCall } from './validate.js';
 export type { ModelManagerOptions, ModelState, ModelVersionStatus, InferRequest, InferResult } from './model-manager.js';
 export type { Scheduler, SchedulerOptions, Job, JobResult } from './scheduler.js';
 export type { ModelDefinition, ModelFormat } from './repository.js';

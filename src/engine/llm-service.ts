@@ -17,8 +17,8 @@ export interface LlmCallOptions {
   priority?: number;
   /** Longest wait in the queue, in milliseconds; undefined takes the model's default. */
   timeoutMs?: number;
-  /** The request it runs for: its energy share and span (telemetry). */
-  scope?: RequestScope | undefined;
+  /** The request this call serves (a route's or a component's): gets its span, tokens and GenAI timings. */
+  scope?: RequestScope;
 }
 
 export interface LlmModelInfo {
@@ -46,8 +46,6 @@ export interface LlmServiceOptions {
    * throws MEMORY_BUDGET_EXCEEDED when it cannot make room. Returns the release function.
    */
   reserveMemory?: (name: string, device: 'cpu' | 'cuda', bytes: number) => () => void;
-  /** Called once per finished generation: the telemetry hook. */
-  onGeneration?: (record: GenerationRecord) => void;
   /** Told when each generation or embedding runs, so its device time is charged to its request. */
   observer?: Required<Pick<EngineObserver, 'generationStarted'>>;
 }
@@ -135,10 +133,21 @@ export class LlmService {
    */
   async *generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent> {
     const arrived = performance.now();
-    const e = this.entry(name);
-    const model = await this.ready(e);
-    await model.check(input);
-    const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+    const operation = input.messages === undefined ? 'text_completion' : 'chat';
+    // The inference.run span of this call, queue wait included, whoever makes it.
+    const span = options.scope?.startSpan('inference.run', { 'gen_ai.request.model': name, 'gen_ai.operation.name': operation });
+    let e: LlmEntry;
+    let model: LlmModel;
+    let release: () => void;
+    try {
+      e = this.entry(name);
+      model = await this.ready(e);
+      await model.check(input);
+      release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    }
     // Our own controller: stopping the loop early (or the caller's abort) stops the backend.
     const controller = new AbortController();
     const onAbort = () => controller.abort();
@@ -150,6 +159,7 @@ export class LlmService {
     let promptTokens = 0;
     let completionTokens = 0;
     const ran = this.options.observer?.generationStarted(name, model instanceof LlamaLocalModel ? model.device : undefined, options.scope);
+    let failure: unknown;
     const events = model.generate(input, controller.signal)[Symbol.asyncIterator]();
     try {
       for (;;) {
@@ -171,9 +181,11 @@ export class LlmService {
     } catch (err) {
       if (options.signal.aborted) {
         outcome = 'cancelled';
-        throw new WeftError(ErrorCode.Cancelled, 'the client cancelled the request', { cause: err });
+        failure = new WeftError(ErrorCode.Cancelled, 'the client cancelled the request', { cause: err });
+      } else {
+        failure = err instanceof WeftError ? err : new WeftError(ErrorCode.InferenceFailed, `model '${name}' failed: ${(err as Error).message}`, { cause: err });
       }
-      throw err instanceof WeftError ? err : new WeftError(ErrorCode.InferenceFailed, `model '${name}' failed: ${(err as Error).message}`, { cause: err });
+      throw failure;
     } finally {
       if (outcome === 'error' && options.signal.aborted) outcome = 'cancelled';
       controller.abort();
@@ -191,23 +203,35 @@ export class LlmService {
         outcome,
       };
       recordGeneration(e.stats, record);
-      this.options.onGeneration?.(record);
+      options.scope?.generationDone({ ...record, operation });
+      span?.setAttributes({ 'gen_ai.usage.input_tokens': promptTokens, 'gen_ai.usage.output_tokens': completionTokens });
+      span?.end(failure);
     }
   }
 
   async embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult> {
-    const e = this.entry(name);
-    const model = await this.ready(e);
-    const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
-    const ran = this.options.observer?.generationStarted(name, model instanceof LlamaLocalModel ? model.device : undefined, options.scope);
+    const span = options.scope?.startSpan('inference.run', { 'gen_ai.request.model': name, 'gen_ai.operation.name': 'embeddings' });
+    let failure: unknown;
     try {
-      const result = await model.embed(inputs, options.signal);
-      e.stats.embeddings++;
-      e.stats.promptTokens += result.promptTokens;
-      return result;
+      const e = this.entry(name);
+      const model = await this.ready(e);
+      const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      const ran = this.options.observer?.generationStarted(name, model instanceof LlamaLocalModel ? model.device : undefined, options.scope);
+      try {
+        const result = await model.embed(inputs, options.signal);
+        e.stats.embeddings++;
+        e.stats.promptTokens += result.promptTokens;
+        options.scope?.recordTokens(result.promptTokens, 0);
+        return result;
+      } finally {
+        ran?.();
+        release();
+      }
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
-      ran?.();
-      release();
+      span?.end(failure);
     }
   }
 

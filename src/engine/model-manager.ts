@@ -9,6 +9,7 @@ import type { EngineObserver } from '../telemetry/index.js';
 import type { ModelDefinition } from './repository.js';
 import type { ModelConfig } from './model-config.js';
 import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
+import { validateCall } from './validate.js';
 
 export const ModelStates = ['unloaded', 'loading', 'ready', 'unloading', 'unavailable'] as const;
 export type ModelState = (typeof ModelStates)[number];
@@ -58,6 +59,8 @@ class ModelVersion {
   device: Device;
   memoryBytes = 0;
   refs = 0;
+  /** Unloaded through the repository API: refused until an explicit load, whatever traffic comes. */
+  held = false;
   lastUsed = 0;
   loading: Promise<void> | undefined;
   releasing: Promise<void> | undefined;
@@ -157,6 +160,7 @@ export class ModelManager {
   /** Explicit load (repository API): every version of the model; clears an explicit unload. */
   async load(name: string): Promise<void> {
     for (const m of this.versionsOf(name).values()) {
+      m.held = false;
       if (m.state === 'unavailable') m.state = 'unloaded';
       m.reason = undefined;
       await this.ensureLoaded(m);
@@ -166,30 +170,42 @@ export class ModelManager {
   /** Explicit unload (repository API): new requests are refused, in-flight ones finish, then the model is released. */
   async unload(name: string): Promise<void> {
     for (const m of this.versionsOf(name).values()) {
+      m.held = true;
       m.state = 'unavailable';
       m.reason = 'unloaded';
       if (m.refs > 0) await new Promise<void>((resolve) => m.idleWaiters.push(resolve));
       await this.release(m);
-      m.state = 'unavailable';
+      if (m.held) {
+        m.state = 'unavailable';
+        m.reason = 'unloaded';
+      }
     }
   }
 
+  /**
+   * Runs one call, whoever makes it (a protocol route or a component): validated against the
+   * model's signature here, so that only well-formed tensors ever share a batch.
+   */
   async infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult> {
     const m = this.resolve(name, version);
     this.checkAvailable(m);
     const { priorityLevels, defaultPriorityLevel, queueTimeoutMs } = m.config;
-    const priority = request.priority ?? defaultPriorityLevel;
-    if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
-      throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, {
-        field: 'parameters.priority',
-      });
-    }
+    request.scope?.modelCallStarted();
     m.refs++;
     m.lastUsed = ++this.useCounter;
     clearTimeout(m.keepAliveTimer);
     try {
       await this.ensureLoaded(m);
+      validateCall(request.inputs, request.outputs, m.signature!, { maxBatchSize: m.maxBatchSize, model: m.name });
+      const priority = request.priority ?? defaultPriorityLevel;
+      if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
+        throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, {
+          field: 'parameters.priority',
+        });
+      }
       const result = await m.scheduler!.enqueue({ ...request, priority, timeoutMs: request.timeoutMs ?? queueTimeoutMs });
+      // The inference.run span, its queue span and batch link, for every caller.
+      request.scope?.modelCallDone(m.name, result);
       return { ...result, model: m.name, version: m.version };
     } finally {
       m.refs--;
@@ -230,8 +246,8 @@ export class ModelManager {
   }
 
   private checkAvailable(m: ModelVersion): void {
-    if (m.state === 'unavailable') {
-      const why = m.reason === 'unloaded' ? `it was unloaded; POST /v2/repository/models/${m.name}/load to load it` : (m.reason ?? m.state);
+    if (m.held || m.state === 'unavailable') {
+      const why = m.held ? `it was unloaded; POST /v2/repository/models/${m.name}/load to load it` : (m.reason ?? m.state);
       throw new WeftError(ErrorCode.ModelUnavailable, `model '${m.name}' version ${m.version} is unavailable: ${why}`);
     }
   }
@@ -377,7 +393,7 @@ export class ModelManager {
       await loaded.dispose();
     })().finally(() => {
       m.releasing = undefined;
-      if (m.state === 'unloading') m.state = 'unloaded';
+      if (m.state === 'unloading') m.state = m.held ? 'unavailable' : 'unloaded';
     });
     return m.releasing;
   }

@@ -140,6 +140,22 @@ describe('DynamicBatchScheduler', () => {
     assert.equal(model.batches.length, 1, 'a timed-out or cancelled request still ran');
   });
 
+  it('waits as long as a timer can for a huge queue timeout, instead of timing out at once', async () => {
+    const model = new GatedModel();
+    const s = new DynamicBatchScheduler(model, { ...defaults, maxBatchSize: 0 });
+    const running = s.enqueue(job(0));
+    await until(() => model.batches.length === 1);
+    // 2,147,483,648,000 µs from a KServe `timeout` parameter: past setTimeout's limit.
+    const waiting = s.enqueue(job(1, { timeoutMs: 2_147_483_648 }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(s.queuedCount(), 1, 'the request timed out at once');
+    model.release();
+    await running;
+    await until(() => model.batches.length === 2);
+    model.release();
+    await waiting;
+  });
+
   it('holds a batch for max_queue_delay_us to fill it, and dispatches at a preferred size at once', async () => {
     const model = new GatedModel();
     const s = new DynamicBatchScheduler(model, { ...defaults, maxBatchSize: 8, maxQueueDelayUs: 60_000_000, preferredBatchSizes: [3] });

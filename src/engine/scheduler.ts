@@ -116,7 +116,7 @@ export class DynamicBatchScheduler implements Scheduler {
         reject(
           new WeftError(ErrorCode.QueueTimeout, `request waited ${job.timeoutMs} ms in the queue of model '${this.options.model}' without running`),
         );
-      }, job.timeoutMs);
+      }, queueTimer(job.timeoutMs));
       if (job.signal) {
         queuedJob.onAbort = () => {
           this.remove(queuedJob);
@@ -261,6 +261,14 @@ export class DynamicBatchScheduler implements Scheduler {
       job.resolve({ outputs: parts[i]!, batchSize, batchRequests: batch.length, queueMs: started - job.enqueuedAt, computeMs });
     });
   }
+}
+
+/** setTimeout's longest delay; a longer one would fire at once (Node clamps it to 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A queue timeout setTimeout can hold: a huge `timeout` parameter means "wait as long as possible". */
+export function queueTimer(timeoutMs: number): number {
+  return Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS);
 }
 
 function cancelled(): WeftError {

@@ -7,6 +7,7 @@
 // a rejected `acquire` (QUEUE_FULL, QUEUE_TIMEOUT, CANCELLED, SHUTTING_DOWN) holds nothing.
 
 import { ErrorCode, QueueFullError, WeftError } from '../errors.js';
+import { queueTimer } from './scheduler.js';
 
 export interface SlotQueueOptions {
   model: string;
@@ -65,7 +66,7 @@ export class SlotQueue {
       const timer = setTimeout(() => {
         waiter.cleanup();
         reject(new WeftError(ErrorCode.QueueTimeout, `request waited ${timeoutMs} ms in the queue of model '${this.options.model}'`));
-      }, timeoutMs);
+      }, queueTimer(timeoutMs));
       const waiter: Waiter = {
         priority,
         grant: resolve,

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Datatype, ModelSignature, Tensor } from '../backends/index.js';
-import { validateInputs, validateOutputs } from './validate.js';
+import { tensorsByName, validateCall, validateInputs, validateOutputs } from './validate.js';
 
 const signature: ModelSignature = {
   inputs: [
@@ -99,4 +99,28 @@ test('output names are checked against the signature', () => {
     'outputs[1].name',
     "model 'ocr' has no output 'probs'; its outputs are 'logits', 'lengths'",
   );
+});
+
+test('validateCall refuses data that disagrees with its shape, no rows, and inputs that disagree on rows', () => {
+  const sig: ModelSignature = {
+    inputs: [
+      { name: 'a', datatype: 'FP32', shape: [-1, 2] },
+      { name: 'b', datatype: 'FP32', shape: [-1, 2] },
+    ],
+    outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }],
+  };
+  const t = (shape: number[], n: number): Tensor => ({ datatype: 'FP32', shape, data: new Float32Array(n) });
+  const opts = { maxBatchSize: 8, model: 'm' };
+  validateCall({ a: t([2, 2], 4), b: t([2, 2], 4) }, [], sig, opts);
+  throwsWeft(() => validateCall({ a: t([2, 2], 2), b: t([2, 2], 4) }, [], sig, opts), ErrorCode.DataSizeMismatch, 'inputs[0].data', /shape \[2,2\] but 2 elements; the shape needs 4/);
+  throwsWeft(() => validateCall({ a: t([0, 2], 0), b: t([0, 2], 0) }, [], sig, opts), ErrorCode.InvalidShape, 'inputs[0].shape', /no rows/);
+  throwsWeft(() => validateCall({ a: t([1, 2], 2), b: t([2, 2], 4) }, [], sig, opts), ErrorCode.InvalidShape, 'inputs[1].shape', /'b' has 2 rows but 'a' has 1/);
+  throwsWeft(() => validateCall({ a: t([1, 2], 2), b: t([1, 2], 2) }, ['z'], sig, opts), ErrorCode.UnknownOutput, 'outputs[0].name', /no output 'z'/);
+  throwsWeft(() => validateCall({ a: t([9, 2], 18), b: t([9, 2], 18) }, [], sig, opts), ErrorCode.BatchTooLarge, 'inputs[0].shape', /at most 8/);
+});
+
+test('tensorsByName refuses a name given twice, and keeps __proto__ an ordinary name', () => {
+  const x = { datatype: 'FP32' as const, shape: [1], data: new Float32Array(1) };
+  throwsWeft(() => tensorsByName([{ name: 'a', tensor: x }, { name: 'a', tensor: x }]), ErrorCode.BadRequest, 'inputs[1].name', /more than once/);
+  assert.deepEqual(Object.keys(tensorsByName([{ name: '__proto__', tensor: x }])), ['__proto__']);
 });

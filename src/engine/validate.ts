@@ -1,9 +1,9 @@
-// Checks a request's tensors against the model's signature before it is queued: names,
-// datatypes, shapes (with -1 as a dynamic dimension) and the batch limit. Each failure names the
-// request field at fault and says what the model expects.
+// Checks a model call's tensors against the model's signature before it is queued: names,
+// datatypes, shapes (with -1 as a dynamic dimension), element counts against the data, rows and
+// the batch limit. The engine runs it for every caller; each failure names the field at fault.
 
 import { ErrorCode, WeftError } from '../errors.js';
-import type { ModelSignature, Tensor, TensorSpec } from '../backends/index.js';
+import { elementCount, type ModelSignature, type Tensor, type TensorSpec } from '../backends/index.js';
 
 export interface ValidateOptions {
   /** The model's max_batch_size; 0 means the model does not batch and dim 0 is not limited. */
@@ -67,6 +67,57 @@ export function validateInputs(
       { field: 'inputs' },
     );
   }
+}
+
+/**
+ * Everything a call must satisfy before it may share a batch with other callers' rows: the
+ * signature (`validateInputs`, `validateOutputs`), then each tensor's data holding exactly the
+ * elements its shape declares, at least one row, and every input agreeing on the row count.
+ */
+export function validateCall(
+  inputs: Readonly<Record<string, Tensor>>,
+  outputs: readonly string[],
+  signature: ModelSignature,
+  options: ValidateOptions,
+): void {
+  const list = Object.entries(inputs).map(([name, tensor]) => ({ name, tensor }));
+  validateInputs(list, signature, options);
+  validateOutputs(outputs, signature, options.model);
+  let rows: number | undefined;
+  list.forEach(({ name, tensor }, i) => {
+    const field = `inputs[${i}]`;
+    const needed = elementCount(tensor.shape);
+    if (tensor.data.length !== needed) {
+      throw new WeftError(
+        ErrorCode.DataSizeMismatch,
+        `input '${name}' of model '${options.model}' has shape ${formatShape(tensor.shape)} but ${tensor.data.length} elements; the shape needs ${needed}`,
+        { field: `${field}.data` },
+      );
+    }
+    if (tensor.shape.length === 0) return;
+    if (tensor.shape[0] === 0) {
+      throw new WeftError(ErrorCode.InvalidShape, `input '${name}' of model '${options.model}' has shape ${formatShape(tensor.shape)}: no rows; send at least one`, {
+        field: `${field}.shape`,
+      });
+    }
+    if (options.maxBatchSize > 0 && rows !== undefined && tensor.shape[0] !== rows) {
+      throw new WeftError(ErrorCode.InvalidShape, `input '${name}' has ${tensor.shape[0]} rows but '${list[0]!.name}' has ${rows}; every input of a batch needs the same`, {
+        field: `${field}.shape`,
+      });
+    }
+    rows ??= tensor.shape[0];
+  });
+}
+
+/** Inputs by name, refusing a name given twice (the call's tensors arrive as a list). */
+export function tensorsByName(inputs: ReadonlyArray<{ name: string; tensor: Tensor }>): Record<string, Tensor> {
+  // No prototype: an input named '__proto__' stays an input (and is refused as unknown).
+  const out = Object.create(null) as Record<string, Tensor>;
+  inputs.forEach(({ name, tensor }, i) => {
+    if (Object.hasOwn(out, name)) throw new WeftError(ErrorCode.BadRequest, `input '${name}' is given more than once`, { field: `inputs[${i}].name` });
+    out[name] = tensor;
+  });
+  return out;
 }
 
 /** Throws a WeftError for the first requested output name the model does not produce. */

@@ -189,6 +189,17 @@ export class RequestScope {
     this.outputTokens += output;
   }
 
+  /**
+   * A generation the engine ran for this request (for a route or a component): its tokens and
+   * GenAI timings, labelled with the model it ran.
+   */
+  generationDone(r: { model: string; operation: string; ttftMs: number | undefined; tpotMs: number | undefined; promptTokens: number; completionTokens: number }): void {
+    this.recordTokens(r.promptTokens, r.completionTokens);
+    const labels = { gen_ai_operation_name: r.operation, gen_ai_request_model: r.model };
+    if (r.ttftMs !== undefined) this.core.metrics.timeToFirstToken.observe(labels, r.ttftMs / 1000);
+    if (r.tpotMs !== undefined) this.core.metrics.timePerOutputToken.observe(labels, r.tpotMs / 1000);
+  }
+
   /** Call when the first output token is ready (streaming routes). */
   firstToken(): void {
     this.firstTokenAt ??= this.core.now();

@@ -1,45 +1,19 @@
 // The admin API: deploy (`POST /admin/apps {"ref": …}`), remove (`DELETE /admin/apps/{name}`)
 // and list (`GET /admin/apps`) apps on a running node, and the per-model live stats that
 // `weft top` reads (`GET /admin/stats`). It requires the admin token when one is set, and
-// otherwise answers loopback clients only.
+// otherwise answers loopback clients only (guard.ts).
 
-import { timingSafeEqual } from 'node:crypto';
-import { Hono, type MiddlewareHandler } from 'hono';
-import { getConnInfo } from '@hono/node-server/conninfo';
+import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { AppDeployer } from './apps.js';
+import { adminGuard } from './guard.js';
 
 export interface AdminRoutesOptions {
   /** Mounts the app endpoints when given. */
   deployer: AppDeployer | undefined;
   adminToken: string | undefined;
   telemetry: Telemetry;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
-}
-
-function tokenMatches(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** The admin API's guard: the admin token when one is set, otherwise loopback clients only. */
-export function adminGuard(adminToken: string | undefined): MiddlewareHandler {
-  return async (c, next) => {
-    if (adminToken !== undefined) {
-      const header = c.req.header('authorization') ?? '';
-      if (!header.startsWith('Bearer ') || !tokenMatches(header.slice(7), adminToken)) {
-        throw new WeftError(ErrorCode.Forbidden, 'the admin API needs "Authorization: Bearer <admin token>" (--admin-token)');
-      }
-    } else if (!isLoopback(getConnInfo(c).remote.address)) {
-      throw new WeftError(ErrorCode.Forbidden, 'without --admin-token the admin API answers loopback clients only');
-    }
-    await next();
-  };
 }
 
 export function adminRoutes({ deployer, adminToken, telemetry }: AdminRoutesOptions): Hono {

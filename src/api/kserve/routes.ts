@@ -1,10 +1,9 @@
 // KServe v2 / Open Inference Protocol over HTTP: health, server and model metadata, inference
 // (JSON and binary tensors) and the model repository extension.
 
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { validateInputs, validateOutputs, type ModelManager } from '../../engine/index.js';
-import type { Tensor } from '../../backends/index.js';
+import { tensorsByName, type ModelManager } from '../../engine/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
@@ -16,6 +15,8 @@ export interface KserveRoutesOptions {
   serverVersion: string;
   /** False while the node starts or drains. */
   isReady: () => boolean;
+  /** Guards the repository extension's load and unload, which are admin actions. */
+  adminGuard: MiddlewareHandler;
 }
 
 const EXTENSIONS = ['binary_tensor_data', 'model_repository'];
@@ -86,23 +87,17 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     scope?.setOperation('infer', name);
     const body = new Uint8Array(await c.req.arrayBuffer());
     const request = decodeInferRequest(body, headerLength(c));
-    const { signature, maxBatchSize } = await manager.signature(name, version);
-    validateInputs(request.inputs, signature, { maxBatchSize, model: name });
-    validateOutputs(request.outputs.map((o) => o.name), signature, name);
-
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
-    const inputs: Record<string, Tensor> = {};
-    for (const input of request.inputs) inputs[input.name] = input.tensor;
-    scope?.modelCallStarted();
+    const priority = optionalInteger(request.parameters, 'priority');
+    const inputs = tensorsByName(request.inputs);
     const result = await manager.infer(name, version, {
       inputs,
       outputs: request.outputs.map((o) => o.name),
-      priority: optionalInteger(request.parameters, 'priority'),
+      priority,
       timeoutMs: timeoutUs === undefined || timeoutUs === 0 ? undefined : timeoutUs / 1000,
       signal: c.req.raw.signal,
       scope,
     });
-    scope?.modelCallDone(name, result);
 
     const requested = new Map(request.outputs.map((o) => [o.name, o.binary]));
     const encoded = encodeInferResponse({
@@ -146,11 +141,11 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
       }));
     return c.json(entries);
   });
-  app.post('/v2/repository/models/:name/load', async (c) => {
+  app.post('/v2/repository/models/:name/load', options.adminGuard, async (c) => {
     await manager.load(c.req.param('name'));
     return c.json({});
   });
-  app.post('/v2/repository/models/:name/unload', async (c) => {
+  app.post('/v2/repository/models/:name/unload', options.adminGuard, async (c) => {
     await manager.unload(c.req.param('name'));
     return c.json({});
   });

@@ -71,10 +71,6 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
   const scope = scopeOf(c);
   scope?.setOperation(kind === 'chat' ? 'chat' : 'text_completion', model);
   scope?.capture('gen_ai.input.messages', JSON.stringify(input.messages ?? input.prompt));
-  const observe = (event: GenerateEvent) => {
-    if (event.type === 'text') scope?.firstToken();
-    else scope?.recordTokens(event.promptTokens, event.completionTokens);
-  };
   // Aborted when the client goes away (the node server aborts the request's signal on close).
   const controller = new AbortController();
   const clientSignal = c.req.raw.signal;
@@ -95,7 +91,6 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
     try {
       // Read to the end: the generator frees the model's slot and records stats as it ends.
       for (let r = first; !r.done; r = await events.next()) {
-        observe(r.value);
         if (r.value.type === 'text') text += r.value.text;
         else done = r.value;
       }
@@ -116,7 +111,6 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
       let role = true;
       for (let r = first; !r.done; r = await events.next()) {
         const event = r.value;
-        observe(event);
         if (event.type === 'text') {
           await send(chunkBody(kind, id, model, { text: event.text, role }));
           role = false;
@@ -172,7 +166,6 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       scopeOf(c)?.setOperation('embeddings', request.model);
       const { vectors, promptTokens } = await llm.embed(request.model, inputs, { signal: c.req.raw.signal, scope: scopeOf(c) });
-      scopeOf(c)?.recordTokens(promptTokens, 0);
       const base64 = request.encoding_format === 'base64';
       return c.json({
         object: 'list',

@@ -4,6 +4,7 @@
 // bridge until the answer is back.
 
 import { ErrorCode, toWeftError, WeftError } from '../../errors.js';
+import { tensorsByName } from '../../engine/index.js';
 import { llmGuest, llmHostOps } from './llm.js';
 import type { Factor, GuestContext, HostAnswer, HostContext } from './types.js';
 import { witErr } from './types.js';
@@ -105,10 +106,8 @@ export const inferenceFactor: Factor = {
     run: async (ctx: HostContext, payload: { model: string; inputs: WitTensor[] }) => {
       try {
         granted(ctx, payload.model);
-        const inputs = Object.fromEntries(payload.inputs.map((t) => [t.name, fromWit(t)]));
-        ctx.scope?.modelCallStarted();
+        const inputs = tensorsByName(payload.inputs.map((t) => ({ name: t.name, tensor: fromWit(t) })));
         const result = await ctx.manager.infer(payload.model, undefined, { inputs, outputs: [], signal: ctx.signal, scope: ctx.scope });
-        ctx.scope?.modelCallDone(payload.model, result);
         // An output may be a view into a batch shared with other requests: copy exactly its bytes
         // (cloning the view would copy the whole batch), then hand the copy over without another.
         const outputs = Object.entries(result.outputs).map(([name, t]) => {

@@ -7,8 +7,8 @@
 import { ChatRoles, type ChatRole, type GenerateEvent, type GenerateInput } from '../../backends/llm-types.js';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { LlmService } from '../../engine/index.js';
-import type { GuestContext, HostAnswer, HostContext } from './types.js';
 import type { RequestScope } from '../../telemetry/index.js';
+import type { GuestContext, HostAnswer, HostContext } from './types.js';
 
 /** Lifted by jco from `generate-input`. */
 type WitInput = { tag: 'prompt'; val: string } | { tag: 'chat'; val: Array<{ role: string; content: string }> };
