@@ -15,6 +15,7 @@ import { adminRoutes } from './admin/routes.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
+import type { FleetControl } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import type { Sandbox } from '../sandbox/index.js';
 
@@ -41,6 +42,8 @@ export interface ApiServerOptions {
   /** Apps deployed at run time; mounts the /admin API. */
   deployer?: AppDeployer;
   adminToken?: string | undefined;
+  /** The fleet this node answers for at /admin/fleet/... (read per request). */
+  fleet?: (() => FleetControl | undefined) | undefined;
 }
 
 export class ApiServer {
@@ -97,7 +100,7 @@ export class ApiServer {
     // Prometheus scrapes from elsewhere: /metrics stays outside the admin API's guard.
     const { metrics } = this.options.telemetry;
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
-    app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry }));
+    app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry, fleet: this.options.fleet }));
     if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {
