@@ -88,10 +88,21 @@ export class JoinedFleet implements FleetControl {
     const fleet = new JoinedFleet(buckets, options, await options.discover());
     await Promise.all([fleet.nodesMirror.start(), fleet.specs.start(), fleet.placements.start(), fleet.lease.start()]);
     await fleet.tick();
+    void fleet.followStatus();
     fleet.timer = setInterval(() => void fleet.tick(), options.config.heartbeatInterval);
     fleet.timer.unref();
     options.log.info('fleet: joined', { node: options.config.nodeName, site: options.config.site, servers: options.config.fleet.join(',') });
     return fleet;
+  }
+
+  /** After a reconnect (a server lost), every watch starts again from the current values. */
+  private async followStatus(): Promise<void> {
+    for await (const s of this.buckets.nc.status()) {
+      if (this.closed) return;
+      if (s.type !== 'reconnect') continue;
+      this.options.log.info('fleet: reconnected to NATS; watching the buckets again', { server: s.server });
+      for (const m of [this.nodesMirror, this.specs, this.placements, this.lease]) m.restart();
+    }
   }
 
   /** Nodes whose last heartbeat is younger than three intervals. */

@@ -40,11 +40,24 @@ export class BucketMirror<T> {
       try {
         const iter = await this.kv.watch({ key: '>' });
         this.watcher = iter;
+        // Keys seen in this watch's initial values; on a restart the others were deleted meanwhile.
+        let seen: Set<string> | undefined = new Set();
+        const settle = () => {
+          if (seen === undefined) return;
+          for (const key of [...this.entries.keys()]) if (!seen.has(key) && this.entries.delete(key)) this.onChange(key);
+          seen = undefined;
+          this.readyResolve();
+        };
         // The last current value comes flagged as an update; an empty bucket sends none.
-        setTimeout(() => this.readyResolve(), 300).unref();
+        const timer = setTimeout(settle, 300);
+        timer.unref();
         for await (const e of iter) {
+          seen?.add(e.key);
           this.apply(e);
-          if (e.isUpdate) this.readyResolve();
+          if (e.isUpdate) {
+            clearTimeout(timer);
+            settle();
+          }
         }
       } catch (err) {
         if (this.stopped) return;
@@ -78,6 +91,11 @@ export class BucketMirror<T> {
     }
     this.apply(e);
     return this.entries.get(key);
+  }
+
+  /** Watches again from the current values (after a reconnect: a consumer on a lost server may be stale). */
+  restart(): void {
+    this.watcher?.stop();
   }
 
   stop(): void {

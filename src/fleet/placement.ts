@@ -67,6 +67,136 @@ interface Ledger {
   replicas: number;
 }
 
+interface Candidate {
+  ledger: Ledger;
+  score: number;
+}
+
+/**
+ * Places `need` more replicas of one app with one scan of the nodes: each feasible node is
+ * scored once (replicas of one app go on distinct nodes, so one scan's memory check holds for
+ * all of them), the best are kept, and with `spread: site` the best of each unused site first.
+ * Returns why any replica stays unplaced, or ''.
+ */
+function choose(
+  spec: AppSpec,
+  assigned: Assignment[],
+  failed: Readonly<Record<string, string>>,
+  need: number,
+  ledgers: Map<string, Ledger>,
+  ledgerList: readonly Ledger[],
+  policy: PowerPolicy,
+  headroom: number,
+  now: number,
+): string {
+  const device = deviceOf(spec);
+  const hosts = new Set(assigned.map((a) => a.node));
+  const perSite = new Map<string, number>();
+  for (const a of assigned) {
+    const site = ledgers.get(a.node)!.view.site;
+    perSite.set(site, (perSite.get(site) ?? 0) + 1);
+  }
+  const selectors = Object.entries(spec.select);
+  const gpusNeeded = spec.gpu?.count ?? (spec.require.includes('gpu') ? 1 : 0);
+  const spread = spec.spread === 'site';
+  let already = 0;
+  let failedThere = 0;
+  let draining = 0;
+  let noGpu = 0;
+  let noMemory = 0;
+  const selectorMisses = new Array<number>(selectors.length).fill(0);
+  // The best `need` overall, best first; and under spread the best of each site.
+  const top: Candidate[] = [];
+  const bestOfSite = new Map<string, Candidate>();
+  for (const l of ledgerList) {
+    const v = l.view;
+    if (hosts.has(v.node)) {
+      already++;
+      continue;
+    }
+    if (failed[v.node] !== undefined) {
+      failedThere++;
+      continue;
+    }
+    if (v.draining) {
+      draining++;
+      continue;
+    }
+    if (gpusNeeded > 0 && v.gpus - l.gpusUsed < gpusNeeded) {
+      noGpu++;
+      continue;
+    }
+    let miss = -1;
+    for (let i = 0; i < selectors.length; i++) {
+      if (v.labels[selectors[i]![0]] !== selectors[i]![1]) {
+        miss = i;
+        break;
+      }
+    }
+    if (miss >= 0) {
+      selectorMisses[miss]!++;
+      continue;
+    }
+    const budget = v.budget[device];
+    const freeAfter = budget - l.used[device] - spec.memoryBytes;
+    if (freeAfter < 0) {
+      noMemory++;
+      continue;
+    }
+    let score: number;
+    if (policy === 'pack') {
+      // Awake nodes first (best fit among them, keeping headroom), then the fullest asleep.
+      const awake = l.replicas > 0 || l.used.cpu > 0;
+      score = (awake && freeAfter >= budget * headroom ? 4 : 0) - freeAfter / Math.max(budget, 1);
+    } else {
+      score = freeAfter / Math.max(budget, 1) - l.replicas * 0.01;
+    }
+    if (v.bundles.has(spec.digest)) score += 0.5;
+    if (spec.preferSite !== undefined && v.site === spec.preferSite) score += 8;
+    const c = { ledger: l, score };
+    if (spread) {
+      const held = bestOfSite.get(v.site);
+      if (held === undefined || better(c, held)) bestOfSite.set(v.site, c);
+    }
+    if (top.length < need || better(c, top[top.length - 1]!)) {
+      let i = Math.min(top.length, need - 1);
+      top[i] = c;
+      while (i > 0 && better(top[i]!, top[i - 1]!)) {
+        [top[i], top[i - 1]] = [top[i - 1]!, top[i]!];
+        i--;
+      }
+    }
+  }
+  const picked: Candidate[] = [];
+  if (spread) {
+    // Sites holding fewest replicas of this app first, the best node of each.
+    const sites = [...bestOfSite.entries()].sort((a, b) => (perSite.get(a[0]) ?? 0) - (perSite.get(b[0]) ?? 0) || b[1].score - a[1].score || a[0].localeCompare(b[0]));
+    for (const [, c] of sites) if (picked.length < need) picked.push(c);
+  }
+  for (const c of top) if (picked.length < need && !picked.includes(c)) picked.push(c);
+  for (const { ledger: l } of picked) {
+    l.used[device] += spec.memoryBytes;
+    l.gpusUsed += gpusNeeded;
+    l.replicas++;
+    assigned.push({ node: l.view.node, at: now });
+  }
+  if (picked.length === need) return '';
+  const reasons = new Map<string, number>();
+  const add = (why: string, n: number) => n > 0 && reasons.set(why, (reasons.get(why) ?? 0) + n);
+  // Nodes chosen in this pass count as running a replica now.
+  add('already run a replica', already + picked.length);
+  add('failed to load it', failedThere);
+  add('are draining', draining);
+  add(gpusNeeded <= 1 ? 'have no free GPU' : `have fewer than ${gpusNeeded} free GPUs`, noGpu);
+  selectors.forEach(([k, want], i) => add(`fail ${k}=${want}`, selectorMisses[i]!));
+  add(`lack memory (need ${formatBytes(spec.memoryBytes)})`, noMemory);
+  return `${assigned.length}/${assigned.length - picked.length + need} replicas placed; ${explain(reasons, ledgerList.length)}`;
+}
+
+function better(a: Candidate, b: Candidate): boolean {
+  return a.score > b.score || (a.score === b.score && a.ledger.view.node < b.ledger.view.node);
+}
+
 function explain(counts: Map<string, number>, total: number): string {
   const parts = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([why, n]) => `${n} ${why}`);
   return `0/${total} nodes fit${parts.length > 0 ? `: ${parts.join(', ')}` : ''}`;
@@ -101,84 +231,10 @@ export function place(input: PlacementInput): PlacementOutput {
   const order = [...apps].sort((a, b) => b.spec.memoryBytes - a.spec.memoryBytes || a.spec.name.localeCompare(b.spec.name));
   const placements = new Map<string, Placement>();
   for (const { spec, current, target } of order) {
-    const device = deviceOf(spec);
     const assigned = kept.get(spec.name)!;
     const failed = current?.digest === spec.digest ? current.failed : {};
-    const hosts = new Set(assigned.map((a) => a.node));
-    const perSite = new Map<string, number>();
-    for (const a of assigned) {
-      const site = ledgers.get(a.node)!.view.site;
-      perSite.set(site, (perSite.get(site) ?? 0) + 1);
-    }
-    const selectors = Object.entries(spec.select);
-    const gpusNeeded = spec.gpu?.count ?? (spec.require.includes('gpu') ? 1 : 0);
-    let pending = '';
-    while (assigned.length < target) {
-      const reasons = new Map<string, number>();
-      const reject = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
-      let best: Ledger | undefined;
-      let bestScore = -Infinity;
-      for (const l of ledgerList) {
-        const v = l.view;
-        if (hosts.has(v.node)) {
-          reject('already run a replica');
-          continue;
-        }
-        if (failed[v.node] !== undefined) {
-          reject('failed to load it');
-          continue;
-        }
-        if (v.draining) {
-          reject('are draining');
-          continue;
-        }
-        if (gpusNeeded > 0 && v.gpus - l.gpusUsed < gpusNeeded) {
-          reject(gpusNeeded === 1 ? 'have no free GPU' : `have fewer than ${gpusNeeded} free GPUs`);
-          continue;
-        }
-        let selected = true;
-        for (const [k, want] of selectors) {
-          if (v.labels[k] !== want) {
-            reject(`fail ${k}=${want}`);
-            selected = false;
-            break;
-          }
-        }
-        if (!selected) continue;
-        const budget = v.budget[device];
-        const freeAfter = budget - l.used[device] - spec.memoryBytes;
-        if (freeAfter < 0) {
-          reject(`lack memory (need ${formatBytes(spec.memoryBytes)})`);
-          continue;
-        }
-        let score: number;
-        if (policy === 'pack') {
-          // Awake nodes first (best fit among them, keeping headroom), then the fullest asleep.
-          const awake = l.replicas > 0 || l.used.cpu > 0;
-          const roomy = freeAfter >= budget * headroom;
-          score = (awake && roomy ? 4 : 0) - freeAfter / Math.max(budget, 1);
-        } else {
-          score = freeAfter / Math.max(budget, 1) - l.replicas * 0.01;
-        }
-        if (v.bundles.has(spec.digest)) score += 0.5;
-        if (spec.preferSite !== undefined && v.site === spec.preferSite) score += 8;
-        if (spec.spread === 'site') score -= 16 * (perSite.get(v.site) ?? 0);
-        if (score > bestScore || (score === bestScore && best !== undefined && v.node < best.view.node)) {
-          best = l;
-          bestScore = score;
-        }
-      }
-      if (best === undefined) {
-        pending = `${assigned.length}/${target} replicas placed; ${explain(reasons, ledgerList.length)}`;
-        break;
-      }
-      best.used[device] += spec.memoryBytes;
-      best.gpusUsed += gpusNeeded;
-      best.replicas++;
-      hosts.add(best.view.node);
-      perSite.set(best.view.site, (perSite.get(best.view.site) ?? 0) + 1);
-      assigned.push({ node: best.view.node, at: now });
-    }
+    const need = target - assigned.length;
+    const pending = need > 0 ? choose(spec, assigned, failed, need, ledgers, ledgerList, policy, headroom, now) : '';
     placements.set(spec.name, {
       v: FLEET_VERSION,
       app: spec.name,
