@@ -93,7 +93,13 @@ const say = (s: string) => {
   lines.push(s);
   process.stdout.write(`${s}\n`);
 };
-say(`CPU: ${os.cpus()[0]?.model.trim()} (${os.cpus().length} logical), Node ${process.version}`);
+// How busy the machine was: a fixed loop's time next to the figures (about 0.1 s on an idle core).
+const calibration = timed(() => {
+  let x = 0;
+  for (let i = 0; i < 1e8; i++) x += i % 7;
+  return x;
+});
+say(`CPU: ${os.cpus()[0]?.model.trim()} (${os.cpus().length} logical), Node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; 1e8-step calibration loop ${calibration.ms.toFixed(0)} ms`);
 say(`fleet: ${NODES} nodes (20 sites, 20% with 1-8 GPUs), ${APPS} apps, ${wanted} replicas wanted`);
 
 for (const policy of ['spread', 'pack'] as const) {

@@ -2,10 +2,11 @@
 # Installs the Debian packages the test suites use when they are missing: a real Prometheus
 # scrapes the node (telemetry suite); a real OCI registry (distribution 2.8) takes pushes and
 # pulls (bundle suite); openssl makes the certificate the registry's Bearer-token test trusts;
-# the OCR tests render text in DejaVu Sans. Runs before `npm test` (the pretest script).
+# the OCR tests render text in DejaVu Sans; the fleet suites run a nats-server cluster (2.9 and
+# later: JetStream key-value with bucket max-age). Runs before `npm test` (the pretest script).
 set -euo pipefail
 missing=()
-for tool in prometheus docker-registry openssl; do
+for tool in prometheus docker-registry openssl nats-server; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)

@@ -122,6 +122,14 @@ test('a new user deploys with constraints: replicas land on matching nodes, spre
   const clash = await runWeft(['deploy', app, '--replicas', '3', '--url', url('n4')]);
   assert.equal(clash.code, 1);
   assert.match(clash.stderr, /APP_EXISTS: app 'alpha' is already deployed in the fleet/);
+  // Two deploys of one name racing through two nodes: compare-and-set lets exactly one win.
+  const race = await writeSumApp(join(dir, 'race'), 'race');
+  const answers = await Promise.all([postJson(`${url('n1')}/admin/fleet/apps`, { ref: race, replicas: 1 }), postJson(`${url('n2')}/admin/fleet/apps`, { ref: race, replicas: 2 })]);
+  assert.deepEqual(answers.map((a) => a.status).sort(), [201, 409]);
+  const winner = answers.find((a) => a.status === 201)!.body.app;
+  const seen = await waitFor('race seen on n3', () => appStatus('n3', 'race'));
+  assert.equal(seen.replicas.min, winner.replicas.min);
+  await weftOk(['undeploy', 'race', '--url', url('n3')]);
 });
 
 test('bad input: unknown reference, impossible constraints, bad flags and malformed NATS messages get clear errors; nothing is corrupted', async () => {

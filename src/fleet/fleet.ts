@@ -47,6 +47,9 @@ export class JoinedFleet implements FleetControl {
   private passQueued: NodeJS.Timeout | undefined;
   private passing: Promise<void> = Promise.resolve();
   private publishWarned = false;
+  /** Revision of this node's last heartbeat, and ticks its echo has been missing from the mirror. */
+  private published = 0;
+  private stale = 0;
   private closed = false;
 
   private constructor(
@@ -95,6 +98,26 @@ export class JoinedFleet implements FleetControl {
     return fleet;
   }
 
+  /**
+   * A watch whose consumer lived on a server that died stays silent until the client notices
+   * (its idle heartbeat is 30 s). Our own heartbeat must come back through the nodes watch
+   * within an interval or two; the other buckets' watches start again after ten quiet
+   * intervals (each restart re-reads the bucket's current values, cheap for desired state).
+   */
+  private watchdog(previous: number): void {
+    const interval = this.options.config.heartbeatInterval;
+    const echoed = this.nodesMirror.get(this.options.config.nodeName)?.revision ?? 0;
+    this.stale = previous > 0 && echoed < previous ? this.stale + 1 : 0;
+    if (this.stale >= 2) {
+      this.options.log.info('fleet: the node watch went quiet; watching every bucket again');
+      this.stale = 0;
+      for (const m of [this.nodesMirror, this.specs, this.placements, this.lease]) m.restart();
+      return;
+    }
+    const quiet = Date.now() - 10 * interval;
+    for (const m of [this.specs, this.placements, this.lease]) if (m.lastHeard < quiet) m.restart();
+  }
+
   /** After a reconnect (a server lost), every watch starts again from the current values. */
   private async followStatus(): Promise<void> {
     for await (const s of this.buckets.nc.status()) {
@@ -117,7 +140,7 @@ export class JoinedFleet implements FleetControl {
     if (this.closed) return;
     try {
       const record = await this.inventory.record();
-      await this.buckets.nodes.put(record.node, encode(record));
+      this.published = await this.buckets.nodes.put(record.node, encode(record));
       this.publishWarned = false;
     } catch (err) {
       if (!this.publishWarned) this.options.log.warn('fleet: heartbeat failed (logged once until it works again)', { error: (err as Error).message });
@@ -126,7 +149,9 @@ export class JoinedFleet implements FleetControl {
   }
 
   private async tick(): Promise<void> {
+    const before = this.published;
     await this.publish();
+    this.watchdog(before);
     if (await this.scheduler.holdLease()) this.schedulePass(0);
     void this.reconciler.kick();
   }

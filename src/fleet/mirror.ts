@@ -17,6 +17,8 @@ export interface Mirrored<T> {
 export class BucketMirror<T> {
   readonly entries = new Map<string, Mirrored<T>>();
   private stopped = false;
+  /** Epoch ms of the last message or watch start: a quiet watch may be a dead one. */
+  lastHeard = Date.now();
   private watcher: { stop(): void } | undefined;
   private readyResolve!: () => void;
   /** Resolved once the watch has delivered the bucket's current values. */
@@ -40,6 +42,7 @@ export class BucketMirror<T> {
       try {
         const iter = await this.kv.watch({ key: '>' });
         this.watcher = iter;
+        this.lastHeard = Date.now();
         // Keys seen in this watch's initial values; on a restart the others were deleted meanwhile.
         let seen: Set<string> | undefined = new Set();
         const settle = () => {
@@ -52,6 +55,7 @@ export class BucketMirror<T> {
         const timer = setTimeout(settle, 300);
         timer.unref();
         for await (const e of iter) {
+          this.lastHeard = Date.now();
           seen?.add(e.key);
           this.apply(e);
           if (e.isUpdate) {

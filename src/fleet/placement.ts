@@ -108,13 +108,18 @@ function choose(
   // The best `need` overall, best first; and under spread the best of each site.
   const top: Candidate[] = [];
   const bestOfSite = new Map<string, Candidate>();
+  const checkHosts = hosts.size > 0;
+  const failedNodes = Object.keys(failed).length > 0 ? new Set(Object.keys(failed)) : undefined;
+  const pack = policy === 'pack';
+  const cpu = device === 'cpu';
+  const memory = spec.memoryBytes;
   for (const l of ledgerList) {
     const v = l.view;
-    if (hosts.has(v.node)) {
+    if (checkHosts && hosts.has(v.node)) {
       already++;
       continue;
     }
-    if (failed[v.node] !== undefined) {
+    if (failedNodes !== undefined && failedNodes.has(v.node)) {
       failedThere++;
       continue;
     }
@@ -137,30 +142,30 @@ function choose(
       selectorMisses[miss]!++;
       continue;
     }
-    const budget = v.budget[device];
-    const freeAfter = budget - l.used[device] - spec.memoryBytes;
+    const budget = cpu ? v.budget.cpu : v.budget.cuda;
+    const freeAfter = budget - (cpu ? l.used.cpu : l.used.cuda) - memory;
     if (freeAfter < 0) {
       noMemory++;
       continue;
     }
     let score: number;
-    if (policy === 'pack') {
+    if (pack) {
       // Awake nodes first (best fit among them, keeping headroom), then the fullest asleep.
       const awake = l.replicas > 0 || l.used.cpu > 0;
-      score = (awake && freeAfter >= budget * headroom ? 4 : 0) - freeAfter / Math.max(budget, 1);
+      score = (awake && freeAfter >= budget * headroom ? 4 : 0) - freeAfter / (budget || 1);
     } else {
-      score = freeAfter / Math.max(budget, 1) - l.replicas * 0.01;
+      score = freeAfter / (budget || 1) - l.replicas * 0.01;
     }
-    if (v.bundles.has(spec.digest)) score += 0.5;
+    if (v.bundles.size > 0 && v.bundles.has(spec.digest)) score += 0.5;
     if (spec.preferSite !== undefined && v.site === spec.preferSite) score += 8;
-    const c = { ledger: l, score };
+    // Allocate only for nodes that make a list: most of a large fleet does not.
     if (spread) {
       const held = bestOfSite.get(v.site);
-      if (held === undefined || better(c, held)) bestOfSite.set(v.site, c);
+      if (held === undefined || beats(score, v.node, held)) bestOfSite.set(v.site, { ledger: l, score });
     }
-    if (top.length < need || better(c, top[top.length - 1]!)) {
+    if (top.length < need || beats(score, v.node, top[top.length - 1]!)) {
       let i = Math.min(top.length, need - 1);
-      top[i] = c;
+      top[i] = { ledger: l, score };
       while (i > 0 && better(top[i]!, top[i - 1]!)) {
         [top[i], top[i - 1]] = [top[i - 1]!, top[i]!];
         i--;
@@ -193,8 +198,12 @@ function choose(
   return `${assigned.length}/${assigned.length - picked.length + need} replicas placed; ${explain(reasons, ledgerList.length)}`;
 }
 
+function beats(score: number, node: string, b: Candidate): boolean {
+  return score > b.score || (score === b.score && node < b.ledger.view.node);
+}
+
 function better(a: Candidate, b: Candidate): boolean {
-  return a.score > b.score || (a.score === b.score && a.ledger.view.node < b.ledger.view.node);
+  return beats(a.score, a.ledger.view.node, b);
 }
 
 function explain(counts: Map<string, number>, total: number): string {
