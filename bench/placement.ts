@@ -54,7 +54,7 @@ function makeApps(n: number): AppSpec[] {
       models: [`app-${i}-model`],
       replicas: { min: 1, max },
       require: gpu ? ['gpu'] : [],
-      select: !gpu && random() < 0.1 ? { role: 'edge' } : {},
+      select: (!gpu && random() < 0.1 ? { role: 'edge' } : {}) as Record<string, string>,
       ...(random() < 0.2 ? { spread: 'site' as const } : {}),
       createdAt: 0,
     } satisfies AppSpec;

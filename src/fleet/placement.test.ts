@@ -102,3 +102,19 @@ test('pack uses as few nodes as fit and leaves the rest idle; spread uses them a
   assert.equal(pack.idle.length, 5);
   assert.equal(spread.idle.length, 0);
 });
+
+test('on a large fleet a scan stops once enough nodes fit, rotating over the fleet, and still fits every budget', () => {
+  const nodes = Array.from({ length: 600 }, (_, i) => node(`n${String(i).padStart(3, '0')}`, { budget: { cpu: 250 * MIB, cuda: 0 } }));
+  const apps = Array.from({ length: 50 }, (_, i) => app(`a${i}`, 100 * MIB, {}, 2));
+  const out = place({ nodes, apps, policy: 'spread', now: 1, scoreLimit: 16 });
+  const used = new Map<string, number>();
+  for (const p of out.placements.values()) {
+    assert.equal(p.assigned.length, 2);
+    for (const a of p.assigned) used.set(a.node, (used.get(a.node) ?? 0) + 100 * MIB);
+  }
+  for (const bytes of used.values()) assert.ok(bytes <= 250 * MIB);
+  // Rotation: the scans did not all pick from the first few nodes.
+  assert.ok(used.size >= 90, `only ${used.size} nodes used`);
+  const impossible = place({ nodes, apps: [app('huge', 300 * MIB)], policy: 'spread', now: 1, scoreLimit: 16 }).placements.get('huge')!;
+  assert.equal(impossible.pending, '0/1 replicas placed; 0/600 nodes fit: 600 lack memory (need 300.0 MiB)');
+});

@@ -37,6 +37,8 @@ export interface PlacementInput {
   now: number;
   /** Under `pack`, the share of a node's budget kept free when choosing an awake node (0.1). */
   headroom?: number;
+  /** Feasible nodes after which one replica set's scan stops (256; 0 scans every node). */
+  scoreLimit?: number;
 }
 
 export interface PlacementOutput {
@@ -65,6 +67,22 @@ interface Ledger {
   used: { cpu: number; cuda: number };
   gpusUsed: number;
   replicas: number;
+  /** Serves a replica or models of its own (under `pack`, scanned first). */
+  awake: boolean;
+}
+
+/** One placement pass's shared state. */
+interface Pass {
+  ledgers: Map<string, Ledger>;
+  ledgerList: readonly Ledger[];
+  policy: PowerPolicy;
+  headroom: number;
+  now: number;
+  /** Where the next app's scan starts: scans rotate over the fleet, as Kubernetes' do. */
+  cursor: number;
+  /** Feasible nodes after which a scan stops (0: scan every node). */
+  scoreLimit: number;
+  awake: Ledger[];
 }
 
 interface Candidate {
@@ -78,17 +96,8 @@ interface Candidate {
  * all of them), the best are kept, and with `spread: site` the best of each unused site first.
  * Returns why any replica stays unplaced, or ''.
  */
-function choose(
-  spec: AppSpec,
-  assigned: Assignment[],
-  failed: Readonly<Record<string, string>>,
-  need: number,
-  ledgers: Map<string, Ledger>,
-  ledgerList: readonly Ledger[],
-  policy: PowerPolicy,
-  headroom: number,
-  now: number,
-): string {
+function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<string, string>>, need: number, pass: Pass): string {
+  const { ledgers, ledgerList, policy, headroom, now } = pass;
   const device = deviceOf(spec);
   const hosts = new Set(assigned.map((a) => a.node));
   const perSite = new Map<string, number>();
@@ -113,23 +122,24 @@ function choose(
   const pack = policy === 'pack';
   const cpu = device === 'cpu';
   const memory = spec.memoryBytes;
-  for (const l of ledgerList) {
+  let feasible = 0;
+  const visit = (l: Ledger): void => {
     const v = l.view;
     if (checkHosts && hosts.has(v.node)) {
       already++;
-      continue;
+      return;
     }
     if (failedNodes !== undefined && failedNodes.has(v.node)) {
       failedThere++;
-      continue;
+      return;
     }
     if (v.draining) {
       draining++;
-      continue;
+      return;
     }
     if (gpusNeeded > 0 && v.gpus - l.gpusUsed < gpusNeeded) {
       noGpu++;
-      continue;
+      return;
     }
     let miss = -1;
     for (let i = 0; i < selectors.length; i++) {
@@ -140,24 +150,24 @@ function choose(
     }
     if (miss >= 0) {
       selectorMisses[miss]!++;
-      continue;
+      return;
     }
     const budget = cpu ? v.budget.cpu : v.budget.cuda;
     const freeAfter = budget - (cpu ? l.used.cpu : l.used.cuda) - memory;
     if (freeAfter < 0) {
       noMemory++;
-      continue;
+      return;
     }
     let score: number;
     if (pack) {
       // Awake nodes first (best fit among them, keeping headroom), then the fullest asleep.
-      const awake = l.replicas > 0 || l.used.cpu > 0;
-      score = (awake && freeAfter >= budget * headroom ? 4 : 0) - freeAfter / (budget || 1);
+      score = (l.awake && freeAfter >= budget * headroom ? 4 : 0) - freeAfter / (budget || 1);
     } else {
       score = freeAfter / (budget || 1) - l.replicas * 0.01;
     }
     if (v.bundles.size > 0 && v.bundles.has(spec.digest)) score += 0.5;
     if (spec.preferSite !== undefined && v.site === spec.preferSite) score += 8;
+    feasible++;
     // Allocate only for nodes that make a list: most of a large fleet does not.
     if (spread) {
       const held = bestOfSite.get(v.site);
@@ -171,7 +181,19 @@ function choose(
         i--;
       }
     }
+  };
+  const n = ledgerList.length;
+  let scanned = 0;
+  if (pack) for (const l of pass.awake) visit(l);
+  // A large fleet is scanned until enough nodes fit, from where the last scan stopped; when
+  // fewer fit, every node is scanned and the reasons cover them all.
+  for (; scanned < n; scanned++) {
+    if (pass.scoreLimit > 0 && feasible >= pass.scoreLimit && top.length >= need) break;
+    const l = ledgerList[(pass.cursor + scanned) % n]!;
+    if (pack && l.awake) continue;
+    visit(l);
   }
+  pass.cursor = (pass.cursor + scanned) % Math.max(n, 1);
   const picked: Candidate[] = [];
   if (spread) {
     // Sites holding fewest replicas of this app first, the best node of each.
@@ -183,19 +205,24 @@ function choose(
     l.used[device] += spec.memoryBytes;
     l.gpusUsed += gpusNeeded;
     l.replicas++;
+    if (!l.awake) {
+      l.awake = true;
+      pass.awake.push(l);
+    }
     assigned.push({ node: l.view.node, at: now });
   }
   if (picked.length === need) return '';
   const reasons = new Map<string, number>();
   const add = (why: string, n: number) => n > 0 && reasons.set(why, (reasons.get(why) ?? 0) + n);
-  // Nodes chosen in this pass count as running a replica now.
+  // Only a full scan gets here (a scan stops early only once enough nodes fit). Nodes chosen in
+  // this pass count as running a replica now.
   add('already run a replica', already + picked.length);
   add('failed to load it', failedThere);
   add('are draining', draining);
   add(gpusNeeded <= 1 ? 'have no free GPU' : `have fewer than ${gpusNeeded} free GPUs`, noGpu);
   selectors.forEach(([k, want], i) => add(`fail ${k}=${want}`, selectorMisses[i]!));
   add(`lack memory (need ${formatBytes(spec.memoryBytes)})`, noMemory);
-  return `${assigned.length}/${assigned.length - picked.length + need} replicas placed; ${explain(reasons, ledgerList.length)}`;
+  return `${assigned.length}/${assigned.length - picked.length + need} replicas placed; ${explain(reasons, n)}`;
 }
 
 function beats(score: number, node: string, b: Candidate): boolean {
@@ -215,7 +242,7 @@ export function place(input: PlacementInput): PlacementOutput {
   const { nodes, apps, policy, now } = input;
   const headroom = input.headroom ?? 0.1;
   const ledgers = new Map<string, Ledger>();
-  for (const view of nodes) ledgers.set(view.node, { view, used: { cpu: view.localBytes, cuda: 0 }, gpusUsed: 0, replicas: 0 });
+  for (const view of nodes) ledgers.set(view.node, { view, used: { cpu: view.localBytes, cuda: 0 }, gpusUsed: 0, replicas: 0, awake: view.localBytes > 0 });
   const ledgerList = [...ledgers.values()];
 
   // First keep every assignment still valid, so new replicas see the full reservations:
@@ -231,6 +258,7 @@ export function place(input: PlacementInput): PlacementOutput {
       l.used[device] += spec.memoryBytes;
       l.gpusUsed += spec.gpu?.count ?? 0;
       l.replicas++;
+      l.awake = true;
       keep.push(a);
     }
     kept.set(spec.name, keep);
@@ -239,11 +267,12 @@ export function place(input: PlacementInput): PlacementOutput {
   // Biggest apps first: first-fit decreasing packs better, and big ones fit while room is left.
   const order = [...apps].sort((a, b) => b.spec.memoryBytes - a.spec.memoryBytes || a.spec.name.localeCompare(b.spec.name));
   const placements = new Map<string, Placement>();
+  const pass: Pass = { ledgers, ledgerList, policy, headroom, now, cursor: 0, scoreLimit: input.scoreLimit ?? 256, awake: ledgerList.filter((l) => l.awake) };
   for (const { spec, current, target } of order) {
     const assigned = kept.get(spec.name)!;
     const failed = current?.digest === spec.digest ? current.failed : {};
     const need = target - assigned.length;
-    const pending = need > 0 ? choose(spec, assigned, failed, need, ledgers, ledgerList, policy, headroom, now) : '';
+    const pending = need > 0 ? choose(spec, assigned, failed, need, pass) : '';
     placements.set(spec.name, {
       v: FLEET_VERSION,
       app: spec.name,
