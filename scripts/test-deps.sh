@@ -5,7 +5,8 @@
 # the OCR tests render text in DejaVu Sans; the deploy suite renders the Kubernetes manifests
 # with kubectl (kustomize), verifies the systemd unit with systemd-analyze and joins a NATS leaf
 # node to a hub with nats-server; the dashboard suite drives Debian's chromium through
-# playwright-core (no browser is downloaded). Runs before `npm test` (the pretest script).
+# playwright-core (no browser is downloaded); the fleet suites run a nats-server cluster (2.9
+# and later: JetStream key-value with bucket max-age). Runs before `npm test` (the pretest script).
 set -euo pipefail
 missing=()
 for tool in prometheus docker-registry openssl nats-server chromium; do

@@ -53,6 +53,10 @@ export const ErrorCode = {
   AppUnprocessable: 'APP_UNPROCESSABLE',
   AppUnavailable: 'APP_UNAVAILABLE',
   AppFailed: 'APP_FAILED',
+  FleetDisabled: 'FLEET_DISABLED',
+  FleetUnavailable: 'FLEET_UNAVAILABLE',
+  Unschedulable: 'UNSCHEDULABLE',
+  Conflict: 'CONFLICT',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -10,6 +10,7 @@ import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { LlmService, ModelManager, resolveModels } from './engine/index.js';
+import { openFleet, type FleetHandle } from './fleet/index.js';
 import { Sandbox } from './sandbox/index.js';
 import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
 
@@ -54,7 +55,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   });
   telemetry.watchModels(() => [...manager.status(), ...llm.list()]);
   const sandbox = new Sandbox({ manager, llm, log, dataDir: config.dataDir, onInstanceStart: (app) => telemetry.componentStarted(app) });
-  const apps = new AppDeployer({ manager, llm, sandbox, config, trustedKeys: loadTrustedKeys(config.trustedKeys), log });
+  const trustedKeys = loadTrustedKeys(config.trustedKeys);
+  const apps = new AppDeployer({ manager, llm, sandbox, config, trustedKeys, log });
   try {
     for (const ref of config.app) await apps.deploy(ref);
     if (servesEmbeddedDefault(config)) {
@@ -69,6 +71,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     await telemetry.shutdown();
     throw err;
   }
+  // Fleet (src/fleet, docs/fleet.md): joined over NATS with --fleet, else a fleet of one.
+  let fleet: FleetHandle | undefined;
   const server = new ApiServer({
     manager,
     llm,
@@ -82,8 +86,23 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     callerHeader: config.callerHeader,
     deployer: apps,
     adminToken: config.adminToken,
+    fleet: () => fleet,
   });
   const address = await server.listen();
+  try {
+    fleet = await openFleet({
+      config, url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
+      budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
+      models: () => manager.status().map((m) => ({ name: m.name, device: m.device, memoryBytes: m.memoryBytes })),
+      stats: () => telemetry.stats(),
+    });
+  } catch (err) {
+    await server.drain(0);
+    await sandbox.close();
+    await Promise.all([manager.shutdown(), llm.shutdown()]);
+    await telemetry.shutdown();
+    throw err;
+  }
   log.info('weft node listening', {
     url: `http://${address.address}:${address.port}`,
     models: [...manager.names(), ...llm.names()].join(','),
@@ -105,6 +124,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
         const hold = setInterval(() => undefined, 60_000);
         try {
           log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
+          await fleet?.leave();
           await server.drain(config.shutdownTimeout);
           await sandbox.close();
           await Promise.all([manager.shutdown(), llm.shutdown()]);

@@ -56,6 +56,10 @@ const STATUS: Record<ErrorCode, number> = {
   MEMORY_BUDGET_EXCEEDED: 503,
   QUEUE_TIMEOUT: 503,
   SHUTTING_DOWN: 503,
+  FLEET_DISABLED: 409,
+  FLEET_UNAVAILABLE: 503,
+  UNSCHEDULABLE: 422,
+  CONFLICT: 409,
 };
 
 export function httpStatus(code: ErrorCode): number {

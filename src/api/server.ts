@@ -17,6 +17,7 @@ import { dashboardRoutes } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
+import type { FleetControl } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import type { Sandbox } from '../sandbox/index.js';
 
@@ -43,6 +44,8 @@ export interface ApiServerOptions {
   /** Apps deployed at run time; mounts the /admin API. */
   deployer?: AppDeployer;
   adminToken?: string | undefined;
+  /** The fleet this node answers for at /admin/fleet/... (read per request). */
+  fleet?: (() => FleetControl | undefined) | undefined;
 }
 
 export class ApiServer {
@@ -100,8 +103,9 @@ export class ApiServer {
     // Prometheus scrapes from elsewhere: /metrics stays outside the admin API's guard.
     const { metrics } = this.options.telemetry;
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
-    app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry }));
-    app.route('/', dashboardRoutes({ ...this.options, apps: this.options.deployer, guard: adminGuard(this.options.adminToken) }));
+    app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry, fleet: this.options.fleet }));
+    // The dashboard's fleet view is not wired to the fleet's status yet: it shows 'single node'.
+    app.route('/', dashboardRoutes({ ...this.options, fleet: undefined, apps: this.options.deployer, guard: adminGuard(this.options.adminToken) }));
     if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {

@@ -7,6 +7,7 @@ import { VERSION } from '../node.js';
 import { benchCommand } from './bench.js';
 import { gcCommand, inspectCommand, packCommand, pullCommand, pushCommand } from './bundle-commands.js';
 import { configCommand } from './config-command.js';
+import { deployCommand, nodesCommand, statusCommand, undeployCommand } from './fleet-commands.js';
 import { serveCommand } from './serve.js';
 import { keyCommand, signCommand, verifyCommand } from './sign-commands.js';
 import { topCommand } from './top.js';
@@ -15,7 +16,7 @@ const USAGE = `weft ${VERSION} — an inference fabric
 
 Usage:
   weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--app REF ...]
-             [--upstream NAME=URL ...] [--config FILE]
+             [--upstream NAME=URL ...] [--config FILE] [--fleet nats://HOST:4222 [--site S] [--label k=v ...]]
   weft pack DIR [-o OUT] [--tag T]   pack an app folder into an OCI layout (-o) or the store
   weft inspect REF [--json]          layers, sizes, digests and signatures of a bundle
   weft push REF [--from SRC]         push a store tag (or SRC: layout, tag, registry ref) to a registry
@@ -28,6 +29,9 @@ Usage:
   weft bench [TARGET] --model M [--protocol kserve-v2|openai|app] [--concurrency 1,4,16 | --rate R]
              [--duration S | --requests N] [--input FILE | --shape N:DT:DIMS] [--stream] [--json] [--plot F]
   weft top [--url http://127.0.0.1:8080] [--once] [--token T]   live per-model rate, latency, queue, power, joules
+  weft deploy REF [--replicas N | --min A --max B] [--require gpu] [--select k=v] [--spread site] [--prefer-site S]
+  weft undeploy NAME | weft status [NAME] [--json] | weft nodes [--json]
+                          the fleet's apps and nodes through any node (--url, --token; --help each)
   weft version
 
 REF is an app folder, an OCI layout folder, a store tag (name:tag) or a registry reference
@@ -64,6 +68,14 @@ async function main(argv: string[]): Promise<void> {
       return verifyCommand(args);
     case 'gc':
       return gcCommand(args);
+    case 'deploy':
+      return deployCommand(args);
+    case 'undeploy':
+      return undeployCommand(args);
+    case 'status':
+      return statusCommand(args);
+    case 'nodes':
+      return nodesCommand(args);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);

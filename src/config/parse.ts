@@ -2,6 +2,7 @@
 // wins). Unknown keys and malformed values are errors naming the setting, never ignored.
 
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
@@ -79,6 +80,26 @@ export interface NodeConfig {
   insecureRegistries: readonly string[];
   /** Bytes. */
   uploadChunkSize: number;
+  /** NATS URLs of the fleet; empty: no fleet. */
+  fleet: readonly string[];
+  site: string;
+  /** Node labels from --label k=v. */
+  label: Readonly<Record<string, string>>;
+  /** Resolved from 'auto'. */
+  nodeName: string;
+  natsCreds: string | undefined;
+  natsUser: string | undefined;
+  natsPassword: string | undefined;
+  natsToken: string | undefined;
+  natsCa: string | undefined;
+  /** Watts. */
+  powerBudget: number | undefined;
+  powerPolicy: 'spread' | 'pack';
+  /** Milliseconds. */
+  heartbeatInterval: number;
+  fleetReplicas: number;
+  /** Milliseconds. */
+  scaleCooldown: number;
 }
 
 export interface ConfigSources {
@@ -180,6 +201,32 @@ function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+const FLEET_TOKEN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/** Fleet names become NATS subject tokens and KV keys: checked here, once. */
+function resolveFleet(out: Record<string, unknown>): void {
+  const setting = (key: string) => settings.find((s) => s.key === key)!;
+  if (out.nodeName === 'auto') {
+    const host = os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 40) || 'node';
+    out.nodeName = `${host}-${randomBytes(3).toString('hex')}`;
+  }
+  for (const key of ['nodeName', 'site']) {
+    if (!FLEET_TOKEN.test(String(out[key]))) fail(setting(key), String(out[key]), 'must be 1-63 letters, digits, "_" or "-", starting with a letter or digit');
+  }
+  const labels: Record<string, string> = {};
+  for (const entry of (out.label as string[] | undefined) ?? []) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_./-]{0,62})=([A-Za-z0-9_./-]{0,63})$/.exec(entry);
+    if (!m) fail(setting('label'), entry, 'is not k=v (letters, digits, "_", ".", "/", "-")');
+    labels[m[1]!] = m[2]!;
+  }
+  out.label = Object.freeze(labels);
+  for (const url of out.fleet as string[]) {
+    if (!/^(nats|tls|wss?):\/\/[^\s/]+/.test(url)) fail(setting('fleet'), url, 'is not a NATS URL such as nats://host:4222');
+  }
+  if (out.heartbeatInterval === 0) fail(setting('heartbeatInterval'), '0', 'must be above 0');
+  if (out.fleetReplicas === 0 || (out.fleetReplicas as number) > 5) fail(setting('fleetReplicas'), String(out.fleetReplicas), 'must be 1 to 5');
+}
+
 /** Resolves every setting once; the result is frozen and passed to whoever needs it. */
 export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   const file = sources.file === undefined ? {} : readConfigFile(sources.file);
@@ -203,7 +250,8 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   }
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
-  for (const key of ['app', 'trustedKeys', 'insecureRegistries'] as const) out[key] ??= [];
+  for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'fleet'] as const) out[key] ??= [];
+  resolveFleet(out);
   const env = sources.env ?? {};
   const home = env.HOME || os.homedir();
   if (out.dataDir === 'auto') out.dataDir = env.XDG_DATA_HOME ? join(env.XDG_DATA_HOME, 'weft') : join(home, '.weft');

@@ -73,6 +73,21 @@ export const settings = [
   { key: 'idleWatts', flag: 'idle-watts', env: 'WEFT_IDLE_WATTS', kind: 'number', default: '10', description: 'Estimator: node idle power shared among the work it does' },
   { key: 'gpuTdpWatts', flag: 'gpu-tdp-watts', env: 'WEFT_GPU_TDP_WATTS', kind: 'number', default: '300', description: 'Estimator: GPU power while busy' },
   { key: 'energyInterval', flag: 'energy-interval', env: 'WEFT_ENERGY_INTERVAL', kind: 'duration', default: '1s', description: 'How often energy meters are read' },
+  // Fleet (docs/fleet.md). Without --fleet the node is a fleet of one and none of these apply.
+  { key: 'fleet', flag: 'fleet', env: 'WEFT_FLEET', kind: 'list', default: undefined, description: 'NATS server URLs of the fleet to join, nats://host:4222 (repeatable or comma-separated)' },
+  { key: 'site', flag: 'site', env: 'WEFT_SITE', kind: 'string', default: 'default', description: 'Site (data centre, edge location) this node is in; placement can spread over sites' },
+  { key: 'label', flag: 'label', env: 'WEFT_LABEL', kind: 'list', default: undefined, description: 'Node label as k=v that `weft deploy --select` matches (repeatable)' },
+  { key: 'nodeName', flag: 'node-name', env: 'WEFT_NODE_NAME', kind: 'string', default: 'auto', description: 'Name of this node in the fleet (auto: hostname and a random suffix)' },
+  { key: 'natsCreds', flag: 'nats-creds', env: 'WEFT_NATS_CREDS', kind: 'string', default: undefined, description: 'NATS credentials file (JWT and NKey seed) for the fleet connection' },
+  { key: 'natsUser', flag: 'nats-user', env: 'WEFT_NATS_USER', kind: 'string', default: undefined, description: 'NATS user name for the fleet connection' },
+  { key: 'natsPassword', flag: 'nats-password', env: 'WEFT_NATS_PASSWORD', kind: 'string', default: undefined, description: 'NATS password for the fleet connection' },
+  { key: 'natsToken', flag: 'nats-token', env: 'WEFT_NATS_TOKEN', kind: 'string', default: undefined, description: 'NATS token for the fleet connection' },
+  { key: 'natsCa', flag: 'nats-ca', env: 'WEFT_NATS_CA', kind: 'string', default: undefined, description: 'CA certificate file the NATS servers\' TLS certificates must chain to (turns TLS on)' },
+  { key: 'powerBudget', flag: 'power-budget', env: 'WEFT_POWER_BUDGET', kind: 'number', default: undefined, description: 'Watts this node may draw, reported to the fleet' },
+  { key: 'powerPolicy', flag: 'power-policy', env: 'WEFT_POWER_POLICY', kind: 'choice', choices: ['spread', 'pack'], default: 'spread', description: 'Fleet placement: spread (latency, resilience) or pack (as few nodes awake as the load needs)' },
+  { key: 'heartbeatInterval', flag: 'heartbeat-interval', env: 'WEFT_HEARTBEAT_INTERVAL', kind: 'duration', default: '2s', description: 'How often the node reports to the fleet; it counts as gone after 3 missed, and so does a scheduler lease' },
+  { key: 'fleetReplicas', flag: 'fleet-replicas', env: 'WEFT_FLEET_REPLICAS', kind: 'integer', default: '1', description: 'JetStream replicas of the fleet buckets when this node creates them (3 on a 3-server cluster survives a server lost)' },
+  { key: 'scaleCooldown', flag: 'scale-cooldown', env: 'WEFT_SCALE_COOLDOWN', kind: 'duration', default: '30s', description: 'Time between two autoscaling changes of one app' },
 ] as const satisfies readonly Setting[];
 
 export type SettingKey = (typeof settings)[number]['key'];

@@ -6,20 +6,25 @@
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Telemetry } from '../../telemetry/index.js';
+import type { FleetControl } from '../../fleet/index.js';
 import type { AppDeployer } from './apps.js';
 import { adminGuard } from './guard.js';
+import { fleetRoutes } from './fleet.js';
 
 export interface AdminRoutesOptions {
   /** Mounts the app endpoints when given. */
   deployer: AppDeployer | undefined;
   adminToken: string | undefined;
   telemetry: Telemetry;
+  /** Mounts /admin/fleet/... when given; read per request (a node joins its fleet once it listens). */
+  fleet?: (() => FleetControl | undefined) | undefined;
 }
 
-export function adminRoutes({ deployer, adminToken, telemetry }: AdminRoutesOptions): Hono {
+export function adminRoutes({ deployer, adminToken, telemetry, fleet }: AdminRoutesOptions): Hono {
   const app = new Hono();
   app.use('/admin/*', adminGuard(adminToken));
   app.get('/admin/stats', (c) => c.json(telemetry.stats()));
+  if (fleet !== undefined) app.route('/', fleetRoutes(fleet));
   if (deployer === undefined) return app;
   app.get('/admin/apps', (c) => c.json({ apps: deployer.list() }));
   app.post('/admin/apps', async (c) => {

@@ -1,0 +1,70 @@
+// Connects to the fleet's NATS servers with the credentials a NATS client usually takes
+// (creds file, user and password, token, a CA file for TLS) and opens the fleet's buckets,
+// creating any that are missing: node records and the lease with a max-age (the liveness TTL,
+// which works on servers without per-key TTL, 2.9 and later).
+
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
+import type { NodeConfig } from '../config/index.js';
+import { ErrorCode, WeftError } from '../errors.js';
+import { Buckets } from './namespace.js';
+import type { Logger } from '../telemetry/index.js';
+
+export interface FleetBuckets {
+  nc: NatsConnection;
+  nodes: KV;
+  apps: KV;
+  placements: KV;
+  lease: KV;
+}
+
+export function connectionOptions(config: Readonly<NodeConfig>): ConnectionOptions {
+  const options: ConnectionOptions = {
+    servers: [...config.fleet],
+    name: `weft ${config.nodeName}`,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: false,
+  };
+  if (config.natsCreds !== undefined) options.authenticator = credsAuthenticator(readFileSync(config.natsCreds));
+  if (config.natsUser !== undefined) options.user = config.natsUser;
+  if (config.natsPassword !== undefined) options.pass = config.natsPassword;
+  if (config.natsToken !== undefined) options.token = config.natsToken;
+  if (config.natsCa !== undefined) options.tls = { caFile: config.natsCa };
+  return options;
+}
+
+async function bucket(kvm: Kvm, name: string, options: Partial<KvOptions>, log: Logger): Promise<KV> {
+  try {
+    return await kvm.create(name, options);
+  } catch (err) {
+    // Made by another node with other settings (a different heartbeat): use it as it is.
+    log.warn('fleet: bucket exists with other settings; using it as it is', { bucket: name, error: (err as Error).message });
+    return kvm.open(name);
+  }
+}
+
+export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): Promise<FleetBuckets> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect(connectionOptions(config));
+  } catch (err) {
+    throw new WeftError(ErrorCode.FleetUnavailable, `cannot join the fleet at ${config.fleet.join(',')}: ${(err as Error).message}`, { field: 'fleet', cause: err });
+  }
+  try {
+    const kvm = new Kvm(nc);
+    const ttl = config.heartbeatInterval * 3;
+    const replicas = config.fleetReplicas;
+    return {
+      nc,
+      nodes: await bucket(kvm, Buckets.nodes, { history: 1, ttl, replicas }, log),
+      apps: await bucket(kvm, Buckets.apps, { history: 1, replicas }, log),
+      placements: await bucket(kvm, Buckets.placements, { history: 1, replicas }, log),
+      lease: await bucket(kvm, Buckets.lease, { history: 1, ttl, replicas }, log),
+    };
+  } catch (err) {
+    await nc.close().catch(() => undefined);
+    throw new WeftError(ErrorCode.FleetUnavailable, `the fleet's NATS servers (${config.fleet.join(',')}) have no usable JetStream: ${(err as Error).message}`, { field: 'fleet', cause: err });
+  }
+}

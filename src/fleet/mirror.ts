@@ -1,0 +1,109 @@
+// A local mirror of one KV bucket: a watch keeps key → decoded value, revision and server time
+// up to date. Every value goes through its schema; a malformed one is logged and dropped (the
+// key keeps its last good value). A watch that ends (a server lost) is started again.
+
+import type { KV, KvEntry } from '@nats-io/kv';
+import type { z } from 'zod';
+import { decode } from './messages.js';
+import type { Logger } from '../telemetry/index.js';
+
+export interface Mirrored<T> {
+  value: T;
+  revision: number;
+  /** Server time of the write, epoch ms. */
+  created: number;
+}
+
+export class BucketMirror<T> {
+  readonly entries = new Map<string, Mirrored<T>>();
+  private stopped = false;
+  /** Epoch ms of the last message or watch start: a quiet watch may be a dead one. */
+  lastHeard = Date.now();
+  private watcher: { stop(): void } | undefined;
+  private readyResolve!: () => void;
+  /** Resolved once the watch has delivered the bucket's current values. */
+  readonly ready = new Promise<void>((resolve) => (this.readyResolve = resolve));
+
+  constructor(
+    readonly kv: KV,
+    private readonly name: string,
+    private readonly schema: z.ZodType<T>,
+    private readonly log: Logger,
+    private readonly onChange: (key: string) => void = () => undefined,
+  ) {}
+
+  async start(): Promise<void> {
+    void this.run();
+    await this.ready;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const iter = await this.kv.watch({ key: '>' });
+        this.watcher = iter;
+        this.lastHeard = Date.now();
+        // Keys seen in this watch's initial values; on a restart the others were deleted meanwhile.
+        let seen: Set<string> | undefined = new Set();
+        const settle = () => {
+          if (seen === undefined) return;
+          for (const key of [...this.entries.keys()]) if (!seen.has(key) && this.entries.delete(key)) this.onChange(key);
+          seen = undefined;
+          this.readyResolve();
+        };
+        // The last current value comes flagged as an update; an empty bucket sends none.
+        const timer = setTimeout(settle, 300);
+        timer.unref();
+        for await (const e of iter) {
+          this.lastHeard = Date.now();
+          seen?.add(e.key);
+          this.apply(e);
+          if (e.isUpdate) {
+            clearTimeout(timer);
+            settle();
+          }
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        this.log.warn('fleet: bucket watch failed; starting it again', { bucket: this.name, error: (err as Error).message });
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 500).unref());
+    }
+  }
+
+  private apply(e: KvEntry): void {
+    if (e.operation !== 'PUT') {
+      if (this.entries.delete(e.key)) this.onChange(e.key);
+      return;
+    }
+    const value = decode(this.schema, e.value, `${this.name}/${e.key}`, this.log);
+    if (value === undefined) return;
+    this.entries.set(e.key, { value, revision: e.revision, created: e.created.getTime() });
+    this.onChange(e.key);
+  }
+
+  get(key: string): Mirrored<T> | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Re-reads one key from the server (after a lost compare-and-set). */
+  async refresh(key: string): Promise<Mirrored<T> | undefined> {
+    const e = await this.kv.get(key);
+    if (e === null || e.operation !== 'PUT') {
+      this.entries.delete(key);
+      return undefined;
+    }
+    this.apply(e);
+    return this.entries.get(key);
+  }
+
+  /** Watches again from the current values (after a reconnect: a consumer on a lost server may be stale). */
+  restart(): void {
+    this.watcher?.stop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watcher?.stop();
+  }
+}

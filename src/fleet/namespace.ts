@@ -1,0 +1,29 @@
+// The fleet's NATS namespace, version 1: every bucket, key and subject the fleet uses, in one
+// place, so docs/fleet.md and `nats` tooling can name them. A breaking change to any message
+// schema bumps FLEET_VERSION and the names that carry it.
+
+export const FLEET_VERSION = 1;
+
+export const Buckets = {
+  /** Key `<node>` → NodeRecord: inventory and heartbeat. Bucket max-age is the liveness TTL. */
+  nodes: 'weft_nodes',
+  /** Key `<app>` → AppSpec: desired state, written by `weft deploy` with compare-and-set. */
+  apps: 'weft_apps',
+  /** Key `<app>` → Placement: where replicas go; one writer, the scheduler holding the lease. */
+  placements: 'weft_placements',
+  /** Key `scheduler` → Lease; bucket max-age is the lease TTL. */
+  lease: 'weft_lease',
+} as const;
+
+export const LEASE_KEY = 'scheduler';
+
+/** Node names, sites and app names become KV keys and subject tokens: keep them to this set. */
+export const TOKEN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/** Subjects of the fleet (part 2, routing, serves `infer` on each node). */
+export const Subjects = {
+  /** Request-reply to one node's router (Fleet, part 2). */
+  infer: (site: string, node: string) => `weft.v${FLEET_VERSION}.${site}.${node}.infer`,
+  /** Every KV change of a bucket, as JetStream stores it. */
+  bucket: (bucket: string) => `$KV.${bucket}.>`,
+};

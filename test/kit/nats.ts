@@ -1,0 +1,125 @@
+// Starts real nats-server processes for the fleet suites: a cluster of three servers with
+// JetStream on free loopback ports, each with its own temp store folder. A server can be killed
+// (kill -9) and started again on the same ports and store, as an outage would go.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const NATS_BINARY = process.env.NATS_SERVER ?? 'nats-server';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface NatsServer {
+  name: string;
+  /** nats://127.0.0.1:PORT */
+  url: string;
+  monitorUrl: string;
+  running(): boolean;
+  /** kill -9. */
+  kill(): Promise<void>;
+  /** Starts it again with the same ports and store. */
+  restart(): Promise<void>;
+}
+
+export interface NatsCluster {
+  servers: NatsServer[];
+  /** Every client URL, comma-separated, as `--fleet` takes them. */
+  urls: string;
+  stop(): Promise<void>;
+}
+
+/** A JetStream cluster of `size` servers (1 gives a plain single server). */
+export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-nats-'));
+  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
+  const procs = new Map<string, ChildProcess>();
+  const servers: NatsServer[] = [];
+  for (let i = 0; i < size; i++) {
+    const name = `n${i + 1}`;
+    const p = ports[i]!;
+    const routes = ports.filter((_, j) => j !== i).map((q) => `nats-route://127.0.0.1:${q.route}`);
+    const cluster = size > 1 ? `cluster {\n  name: weft-test\n  listen: 127.0.0.1:${p.route}\n  routes: [${routes.join(', ')}]\n}\n` : '';
+    const config = `server_name: ${name}
+listen: 127.0.0.1:${p.client}
+http: 127.0.0.1:${p.monitor}
+jetstream {
+  store_dir: "${join(dir, name)}"
+  max_memory_store: 64MB
+  max_file_store: 256MB
+}
+${cluster}`;
+    const file = join(dir, `${name}.conf`);
+    await writeFile(file, config);
+    const start = async () => {
+      const proc = spawn(NATS_BINARY, ['-c', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      proc.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+      procs.set(name, proc);
+      for (let t = 0; t < 100; t++) {
+        if (proc.exitCode !== null) throw new Error(`nats-server ${name} exited:\n${stderr}`);
+        if (await listening(p.client)) return;
+        await sleep(100);
+      }
+      throw new Error(`nats-server ${name} did not listen on ${p.client}:\n${stderr}`);
+    };
+    await start();
+    servers.push({
+      name,
+      url: `nats://127.0.0.1:${p.client}`,
+      monitorUrl: `http://127.0.0.1:${p.monitor}`,
+      running: () => {
+        const proc = procs.get(name);
+        return proc !== undefined && proc.exitCode === null && proc.signalCode === null;
+      },
+      kill: async () => {
+        const proc = procs.get(name);
+        if (proc && proc.exitCode === null && proc.signalCode === null) {
+          proc.kill('SIGKILL');
+          await once(proc, 'exit');
+        }
+      },
+      restart: start,
+    });
+  }
+  // Wait for JetStream to be ready on every server (a clustered meta leader is elected first).
+  for (const s of servers) {
+    for (let t = 0; ; t++) {
+      const ok = await fetch(`${s.monitorUrl}/healthz?js-enabled-only=true`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (t > 200) throw new Error(`nats-server ${s.name}: JetStream not ready`);
+      await sleep(100);
+    }
+  }
+  return {
+    servers,
+    urls: servers.map((s) => s.url).join(','),
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.kill()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
