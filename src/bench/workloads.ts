@@ -69,11 +69,21 @@ function parseShape(spec: string): InputSpec {
   return { name: m[1]!, datatype: m[2]!, shape: m[3]!.split('x').map(Number) };
 }
 
-/** Inputs from model metadata, dynamic dims set to 1. */
+/**
+ * Inputs from model metadata. A dynamic first dimension (the batch) is sent as 1, as Triton's
+ * perf_analyzer does; any other dynamic dimension has no size to guess, so the run is refused
+ * with the --shape that would fill it in.
+ */
 async function inputsFromMetadata(pool: Pool, model: string): Promise<InputSpec[]> {
   const res = await pool.request({ path: `/v2/models/${encodeURIComponent(model)}`, method: 'GET' });
   const body = (await res.body.json()) as { inputs?: InputSpec[]; error?: string };
   if (res.statusCode !== 200 || !body.inputs) throw bad(`model metadata for '${model}': ${body.error ?? res.statusCode}`, 'model');
+  const dynamic = body.inputs.filter((i) => i.shape.some((d, k) => d < 0 && k > 0));
+  if (dynamic.length > 0) {
+    const named = dynamic.map((i) => `'${i.name}' [${i.shape.join(',')}]`).join(', ');
+    const example = body.inputs.map((i) => `--shape ${i.name}:${i.datatype}:${i.shape.map((d, k) => (d >= 0 ? d : k === 0 ? 1 : 'N')).join('x')}`).join(' ');
+    throw bad(`model '${model}' has inputs with dynamic dimensions (-1) beyond the batch: ${named}. Say what to send: ${example} (N: the size you serve), or --input FILE`, 'shape');
+  }
   return body.inputs.map((i) => ({ ...i, shape: i.shape.map((d) => (d < 0 ? 1 : d)) }));
 }
 
@@ -98,12 +108,14 @@ function jsonData(spec: InputSpec, bytes: Uint8Array): number[] | boolean[] {
 async function kserveWorkload(pool: Pool, o: WorkloadOptions): Promise<Workload> {
   const path = o.path ?? `/v2/models/${encodeURIComponent(o.model)}/infer`;
   let body: Uint8Array | string;
+  let shapes = '';
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (o.input !== undefined) {
     body = readFileSync(o.input);
   } else {
     const specs = o.shapes.length > 0 ? o.shapes.map(parseShape) : await inputsFromMetadata(pool, o.model);
     const data = specs.map((s, i) => tensorBytes(s, i + 1));
+    shapes = `, ${specs.map((s) => `${s.name} ${s.datatype}[${s.shape.join(',')}]`).join(' ')}`;
     if (o.binary) {
       const header = Buffer.from(
         JSON.stringify({
@@ -120,7 +132,7 @@ async function kserveWorkload(pool: Pool, o: WorkloadOptions): Promise<Workload>
   }
   const binaryReply = o.binary && o.input === undefined;
   return {
-    description: `KServe v2 ${o.binary ? 'binary' : 'JSON'} infer on '${o.model}' at ${path} (${body.length} bytes per request)`,
+    description: `KServe v2 ${o.binary ? 'binary' : 'JSON'} infer on '${o.model}' at ${path}${shapes} (${body.length} bytes per request)`,
     async send(p, signal) {
       const res = await p.request({ path, method: 'POST', headers, body, signal });
       if (res.statusCode !== 200) return failure(res.statusCode, res.body);
