@@ -76,6 +76,7 @@ export async function benchCommand(args: string[]): Promise<void> {
     timeoutMs: positive(values.timeout, 'timeout', 60) * 1000,
     maxInflight: Math.round(positive(values['max-inflight'], 'max-inflight', 1024)),
     settleS: positive(values.settle, 'settle', 1.2),
+    serverPid: values['server-pid'] === undefined ? undefined : Math.round(positive(values['server-pid'], 'server-pid', 0)),
     command: ['weft', 'bench', ...args].join(' '),
     onProgress: showProgress ? (label, f) => process.stderr.write(`\r${progressBar(f)} ${label}   `) : undefined,
   });
