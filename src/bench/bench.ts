@@ -21,6 +21,8 @@ export interface BenchOptions extends WorkloadOptions {
   warmupS: number;
   timeoutMs: number;
   maxInflight: number;
+  /** A server process on this machine whose CPU time per request is reported. */
+  serverPid?: number;
   /**
    * Seconds to wait before each /metrics scrape, so that a Weft node's energy meters (read every
    * --energy-interval) have attributed the step's energy before it is read.
@@ -61,5 +63,5 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
 }
 
 function common(o: BenchOptions) {
-  return { durationS: o.durationS, requests: o.requests, timeoutMs: o.timeoutMs, maxInflight: o.maxInflight };
+  return { durationS: o.durationS, requests: o.requests, timeoutMs: o.timeoutMs, maxInflight: o.maxInflight, serverPid: o.serverPid };
 }

@@ -5,6 +5,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'undici';
+import { cpuSnapshot, cpuUsage, type CpuSnapshot, type CpuUsage } from './cpu.js';
 import { summarize, type LatencySummary } from './stats.js';
 import type { Outcome, Workload } from './workloads.js';
 
@@ -22,6 +23,8 @@ export interface StepPlan {
   timeoutMs: number;
   /** Open loop: most requests in flight; arrivals beyond are counted as dropped. */
   maxInflight: number;
+  /** A server process on this machine whose CPU time over the window is reported. */
+  serverPid?: number;
 }
 
 export interface StepResult {
@@ -43,6 +46,10 @@ export interface StepResult {
   interTokenMs?: LatencySummary;
   /** Output tokens per second over the window, all streams together. */
   tokensPerSecond?: number;
+  /** The first failure's message, for a person to see why (a response check's, an HTTP status). */
+  firstError?: string;
+  /** CPU time per request over the window: this process, the server (with `serverPid`), the rest of the machine. */
+  cpu?: CpuUsage;
 }
 
 /** Collects what the measured requests reported. */
@@ -54,11 +61,13 @@ class Recorder {
   readonly gaps: number[] = [];
   tokens = 0;
   ok = 0;
+  firstError: string | undefined;
 
   record(outcome: Outcome, latencyMs: number): void {
     if (!outcome.ok) {
       const kind = outcome.error ?? 'unknown';
       this.errors[kind] = (this.errors[kind] ?? 0) + 1;
+      this.firstError ??= outcome.detail ?? kind;
       return;
     }
     this.ok++;
@@ -69,7 +78,7 @@ class Recorder {
     this.tokens += outcome.outputTokens ?? 0;
   }
 
-  result(label: string, plan: StepPlan, windowS: number, dropped: number): StepResult {
+  result(label: string, plan: StepPlan, windowS: number, dropped: number, cpu: { from: CpuSnapshot; to: CpuSnapshot }): StepResult {
     const result: StepResult = {
       label,
       mode: plan.mode,
@@ -88,6 +97,8 @@ class Recorder {
       result.interTokenMs = summarize(this.gaps);
       result.tokensPerSecond = this.tokens / windowS;
     }
+    if (this.firstError !== undefined) result.firstError = this.firstError;
+    result.cpu = cpuUsage(cpu.from, cpu.to, this.ok);
     return result;
   }
 }
@@ -97,7 +108,7 @@ async function sendOne(workload: Workload, pool: Pool, timeoutMs: number): Promi
     return await workload.send(pool, AbortSignal.timeout(timeoutMs));
   } catch (err) {
     const name = (err as Error).name;
-    return { ok: false, error: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'connection' };
+    return { ok: false, error: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'connection', detail: (err as Error).message };
   }
 }
 
@@ -108,6 +119,7 @@ export interface Progress {
 
 async function closedLoop(pool: Pool, workload: Workload, plan: StepPlan, label: string, progress: Progress): Promise<StepResult> {
   const recorder = new Recorder();
+  const cpuFrom = cpuSnapshot(plan.serverPid);
   const start = performance.now();
   const measureUntil = plan.requests === undefined ? start + plan.durationS * 1000 : Infinity;
   let measuredDone = 0;
@@ -117,6 +129,9 @@ async function closedLoop(pool: Pool, workload: Workload, plan: StepPlan, label:
     const now = performance.now();
     progress(plan.requests !== undefined ? measuredDone / plan.requests : (now - start) / (measureUntil - start));
   }, 200);
+  // Read when the window closes: requests still finishing after it are not counted, so neither is their CPU.
+  let cpuTo: CpuSnapshot | undefined;
+  const closeWindow = plan.requests === undefined ? setTimeout(() => (cpuTo = cpuSnapshot(plan.serverPid)), plan.durationS * 1000) : undefined;
   const client = async () => {
     while (!done()) {
       const sent = performance.now();
@@ -126,14 +141,16 @@ async function closedLoop(pool: Pool, workload: Workload, plan: StepPlan, label:
         recorder.record(outcome, finished - sent);
         measuredDone++;
         lastCompletion = finished;
+        if (plan.requests !== undefined && measuredDone >= plan.requests) cpuTo = cpuSnapshot(plan.serverPid);
       }
     }
   };
   await Promise.all(Array.from({ length: plan.concurrency ?? 1 }, client));
   clearInterval(timer);
+  clearTimeout(closeWindow);
   progress(1);
   const windowS = plan.requests !== undefined ? (lastCompletion - start) / 1000 : plan.durationS;
-  return recorder.result(label, plan, Math.max(windowS, 1e-3), 0);
+  return recorder.result(label, plan, Math.max(windowS, 1e-3), 0, { from: cpuFrom, to: cpuTo ?? cpuSnapshot(plan.serverPid) });
 }
 
 /** Exponential inter-arrival gap for a Poisson process of `rate` per second, in ms. */
@@ -144,6 +161,7 @@ function poissonGapMs(rate: number, random: () => number): number {
 async function openLoop(pool: Pool, workload: Workload, plan: StepPlan, label: string, progress: Progress, random: () => number): Promise<StepResult> {
   const rate = plan.rate!;
   const recorder = new Recorder();
+  const cpuFrom = cpuSnapshot(plan.serverPid);
   const start = performance.now();
   const total = plan.requests;
   const arriveUntil = total === undefined ? start + plan.durationS * 1000 : Infinity;
@@ -173,9 +191,10 @@ async function openLoop(pool: Pool, workload: Workload, plan: StepPlan, label: s
     );
   }
   await Promise.all(pending);
+  const cpuTo = cpuSnapshot(plan.serverPid);
   progress(1);
   const windowS = (Math.min(intended, arriveUntil) - start) / 1000;
-  return recorder.result(label, plan, Math.max(windowS, 1e-3), dropped);
+  return recorder.result(label, plan, Math.max(windowS, 1e-3), dropped, { from: cpuFrom, to: cpuTo });
 }
 
 /** A seeded generator so open-loop arrival patterns repeat run to run. */

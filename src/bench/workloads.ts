@@ -13,6 +13,8 @@ export interface Outcome {
   ok: boolean;
   /** Failure kind: `http_<status>`, `timeout`, `connection` or `invalid_response`. */
   error?: string;
+  /** What was wrong, in words (a response check's message). */
+  detail?: string;
   /** Rows of the server-side batch this request ran in (Weft's `batch_size` parameter). */
   batchSize?: number;
   /** LLM: time to the first content token, ms. */
@@ -44,6 +46,19 @@ export interface WorkloadOptions {
   maxTokens: number;
   /** Request path instead of the protocol's own, e.g. a plain server's `/infer`. */
   path?: string;
+  /**
+   * KServe: checks each successful response's outputs beyond the built-in check (every output
+   * holds as many elements as its shape says); throws to count the response as `invalid_response`.
+   */
+  check?: (outputs: readonly ResponseOutput[]) => void;
+}
+
+/** One output tensor of a KServe response, decoded: FP32 as a Float32Array, other binary data as bytes. */
+export interface ResponseOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: ArrayLike<number>;
 }
 
 function bad(message: string, field: string): WeftError {
@@ -69,11 +84,21 @@ function parseShape(spec: string): InputSpec {
   return { name: m[1]!, datatype: m[2]!, shape: m[3]!.split('x').map(Number) };
 }
 
-/** Inputs from model metadata, dynamic dims set to 1. */
+/**
+ * Inputs from model metadata. A dynamic first dimension (the batch) is sent as 1, as Triton's
+ * perf_analyzer does; any other dynamic dimension has no size to guess, so the run is refused
+ * with the --shape that would fill it in.
+ */
 async function inputsFromMetadata(pool: Pool, model: string): Promise<InputSpec[]> {
   const res = await pool.request({ path: `/v2/models/${encodeURIComponent(model)}`, method: 'GET' });
   const body = (await res.body.json()) as { inputs?: InputSpec[]; error?: string };
   if (res.statusCode !== 200 || !body.inputs) throw bad(`model metadata for '${model}': ${body.error ?? res.statusCode}`, 'model');
+  const dynamic = body.inputs.filter((i) => i.shape.some((d, k) => d < 0 && k > 0));
+  if (dynamic.length > 0) {
+    const named = dynamic.map((i) => `'${i.name}' [${i.shape.join(',')}]`).join(', ');
+    const example = body.inputs.map((i) => `--shape ${i.name}:${i.datatype}:${i.shape.map((d, k) => (d >= 0 ? d : k === 0 ? 1 : 'N')).join('x')}`).join(' ');
+    throw bad(`model '${model}' has inputs with dynamic dimensions (-1) beyond the batch: ${named}. Say what to send: ${example} (N: the size you serve), or --input FILE`, 'shape');
+  }
   return body.inputs.map((i) => ({ ...i, shape: i.shape.map((d) => (d < 0 ? 1 : d)) }));
 }
 
@@ -98,12 +123,14 @@ function jsonData(spec: InputSpec, bytes: Uint8Array): number[] | boolean[] {
 async function kserveWorkload(pool: Pool, o: WorkloadOptions): Promise<Workload> {
   const path = o.path ?? `/v2/models/${encodeURIComponent(o.model)}/infer`;
   let body: Uint8Array | string;
+  let shapes = '';
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (o.input !== undefined) {
     body = readFileSync(o.input);
   } else {
     const specs = o.shapes.length > 0 ? o.shapes.map(parseShape) : await inputsFromMetadata(pool, o.model);
     const data = specs.map((s, i) => tensorBytes(s, i + 1));
+    shapes = `, ${specs.map((s) => `${s.name} ${s.datatype}[${s.shape.join(',')}]`).join(' ')}`;
     if (o.binary) {
       const header = Buffer.from(
         JSON.stringify({
@@ -118,23 +145,59 @@ async function kserveWorkload(pool: Pool, o: WorkloadOptions): Promise<Workload>
       body = JSON.stringify({ inputs: specs.map((s, i) => ({ ...s, data: jsonData(s, data[i]!) })) });
     }
   }
-  const binaryReply = o.binary && o.input === undefined;
   return {
-    description: `KServe v2 ${o.binary ? 'binary' : 'JSON'} infer on '${o.model}' at ${path} (${body.length} bytes per request)`,
+    description: `KServe v2 ${o.binary ? 'binary' : 'JSON'} infer on '${o.model}' at ${path}${shapes} (${body.length} bytes per request)`,
     async send(p, signal) {
       const res = await p.request({ path, method: 'POST', headers, body, signal });
       if (res.statusCode !== 200) return failure(res.statusCode, res.body);
       const raw = Buffer.from(await res.body.arrayBuffer());
-      const headerLength = binaryReply ? Number(res.headers['inference-header-content-length']) : raw.byteLength;
       try {
-        const parsed = JSON.parse(raw.subarray(0, headerLength).toString('utf8')) as { outputs?: unknown[]; parameters?: { batch_size?: number } };
-        if (!Array.isArray(parsed.outputs)) return { ok: false, error: 'invalid_response' };
-        return { ok: true, batchSize: parsed.parameters?.batch_size };
-      } catch {
-        return { ok: false, error: 'invalid_response' };
+        // Binary or JSON, whatever was asked (an --input body may ask for either): the header says which.
+        const header = res.headers['inference-header-content-length'];
+        const { outputs, batchSize } = decodeInferResponse(raw, header === undefined ? raw.byteLength : Number(header));
+        o.check?.(outputs);
+        return { ok: true, batchSize };
+      } catch (err) {
+        return { ok: false, error: 'invalid_response', detail: (err as Error).message };
       }
     },
   };
+}
+
+interface WireOutput {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data?: number[];
+  parameters?: { binary_data_size?: number };
+}
+
+/** Parses a KServe v2 response (JSON, or binary tensors after a JSON header) and checks every output's size against its shape. */
+export function decodeInferResponse(raw: Buffer, headerLength: number): { outputs: ResponseOutput[]; batchSize: number | undefined } {
+  if (!(headerLength >= 0 && headerLength <= raw.byteLength)) throw new Error(`inference-header-content-length ${headerLength} does not fit a ${raw.byteLength}-byte body`);
+  const parsed = JSON.parse(raw.subarray(0, headerLength).toString('utf8')) as { outputs?: WireOutput[]; parameters?: { batch_size?: number } };
+  if (!Array.isArray(parsed.outputs)) throw new Error('the response has no outputs array');
+  let offset = headerLength;
+  const outputs = parsed.outputs.map((out): ResponseOutput => {
+    const elements = out.shape.reduce((a, b) => a * b, 1);
+    const binarySize = out.parameters?.binary_data_size;
+    let data: ArrayLike<number>;
+    if (binarySize !== undefined) {
+      const width = BYTES_PER[out.datatype];
+      if (width !== undefined && binarySize !== elements * width) throw new Error(`output '${out.name}' [${out.shape.join(',')}] ${out.datatype} has ${binarySize} bytes, expected ${elements * width}`);
+      const bytes = new Uint8Array(raw.subarray(offset, offset + binarySize));
+      if (bytes.byteLength !== binarySize) throw new Error(`output '${out.name}': the body ends ${binarySize - bytes.byteLength} bytes early`);
+      offset += binarySize;
+      // Copied above: a Float32Array view needs a 4-byte aligned offset, which the header breaks.
+      data = out.datatype === 'FP32' ? new Float32Array(bytes.buffer) : bytes;
+    } else {
+      if (!Array.isArray(out.data) || out.data.length !== elements) throw new Error(`output '${out.name}' [${out.shape.join(',')}] has ${Array.isArray(out.data) ? out.data.length : 'no'} elements, expected ${elements}`);
+      data = out.data;
+    }
+    return { name: out.name, datatype: out.datatype, shape: out.shape, data };
+  });
+  if (offset !== raw.byteLength) throw new Error(`the body has ${raw.byteLength - offset} bytes beyond its outputs`);
+  return { outputs, batchSize: parsed.parameters?.batch_size };
 }
 
 /** Content deltas and usage from one SSE stream of chat completion chunks. */

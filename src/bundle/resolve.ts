@@ -11,8 +11,8 @@ import { openAppFolder } from './app.js';
 import { copyBundle } from './copy.js';
 import { OciLayout } from './layout.js';
 import { openStoredBundle, type OpenedBundle, type TrustPolicy } from './open.js';
-import { connectRegistry, formatReference, looksLikeRegistryReference, type RegistryTarget } from './registry/index.js';
-import { StoreTarget } from './store-target.js';
+import { connectRegistry, formatReference, looksLikeRegistryReference, parseRegistryReference, type RegistryTarget } from './registry/index.js';
+import { StoreTarget, type StoreTargetOptions } from './store-target.js';
 import type { Progress, Target } from './target.js';
 
 export const ReferenceKinds = ['folder', 'layout', 'registry', 'store'] as const;
@@ -35,8 +35,17 @@ export function classifyReference(ref: string): ReferenceKind {
   return 'store';
 }
 
-export function storeOf(config: Readonly<NodeConfig>): StoreTarget {
-  return new StoreTarget(new BlobStore(join(config.dataDir, 'store')));
+export function storeOf(config: Readonly<NodeConfig>, options: StoreTargetOptions = {}): StoreTarget {
+  return new StoreTarget(new BlobStore(join(config.dataDir, 'store')), options);
+}
+
+/**
+ * The tag a packed reference is kept under in the store: a registry reference as `weft pull`
+ * tags it (host[:port]/repo:tag), a store tag with `:latest` when it names none.
+ */
+export function storeTagOf(ref: string): string {
+  if (looksLikeRegistryReference(ref)) return formatReference(parseRegistryReference(ref));
+  return ref.includes(':') || ref.startsWith('sha256:') ? ref : `${ref}:latest`;
 }
 
 /** The Target a packed bundle reference lives in, and the tag or digest to read there. */
@@ -52,7 +61,7 @@ export function openReference(ref: string, config: Readonly<NodeConfig>): { targ
       return { target, reference: target.reference, kind };
     }
     case 'store':
-      return { target: storeOf(config), reference: ref.includes(':') || ref.startsWith('sha256:') ? ref : `${ref}:latest`, kind };
+      return { target: storeOf(config), reference: storeTagOf(ref), kind };
   }
 }
 

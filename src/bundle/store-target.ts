@@ -7,10 +7,23 @@ import { isDigest, type BlobSource, type BlobStore } from '../store/index.js';
 import { MAX_MANIFEST_BYTES, MediaType, parseImageManifest, type Descriptor } from './oci.js';
 import { tracked, type Progress, type Target } from './target.js';
 
+export interface StoreTargetOptions {
+  /**
+   * Re-hash blobs the store already has before a copy skips them, and replace those that no
+   * longer match their digest: what `weft pull` does, so that pulling again repairs a damaged copy.
+   */
+  verifyExisting?: boolean;
+}
+
 export class StoreTarget implements Target {
   readonly name: string;
+  /** Blobs replaced because the stored copy no longer matched its digest. */
+  repaired = 0;
 
-  constructor(readonly store: BlobStore) {
+  constructor(
+    readonly store: BlobStore,
+    private readonly options: StoreTargetOptions = {},
+  ) {
     this.name = `store ${store.root}`;
   }
 
@@ -34,17 +47,23 @@ export class StoreTarget implements Target {
   }
 
   hasBlob(descriptor: Descriptor): Promise<boolean> {
-    return this.store.has(descriptor.digest);
+    return this.options.verifyExisting ? this.store.intact(descriptor) : this.store.has(descriptor.digest);
+  }
+
+  private async put(descriptor: Descriptor, source: BlobSource): Promise<'stored' | 'present' | 'repaired'> {
+    const outcome = await this.store.put(descriptor, source, this.name, { verifyExisting: this.options.verifyExisting === true });
+    if (outcome === 'repaired') this.repaired++;
+    return outcome;
   }
 
   async putBlob(descriptor: Descriptor, source: BlobSource, progress?: Progress): Promise<void> {
     const transfer = tracked(descriptor, source, progress);
-    const outcome = await this.store.put(descriptor, transfer.source, this.name);
-    transfer.done(outcome === 'present' ? 'already stored' : undefined);
+    const outcome = await this.put(descriptor, transfer.source);
+    transfer.done(outcome === 'present' ? 'already stored' : outcome === 'repaired' ? 'repaired: the stored copy did not match its digest' : undefined);
   }
 
   async putManifest(descriptor: Descriptor, bytes: Buffer): Promise<void> {
-    await this.store.put(descriptor, () => [bytes], this.name);
+    await this.put(descriptor, () => [bytes]);
     const { subject } = parseImageManifest(bytes, this.name);
     if (subject) await this.store.addReferrer(subject.digest, descriptor.digest);
   }

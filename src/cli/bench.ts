@@ -5,31 +5,8 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, WeftError } from '../errors.js';
 import { Protocols, formatTable, runBench, writePlot, type Protocol } from '../bench/index.js';
+import { helpText } from './help.js';
 
-const USAGE = `weft bench [TARGET] --model M [options]
-
-  TARGET                  base URL (default http://127.0.0.1:8080)
-  --model M               model name (kserve-v2, openai) or app name (app)
-  --protocol P            kserve-v2 (default) | openai | app
-  --concurrency 1,4,16    closed loop: clients per step (default 1,4,16)
-  --rate R[,R2…]          open loop instead: Poisson arrivals per second per step
-  --duration S            measured seconds per step (default 10)
-  --requests N            measure N requests per step instead of a duration
-  --warmup S              unmeasured seconds before each step (default 2)
-  --input FILE            request body: KServe infer JSON, OpenAI request JSON or prompt text, app body
-  --shape NAME:DT:DIMS    KServe input with random data, e.g. x:FP32:1x3x48x320 (repeatable;
-                          default: the model's inputs with dynamic dims set to 1)
-  --binary                KServe: binary tensor data extension
-  --path P                request path instead of the protocol's (e.g. a plain server's /infer)
-  --stream                OpenAI: stream tokens (time to first token, inter-token latency)
-  --max-tokens N          OpenAI: max_tokens (default 64)
-  --timeout S             per-request timeout (default 60)
-  --max-inflight N        open loop: most requests in flight (default 1024)
-  --settle S              wait before reading the server's /metrics (default 1.2, a Weft
-                          node's energy meters attribute energy every --energy-interval, 1s)
-  --json                  print the report as JSON
-  --plot FILE             write latency vs throughput as .svg or .png
-`;
 
 function list(raw: string | undefined, flag: string): number[] {
   if (raw === undefined) return [];
@@ -68,14 +45,10 @@ export async function benchCommand(args: string[]): Promise<void> {
       settle: { type: 'string' },
       json: { type: 'boolean', default: false },
       plot: { type: 'string' },
-      help: { type: 'boolean', default: false },
+      'server-pid': { type: 'string' },
     },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (values.model === undefined) throw new WeftError(ErrorCode.BadRequest, `--model is required\n\n${USAGE}`, { field: 'model' });
+  if (values.model === undefined) throw new WeftError(ErrorCode.BadRequest, `--model is required\n\n${helpText('bench')}`, { field: 'model' });
   if (!(Protocols as readonly string[]).includes(values.protocol!)) {
     throw new WeftError(ErrorCode.BadRequest, `--protocol must be one of ${Protocols.join(', ')}`, { field: 'protocol' });
   }
@@ -103,6 +76,7 @@ export async function benchCommand(args: string[]): Promise<void> {
     timeoutMs: positive(values.timeout, 'timeout', 60) * 1000,
     maxInflight: Math.round(positive(values['max-inflight'], 'max-inflight', 1024)),
     settleS: positive(values.settle, 'settle', 1.2),
+    serverPid: values['server-pid'] === undefined ? undefined : Math.round(positive(values['server-pid'], 'server-pid', 0)),
     command: ['weft', 'bench', ...args].join(' '),
     onProgress: showProgress ? (label, f) => process.stderr.write(`\r${progressBar(f)} ${label}   `) : undefined,
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   Annotation,
   MediaType,
+  classifyReference,
   OciLayout,
   connectRegistry,
   copyBundle,
@@ -16,6 +17,8 @@ import {
   parseImageManifest,
   parseRegistryReference,
   storeOf,
+  storeTagOf,
+  type Descriptor,
   type Target,
 } from '../bundle/index.js';
 import { loadConfig, type NodeConfig } from '../config/index.js';
@@ -56,18 +59,51 @@ export async function packCommand(args: string[]): Promise<void> {
   out(`packed ${dir} into the store as ${name} (${d.digest})`);
 }
 
+/** Which copy of a bundle a command read, for its output. */
+export type CopyRead = 'registry' | 'store' | 'layout';
+
+/**
+ * Reads a packed bundle's manifest: from where REF points, or from the copy pulled into the store
+ * when `local` is set or the registry cannot be reached (a note on stderr says so).
+ */
+export async function readManifest(
+  ref: string,
+  config: Readonly<NodeConfig>,
+  local = false,
+): Promise<{ target: Target; descriptor: Descriptor; bytes: Buffer; copy: CopyRead }> {
+  const opened = openReference(ref, config);
+  const copy: CopyRead = opened.kind === 'registry' ? 'registry' : opened.kind === 'layout' ? 'layout' : 'store';
+  const fromStore = async () => {
+    const store = storeOf(config);
+    const tag = storeTagOf(ref);
+    if ((await store.store.resolveTag(tag)) === undefined) {
+      throw new WeftError(ErrorCode.BundleNotFound, `${ref} has not been pulled into the store at ${store.store.root} (tag '${tag}'): run \`weft pull ${ref}\``);
+    }
+    return { target: store as Target, ...(await store.getManifest(tag)), copy: 'store' as const };
+  };
+  if (opened.kind === 'registry' && local) return fromStore();
+  try {
+    return { target: opened.target, ...(await opened.target.getManifest(opened.reference)), copy };
+  } catch (err) {
+    if (opened.kind !== 'registry' || !(err instanceof WeftError && err.code === ErrorCode.RegistryError)) throw err;
+    const stored = await fromStore().catch(() => undefined);
+    if (stored === undefined) throw err;
+    process.stderr.write(`weft: ${err.message}; reading the copy pulled into the store instead\n`);
+    return stored;
+  }
+}
+
 export async function inspectCommand(args: string[]): Promise<void> {
   const { config, flags, positionals } = commandConfig(args, { json: { type: 'boolean' } });
   const ref = onePositional(positionals, 'weft inspect REF [--json]');
-  const { target, reference } = openReference(ref, config);
-  const { descriptor, bytes } = await target.getManifest(reference);
+  const { target, descriptor, bytes, copy } = await readManifest(ref, config);
   const manifest = parseImageManifest(bytes, target.name);
   const signatures = (await target.referrers(descriptor)).filter((r) => r.artifactType === MediaType.Signature);
   if (flags.json === 'true') {
-    out(JSON.stringify({ digest: descriptor.digest, size: descriptor.size, manifest, signatures }, null, 2));
+    out(JSON.stringify({ digest: descriptor.digest, size: descriptor.size, copy, manifest, signatures }, null, 2));
     return;
   }
-  out(`${ref}`);
+  out(`${ref}${copy === 'store' && classifyReference(ref) === 'registry' ? `  (the copy in the store at ${join(config.dataDir, 'store')})` : ''}`);
   out(`  digest        ${descriptor.digest}`);
   out(`  artifactType  ${manifest.artifactType ?? '(none)'}`);
   out(`  app           ${manifest.annotations?.[Annotation.Title] ?? '?'} ${manifest.annotations?.[Annotation.Version] ?? ''}`);
@@ -110,15 +146,20 @@ export async function pullCommand(args: string[]): Promise<void> {
   const { config, positionals } = commandConfig(args);
   const ref = onePositional(positionals, 'weft pull REF');
   const src = connectRegistry(ref, config);
-  const store = storeOf(config);
+  // Blobs already stored are re-hashed, so pulling again repairs a copy damaged on disk.
+  const store = storeOf(config, { verifyExisting: true });
   const d = await copyBundle(src, src.reference, store, { tag: formatReference(src.ref), progress: terminalProgress() });
   const signatures = (await store.referrers(d)).filter((r) => r.artifactType === MediaType.Signature).length;
-  out(`pulled ${formatReference(src.ref)} into ${join(config.dataDir, 'store')} as ${d.digest} (${signatures} signature${signatures === 1 ? '' : 's'})`);
+  const repaired = store.repaired === 0 ? '' : `; repaired ${store.repaired} damaged blob${store.repaired === 1 ? '' : 's'}`;
+  out(`pulled ${formatReference(src.ref)} into ${join(config.dataDir, 'store')} as ${d.digest} (${signatures} signature${signatures === 1 ? '' : 's'}${repaired})`);
 }
 
 export async function gcCommand(args: string[]): Promise<void> {
   const { config } = commandConfig(args);
   const store = storeOf(config).store;
   const r = await collectGarbage(store);
-  out(`removed ${r.removedBlobs} blob${r.removedBlobs === 1 ? '' : 's'} (${r.removedBytes} bytes); kept ${r.keptBlobs}`);
+  out(
+    `removed ${r.removedBlobs} blob${r.removedBlobs === 1 ? '' : 's'} (${r.removedBytes} bytes); kept ${r.keptBlobs}; ` +
+      `removed ${r.removedTemps} stale temp file${r.removedTemps === 1 ? '' : 's'} (${r.removedTempBytes} bytes)`,
+  );
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `weft` command: dispatches to a subcommand and turns errors into one clear line and a
-// non-zero exit code.
+// The `weft` command: dispatches to a subcommand, answers `--help` for every one, and turns
+// errors into one clear line and a non-zero exit code.
 
 import { WeftError } from '../errors.js';
 import { VERSION } from '../node.js';
@@ -8,88 +8,58 @@ import { benchCommand } from './bench.js';
 import { gcCommand, inspectCommand, packCommand, pullCommand, pushCommand } from './bundle-commands.js';
 import { configCommand } from './config-command.js';
 import { deployCommand, nodesCommand, statusCommand, undeployCommand } from './fleet-commands.js';
+import { helpText, usage } from './help.js';
 import { serveCommand } from './serve.js';
 import { keyCommand, signCommand, verifyCommand } from './sign-commands.js';
+import { lsCommand, rmCommand } from './store-commands.js';
 import { topCommand } from './top.js';
 
-const USAGE = `weft ${VERSION} — an inference fabric
+const commands: Record<string, (args: string[]) => Promise<void> | void> = {
+  serve: serveCommand,
+  config: configCommand,
+  top: topCommand,
+  bench: benchCommand,
+  pack: packCommand,
+  inspect: inspectCommand,
+  push: pushCommand,
+  pull: pullCommand,
+  ls: lsCommand,
+  rm: rmCommand,
+  gc: gcCommand,
+  key: keyCommand,
+  sign: signCommand,
+  verify: verifyCommand,
+  deploy: deployCommand,
+  undeploy: undeployCommand,
+  status: statusCommand,
+  nodes: nodesCommand,
+  version: () => void process.stdout.write(`${VERSION}\n`),
+};
 
-Usage:
-  weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--app REF ...]
-             [--upstream NAME=URL ...] [--config FILE] [--fleet nats://HOST:4222 [--site S] [--label k=v ...]]
-  weft pack DIR [-o OUT] [--tag T]   pack an app folder into an OCI layout (-o) or the store
-  weft inspect REF [--json]          layers, sizes, digests and signatures of a bundle
-  weft push REF [--from SRC]         push a store tag (or SRC: layout, tag, registry ref) to a registry
-  weft pull REF                      pull host[:port]/repo:tag into the store
-  weft key generate [--algorithm ed25519|ecdsa-p256] [-o NAME]
-  weft sign REF --key PRIVATE.pem    attach a signature to a bundle (layout, store tag or registry)
-  weft verify REF --key PUBLIC.pem   check a bundle's signature and digests
-  weft gc                            remove store blobs no tag references
-  weft config [flags]     print every setting, its flag, variable, default and value
-  weft bench [TARGET] --model M [--protocol kserve-v2|openai|app] [--concurrency 1,4,16 | --rate R]
-             [--duration S | --requests N] [--input FILE | --shape N:DT:DIMS] [--stream] [--json] [--plot F]
-  weft top [--url http://127.0.0.1:8080] [--once] [--token T]   live per-model rate, latency, queue, power, joules
-  weft deploy REF [--replicas N | --min A --max B] [--require gpu] [--select k=v] [--spread site] [--prefer-site S]
-  weft undeploy NAME | weft status [NAME] [--json] | weft nodes [--json]
-                          the fleet's apps and nodes through any node (--url, --token; --help each)
-  weft version
-
-REF is an app folder, an OCI layout folder, a store tag (name:tag) or a registry reference
-(host[:port]/repo:tag). A model PATH ending in .gguf is a language model, served through the
-OpenAI API (/v1/...); an --upstream is a model served by an OpenAI-compatible server. With no
---models, --model, --upstream or --app, \`weft serve\` serves the embedded PaddleOCR models
-(ppocr-det, ppocr-rec, ppocr-cls). Every flag also has a WEFT_* variable: see \`weft config\`.
-`;
+/** `--help` or `-h` anywhere before a `--` asks for the command's help rather than running it. */
+function wantsHelp(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
-  switch (command) {
-    case 'serve':
-      return serveCommand(args);
-    case 'config':
-      return configCommand(args);
-    case 'top':
-      return topCommand(args);
-    case 'bench':
-      return benchCommand(args);
-    case 'pack':
-      return packCommand(args);
-    case 'inspect':
-      return inspectCommand(args);
-    case 'push':
-      return pushCommand(args);
-    case 'pull':
-      return pullCommand(args);
-    case 'key':
-      return keyCommand(args);
-    case 'sign':
-      return signCommand(args);
-    case 'verify':
-      return verifyCommand(args);
-    case 'gc':
-      return gcCommand(args);
-    case 'deploy':
-      return deployCommand(args);
-    case 'undeploy':
-      return undeployCommand(args);
-    case 'status':
-      return statusCommand(args);
-    case 'nodes':
-      return nodesCommand(args);
-    case 'version':
-    case '--version':
-      process.stdout.write(`${VERSION}\n`);
-      return;
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return;
-    default:
-      process.stderr.write(`weft: unknown command '${command}'\n\n${USAGE}`);
-      process.exitCode = 2;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write((command === 'help' && args[0] !== undefined ? helpText(args[0]) : undefined) ?? usage(VERSION));
+    return;
   }
+  if (command === '--version') return void process.stdout.write(`${VERSION}\n`);
+  const run = commands[command];
+  if (run === undefined) {
+    process.stderr.write(`weft: unknown command '${command}'\n\n${usage(VERSION)}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (wantsHelp(args)) {
+    process.stdout.write(helpText(command) ?? usage(VERSION));
+    return;
+  }
+  await run(args);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

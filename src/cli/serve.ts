@@ -1,18 +1,55 @@
 // `weft serve`: starts a node from flags, WEFT_* variables and an optional config file, and
-// stops it gracefully on SIGTERM or SIGINT.
+// stops it gracefully on SIGTERM or SIGINT — or when the npm process that started it exits,
+// since npm (`npx weft serve`, `npm start`) does not pass SIGTERM on to its child.
 
-import { loadConfig } from '../config/index.js';
+import { join } from 'node:path';
+import { loadConfig, type NodeConfig } from '../config/index.js';
 import { startNode } from '../node.js';
-import { createLogger } from '../telemetry/index.js';
+import { removeStaleTemps } from '../store/index.js';
+import { createLogger, type Logger } from '../telemetry/index.js';
 import { parseFlags } from './flags.js';
+import { checkPortFree, isAddressInUse, portInUse } from './port.js';
 
-export async function serveCommand(args: string[]): Promise<void> {
+/** How often a node started by npm checks that npm is still there. */
+const PARENT_POLL_MS = 500;
+
+/**
+ * Calls `onOrphaned` once the parent process is gone (this process re-parented), polling
+ * process.ppid. Only for a node that npm started: anyone else who exits and leaves the node
+ * running (`nohup weft serve &`) means it to keep running.
+ */
+function watchParent(onOrphaned: () => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onOrphaned();
+  }, PARENT_POLL_MS);
+  timer.unref();
+}
+
+async function sweepTemps(config: Readonly<NodeConfig>, log: Logger): Promise<void> {
+  const swept = await removeStaleTemps(join(config.dataDir, 'store', 'tmp'), { dedicated: true });
+  if (swept.removedFiles > 0) log.info('removed temp files of killed packs and pulls', { files: swept.removedFiles, bytes: swept.removedBytes });
+}
+
+export async function serveCommand(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { flags, file } = parseFlags(args);
-  const config = loadConfig({ flags, env: process.env, file });
+  const config = loadConfig({ flags, env, file });
   const log = createLogger(config.logLevel);
-  const node = await startNode(config, log);
-  const onSignal = (signal: string) => {
-    log.info('signal received', { signal });
+  // Before any app is deployed or model loaded: a busy port should cost the user no waiting.
+  await checkPortFree(config.host, config.port);
+  await sweepTemps(config, log);
+  let node;
+  try {
+    node = await startNode(config, log);
+  } catch (err) {
+    // Another process may take the port between the check and the listen.
+    if (isAddressInUse(err)) throw portInUse(config.host, config.port, err);
+    throw err;
+  }
+  const stop = (reason: Record<string, string>) => {
+    log.info('shutting down', reason);
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -21,6 +58,9 @@ export async function serveCommand(args: string[]): Promise<void> {
       },
     );
   };
+  const onSignal = (signal: string) => stop({ signal });
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  if (env.npm_command !== undefined) watchParent(() => stop({ reason: 'the npm process that started this node exited (npm does not pass on SIGTERM)' }));
 }
+

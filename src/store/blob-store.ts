@@ -1,15 +1,16 @@
 // The node's content-addressed store: blobs under <dataDir>/store/blobs/sha256/<hex>, tags
 // (name:tag → manifest digest) and referrers (signatures of a manifest). Every write goes to a
 // temp file, is fsynced, digest-checked and renamed into place, so a blob path that exists is
-// always complete; a pull killed halfway leaves only temp files, which the next pull ignores.
+// always complete; a pull killed halfway leaves only temp files, which the next pull ignores and
+// `weft gc` or the next node start removes (temp.ts).
 
-import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import { digestHex, sha256 } from './digest.js';
+import { tempPath } from './temp.js';
 
 export interface BlobRef {
   digest: string;
@@ -30,7 +31,7 @@ async function fsyncDir(dir: string): Promise<void> {
 
 /** Writes bytes to `path` atomically: temp file in `tmpDir`, fsync, rename, fsync of the folder. */
 export async function writeFileAtomic(path: string, dir: string, tmpDir: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = join(tmpDir, `${randomBytes(8).toString('hex')}.tmp`);
+  const tmp = tempPath(tmpDir, 'write', 'tmp');
   const fh = await open(tmp, 'wx');
   try {
     await fh.writeFile(bytes);
@@ -52,8 +53,7 @@ export async function writeFileAtomic(path: string, dir: string, tmpDir: string,
  * Memory stays bounded by the stream's chunk size whatever the blob's size.
  */
 export async function writeBlobAtomic(blob: BlobRef, source: BlobSource, final: string, tmpDir: string, origin: string): Promise<void> {
-  const hex = digestHex(blob.digest);
-  const tmp = join(tmpDir, `${hex}.${process.pid}.${randomBytes(4).toString('hex')}.part`);
+  const tmp = tempPath(tmpDir, digestHex(blob.digest), 'part');
   const hash = createHash('sha256');
   let size = 0;
   const fh = await open(tmp, 'wx');
@@ -119,23 +119,40 @@ export class BlobStore {
     }
   }
 
+  /** True when the blob is in the store and still matches its digest (re-hashed). */
+  async intact(blob: BlobRef): Promise<boolean> {
+    try {
+      await this.verify(blob);
+      return true;
+    } catch (err) {
+      if (err instanceof WeftError && (err.code === ErrorCode.DigestMismatch || err.code === ErrorCode.BundleNotFound)) return false;
+      throw err;
+    }
+  }
+
   /**
-   * Stores a blob unless it is there already. Concurrent calls for one digest in this process do
-   * the work once; across processes each writes its own temp file and the atomic rename makes
+   * Stores a blob unless it is there already; with `verifyExisting`, a stored copy that no longer
+   * matches its digest is replaced ('repaired'). Concurrent calls for one digest in this process
+   * do the work once; across processes each writes its own temp file and the atomic rename makes
    * either complete copy the one that stays.
    */
-  async put(blob: BlobRef, source: BlobSource, origin = 'store'): Promise<'stored' | 'present'> {
+  async put(blob: BlobRef, source: BlobSource, origin = 'store', options: { verifyExisting?: boolean } = {}): Promise<'stored' | 'present' | 'repaired'> {
     const pending = this.writing.get(blob.digest);
     if (pending) {
       // Whatever the first write's outcome, look again: present now, or ours to write.
       await pending;
-      return this.put(blob, source, origin);
+      return this.put(blob, source, origin, options);
     }
     const work = (async () => {
       await this.init();
-      if (await this.has(blob.digest)) return 'present' as const;
+      let outcome: 'stored' | 'repaired' = 'stored';
+      if (await this.has(blob.digest)) {
+        if (!options.verifyExisting || (await this.intact(blob))) return 'present' as const;
+        outcome = 'repaired';
+      }
+      // The rename replaces a damaged copy atomically: a reader sees the old file or the new one.
       await writeBlobAtomic(blob, source, this.blobPath(blob.digest), this.tmpDir, origin);
-      return 'stored' as const;
+      return outcome;
     })();
     // Registered before the first await, so a concurrent put of this digest always finds it.
     this.writing.set(blob.digest, work.then(() => undefined, () => undefined));
@@ -150,7 +167,7 @@ export class BlobStore {
   async readVerified(blob: BlobRef, origin = 'store'): Promise<Buffer> {
     const bytes = await this.readRaw(blob.digest);
     if (bytes.byteLength !== blob.size || sha256(bytes) !== blob.digest) {
-      throw new WeftError(ErrorCode.DigestMismatch, `${origin}: blob ${blob.digest} in the store at ${this.blobPath(blob.digest)} does not match its digest; run \`weft pull\` again to repair it`);
+      throw new WeftError(ErrorCode.DigestMismatch, `${origin}: blob ${blob.digest} in the store at ${this.blobPath(blob.digest)} does not match its digest; run \`weft pull\` again to repair it (it re-fetches damaged blobs)`);
     }
     return bytes;
   }
@@ -177,7 +194,7 @@ export class BlobStore {
       throw new WeftError(ErrorCode.BundleNotFound, `${origin}: blob ${blob.digest} is not in the store`, { cause: err });
     }
     if (size !== blob.size || `sha256:${hash.digest('hex')}` !== blob.digest) {
-      throw new WeftError(ErrorCode.DigestMismatch, `${origin}: blob ${blob.digest} in the store at ${path} does not match its digest; run \`weft pull\` again to repair it`);
+      throw new WeftError(ErrorCode.DigestMismatch, `${origin}: blob ${blob.digest} in the store at ${path} does not match its digest; run \`weft pull\` again to repair it (it re-fetches damaged blobs)`);
     }
   }
 

@@ -1,18 +1,19 @@
 // `weft gc`: removes every blob no tag reaches (a tag reaches its manifest, the blobs that
-// manifest names, and the signatures that refer to it), and temp files left by killed pulls.
-// Run it when no pull is underway: a pull's blobs are untagged until its last step.
+// manifest names, and the signatures that refer to it), and temp files left by killed packs and
+// pulls. Run it when no pull is underway: a pull's blobs are untagged until its last step.
 
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore } from './blob-store.js';
-
-/** Temp files younger than this may belong to a write in progress. */
-const TEMP_GRACE_MS = 60 * 60 * 1000;
+import { removeStaleTemps } from './temp.js';
 
 export interface GcResult {
   removedBlobs: number;
   removedBytes: number;
   keptBlobs: number;
+  /** Temp files no live process was writing. */
+  removedTemps: number;
+  removedTempBytes: number;
 }
 
 /** Digests a stored manifest or index names: its config, layers, child manifests and subject-free blobs. */
@@ -43,7 +44,7 @@ export async function collectGarbage(store: BlobStore, now = Date.now()): Promis
     }
     queue.push(...(await store.referrers(digest)));
   }
-  const result: GcResult = { removedBlobs: 0, removedBytes: 0, keptBlobs: 0 };
+  const result = { removedBlobs: 0, removedBytes: 0, keptBlobs: 0 };
   for (const hex of await readdir(store.blobsDir)) {
     if (live.has(`sha256:${hex}`)) {
       result.keptBlobs++;
@@ -57,9 +58,6 @@ export async function collectGarbage(store: BlobStore, now = Date.now()): Promis
   for (const hex of await readdir(store.referrersDir)) {
     if (!live.has(`sha256:${hex}`)) await rm(join(store.referrersDir, hex), { recursive: true, force: true });
   }
-  for (const name of await readdir(store.tmpDir)) {
-    const path = join(store.tmpDir, name);
-    if (now - (await stat(path)).mtimeMs > TEMP_GRACE_MS) await rm(path, { force: true });
-  }
-  return result;
+  const temps = await removeStaleTemps(store.tmpDir, { dedicated: true, now });
+  return { ...result, removedTemps: temps.removedFiles, removedTempBytes: temps.removedBytes };
 }
