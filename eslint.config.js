@@ -2,8 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  // AssemblyScript sources (sdk/, components) are checked by asc, not by the TS tooling.
-  { ignores: ['dist/', 'node_modules/', 'scratch/', 'sdk/', 'test/components/', 'examples/*/assembly/', 'examples/*/build/'] },
+  // AssemblyScript sources (sdk/, components, templates) are checked by asc, not by the TS tooling.
+  { ignores: ['dist/', 'node_modules/', 'scratch/', 'sdk/', 'test/components/', 'examples/*/assembly/', 'examples/*/build/', 'templates/*/assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },

@@ -51,6 +51,8 @@ export const ErrorCode = {
   AppUnprocessable: 'APP_UNPROCESSABLE',
   AppUnavailable: 'APP_UNAVAILABLE',
   AppFailed: 'APP_FAILED',
+  /** `weft build`: the compiler or componentizer failed, or the built component breaks the world. */
+  BuildFailed: 'BUILD_FAILED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -5,9 +5,11 @@
 import { WeftError } from '../errors.js';
 import { VERSION } from '../node.js';
 import { benchCommand } from './bench.js';
+import { buildCommand } from './build.js';
 import { gcCommand, inspectCommand, packCommand, pullCommand, pushCommand } from './bundle-commands.js';
 import { configCommand } from './config-command.js';
 import { serveCommand } from './serve.js';
+import { newCommand } from './new.js';
 import { keyCommand, signCommand, verifyCommand } from './sign-commands.js';
 import { topCommand } from './top.js';
 
@@ -15,7 +17,9 @@ const USAGE = `weft ${VERSION} — an inference fabric
 
 Usage:
   weft serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--model NAME=PATH ...] [--app REF ...]
-             [--upstream NAME=URL ...] [--config FILE]
+             [--upstream NAME=URL ...] [--config FILE] [--watch]
+  weft new NAME [--template assemblyscript|javascript|models-only]   write an app folder
+  weft build [DIR]                   build an app's component (AssemblyScript or JavaScript)
   weft pack DIR [-o OUT] [--tag T]   pack an app folder into an OCI layout (-o) or the store
   weft inspect REF [--json]          layers, sizes, digests and signatures of a bundle
   weft push REF [--from SRC]         push a store tag (or SRC: layout, tag, registry ref) to a registry
@@ -42,6 +46,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serveCommand(args);
+    case 'new':
+      return newCommand(args);
+    case 'build':
+      return buildCommand(args);
     case 'config':
       return configCommand(args);
     case 'top':

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAssemblyScriptComponent, witSource } from '../../scripts/as-component.js';
+import { buildAssemblyScriptComponent, witSource } from '../../src/build/index.js';
 import type { ManifestInput } from '../../src/bundle/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,7 +50,7 @@ export async function testComponent(name: string, extra?: { wit: string; world: 
   if (!existsSync(out)) {
     mkdirSync(CACHE, { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
-    await buildAssemblyScriptComponent(entry, tmp, extra);
+    await buildAssemblyScriptComponent(entry, tmp, { extra });
     renameSync(tmp, out);
   }
   return out;
