@@ -18,8 +18,10 @@ export interface WeftProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startWeft(args: string[], env: Record<string, string> = {}): Promise<WeftProcess> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+/** `cli`: another build of the CLI (an installed package's); `cwd`: where it runs. */
+export async function startWeft(args: string[], env: Record<string, string> = {}, options: { cli?: string; cwd?: string } = {}): Promise<WeftProcess> {
+  const proc = spawn(process.execPath, [options.cli ?? CLI, 'serve', '--port', '0', ...args], {
+    cwd: options.cwd,
     // A shared data dir outside the home folder; its component cache is safe to share (atomic entries).
     env: { ...process.env, WEFT_DATA_DIR: join(tmpdir(), 'weft-test-data'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
