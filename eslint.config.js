@@ -7,6 +7,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  // Template components run in componentize-js's engine, which has the encoding API.
+  { files: ['templates/**/*.js'], languageOptions: { globals: { TextEncoder: 'readonly', TextDecoder: 'readonly' } } },
   // End-to-end tests read JSON bodies of many shapes; typing each would only restate the wire types.
   { files: ['test/**/*.ts', '**/*.test.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   {

@@ -44,7 +44,8 @@ async function weft(args: string[], cwd: string): Promise<string> {
 
 async function serve(args: string[], cwd: string): Promise<WeftProcess> {
   record(['serve', ...args]);
-  const node = await startWeft(args, env, { cli, cwd });
+  // --watch builds before it listens, and a loaded machine is slow to build: a generous start.
+  const node = await startWeft(args, env, { cli, cwd, startMs: 300_000 });
   nodes.push(node);
   return node;
 }

@@ -74,7 +74,7 @@ export async function buildApp(folder: string, options: { entry?: string } = {})
   const bytes =
     language === 'assemblyscript'
       ? await buildAssemblyScriptComponent(entry, undefined, { baseDir: dir })
-      : await buildJavaScriptComponent(resolve(dir, entry), dirname(out));
+      : await buildJavaScriptComponent(resolve(dir, entry), dir);
   const world = await componentWorld(bytes);
   try {
     checkWorld(world, relative(process.cwd(), out) || out);

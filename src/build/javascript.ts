@@ -4,7 +4,7 @@
 // as is, componentize-js cannot lower an Error as the handler's `app-error`, and the guest
 // traps with only "unreachable".
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
@@ -55,12 +55,16 @@ async function loadComponentize(): Promise<Componentize> {
   }
 }
 
-/** Builds the module `entry` (exporting `handler`) into a component; `scratchDir` holds the generated wrapper. */
-export async function buildJavaScriptComponent(entry: string, scratchDir: string): Promise<Uint8Array> {
+/**
+ * Builds the module `entry` (exporting `handler`) into a component. The generated wrapper is
+ * written to `root` (the app folder), which must hold `entry`: componentize-js lets a module
+ * import only files under the folder of the file it starts from.
+ */
+export async function buildJavaScriptComponent(entry: string, root = dirname(entry)): Promise<Uint8Array> {
   const componentize = await loadComponentize();
-  // The wrapper sits inside the app folder: componentize-js resolves relative imports from it.
-  mkdirSync(scratchDir, { recursive: true });
-  const wrapperPath = join(scratchDir, '.weft-entry.js');
+  if (relative(resolve(root), resolve(entry)).startsWith('..')) throw new WeftError(ErrorCode.BuildFailed, `${entry} is outside ${root}`, { field: 'entry' });
+  // Dot-named: `weft serve --watch` ignores it, and so does a casual `ls`.
+  const wrapperPath = join(root, `.weft-entry-${process.pid}.js`);
   const rel = relative(dirname(wrapperPath), resolve(entry)).replaceAll('\\', '/');
   writeFileSync(wrapperPath, wrapper(rel.startsWith('.') ? rel : `./${rel}`));
   const witDir = mkdtempSync(join(tmpdir(), 'weft-wit-'));

@@ -62,7 +62,7 @@ export async function jsTestComponent(name: string): Promise<string> {
   const out = join(CACHE, `js-${name}-${sourceHash([entry, ...witFiles(), join(ROOT, 'src/build/javascript.ts')])}.wasm`);
   if (!existsSync(out)) {
     mkdirSync(CACHE, { recursive: true });
-    const component = await buildJavaScriptComponent(entry, join(CACHE, `scratch-${process.pid}`));
+    const component = await buildJavaScriptComponent(entry);
     const tmp = `${out}.${process.pid}.tmp`;
     writeFileSync(tmp, component);
     renameSync(tmp, out);
