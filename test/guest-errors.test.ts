@@ -19,11 +19,12 @@ describe('guest error messages', { timeout: 600_000 }, () => {
   let url: string;
   const logged: string[] = [];
 
+  // Deadlines are generous: on a loaded machine the JS engine's instance takes seconds to start.
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-guest-errors-'));
     const apps = [
-      writeApp(join(dir, 'boom'), await jsTestComponent('boom'), { name: 'boom', version: '1.0.0' }),
-      writeApp(join(dir, 'faults'), await testComponent('faults'), { name: 'faults', version: '1.0.0', component: { limits: { memory: '16MiB', deadline: '5s', concurrency: 1 } } }),
+      writeApp(join(dir, 'boom'), await jsTestComponent('boom'), { name: 'boom', version: '1.0.0', component: { limits: { deadline: '120s' } } }),
+      writeApp(join(dir, 'faults'), await testComponent('faults'), { name: 'faults', version: '1.0.0', component: { limits: { memory: '16MiB', deadline: '60s', concurrency: 1 } } }),
     ];
     const config = loadConfig({ flags: { port: '0', app: apps, 'data-dir': join(dir, 'data'), 'log-level': 'info', 'allow-unsigned': 'true' } });
     node = await startNode(config, createLogger('info', (line) => logged.push(line)));
@@ -43,7 +44,7 @@ describe('guest error messages', { timeout: 600_000 }, () => {
     const r = await post('/apps/boom/');
     assert.equal(r.status, 500);
     assert.equal(r.body.code, 'APP_FAILED');
-    assert.match(r.body.error, /uncaught exception: Error: boom/);
+    assert.match(r.body.error, /uncaught exception: Error: boom \(at handle@[^ ]*boom\.js:\d+:\d+\)/);
     assert.doesNotMatch(r.body.error, /unreachable/);
     assert.ok(logged.some((l) => /component log/.test(l) && /boom/.test(l)), 'the exception is not in the node log');
     // The instance survives a handled exception: the next request is answered the same way.

@@ -21,9 +21,14 @@ function wrapper(entryImport: string): string {
 import { handler as app } from ${JSON.stringify(entryImport)};
 import { log } from 'weft:app/log@0.1.0';
 const KINDS = ['bad-request', 'not-found', 'unprocessable', 'unavailable', 'internal'];
-function describe(e) {
-  const text = e instanceof Error ? (e.stack && e.stack.includes(e.message) ? e.stack : \`\${e.name}: \${e.message}\`) : String(e);
+function cap(text) {
   return text.length > ${MESSAGE_CAP} ? text.slice(0, ${MESSAGE_CAP}) + '…' : text;
+}
+// SpiderMonkey's stack has frames only (handle@src/app.js:6:11): the message goes in front.
+function describe(e) {
+  if (!(e instanceof Error)) return { head: cap(String(e)), stack: '' };
+  const where = (e.stack || '').split('\\n')[0];
+  return { head: cap(e.name + ': ' + e.message) + (where ? ' (at ' + cap(where) + ')' : ''), stack: cap(e.stack || '') };
 }
 export const handler = {
   handle(req) {
@@ -31,9 +36,9 @@ export const handler = {
       return app.handle(req);
     } catch (e) {
       if (e !== null && typeof e === 'object' && KINDS.includes(e.kind) && typeof e.message === 'string') throw e;
-      const text = describe(e);
-      log('error', 'uncaught exception: ' + text);
-      throw { kind: 'internal', message: 'uncaught exception: ' + text.split('\\n')[0] };
+      const { head, stack } = describe(e);
+      log('error', 'uncaught exception: ' + head + (stack ? '\\n' + stack : ''));
+      throw { kind: 'internal', message: 'uncaught exception: ' + head };
     }
   },
 };
