@@ -75,7 +75,7 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('the app developer loop, from the packed package', { timeout: 900_000 }, () => {
+describe('the app developer loop, from the packed package', { timeout: 1_800_000 }, () => {
   it('assemblyscript: new, build, serve, a request answered; a bad request is a clear 400', async () => {
     const created = await weft(['new', 'hello', '--template', 'assemblyscript'], tmp);
     assert.match(created, /assembly\/index\.ts/);
