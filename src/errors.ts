@@ -57,6 +57,8 @@ export const ErrorCode = {
   FleetUnavailable: 'FLEET_UNAVAILABLE',
   Unschedulable: 'UNSCHEDULABLE',
   Conflict: 'CONFLICT',
+  /** `weft build`: the compiler or componentizer failed, or the built component breaks the world. */
+  BuildFailed: 'BUILD_FAILED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

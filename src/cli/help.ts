@@ -31,6 +31,18 @@ export const commandHelp: Record<string, CommandHelp> = {
     options: [['--config FILE', 'JSON file of settings by key (e.g. {"port": 9000, "dataDir": "/srv/weft"})']],
     settings: 'all',
   },
+  new: {
+    summary: 'write a new app folder from a template',
+    usage: ['new NAME [--template assemblyscript|javascript|models-only] [--dir DIR]'],
+    about: 'Writes weft.json, the component source, a README and a test request into DIR (default ./NAME). Templates: assemblyscript (a component calling the tiny ONNX classifier it ships; the default), javascript (componentize-js glue asking a language model you supply), models-only (a model bundle served over KServe v2). Then: cd DIR && weft build && weft serve --app . --allow-unsigned',
+    options: [['--template T', 'assemblyscript (default), javascript or models-only'], ['--dir DIR', 'where to write the app (default ./NAME)']],
+  },
+  build: {
+    summary: "build an app's component (AssemblyScript or JavaScript)",
+    usage: ['build [DIR] [--entry FILE] [--json]'],
+    about: "Builds the component of the app in DIR (default .) to weft.json's component.file — assembly/index.ts with AssemblyScript (the SDK imported as 'weft/sdk/assemblyscript'), or src/app.js with componentize-js — then checks its imports against the weft:app world and the manifest's grants, and reports its size and imports.",
+    options: [['--entry FILE', 'the source to build (default assembly/index.ts or src/app.js)'], ['--json', 'the report as JSON']],
+  },
   config: {
     summary: 'print every setting: flag, variable, default and resolved value',
     usage: ['config [flags]'],

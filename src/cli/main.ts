@@ -5,17 +5,21 @@
 import { WeftError } from '../errors.js';
 import { VERSION } from '../node.js';
 import { benchCommand } from './bench.js';
+import { buildCommand } from './build.js';
 import { gcCommand, inspectCommand, packCommand, pullCommand, pushCommand } from './bundle-commands.js';
 import { configCommand } from './config-command.js';
 import { deployCommand, nodesCommand, statusCommand, undeployCommand } from './fleet-commands.js';
 import { helpText, usage } from './help.js';
 import { serveCommand } from './serve.js';
+import { newCommand } from './new.js';
 import { keyCommand, signCommand, verifyCommand } from './sign-commands.js';
 import { lsCommand, rmCommand } from './store-commands.js';
 import { topCommand } from './top.js';
 
 const commands: Record<string, (args: string[]) => Promise<void> | void> = {
   serve: serveCommand,
+  new: newCommand,
+  build: buildCommand,
   config: configCommand,
   top: topCommand,
   bench: benchCommand,

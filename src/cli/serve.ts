@@ -1,6 +1,7 @@
 // `weft serve`: starts a node from flags, WEFT_* variables and an optional config file, and
 // stops it gracefully on SIGTERM or SIGINT — or when the npm process that started it exits,
 // since npm (`npx weft serve`, `npm start`) does not pass SIGTERM on to its child.
+// With --watch, app folders are built first and rebuilt and redeployed when they change.
 
 import { join } from 'node:path';
 import { loadConfig, type NodeConfig } from '../config/index.js';
@@ -9,6 +10,7 @@ import { removeStaleTemps } from '../store/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 import { parseFlags } from './flags.js';
 import { checkPortFree, isAddressInUse, portInUse } from './port.js';
+import { buildIfSource, isAppFolder, watchApps } from './watch.js';
 
 /** How often a node started by npm checks that npm is still there. */
 const PARENT_POLL_MS = 500;
@@ -40,6 +42,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv = proc
   // Before any app is deployed or model loaded: a busy port should cost the user no waiting.
   await checkPortFree(config.host, config.port);
   await sweepTemps(config, log);
+  if (config.watch) for (const ref of config.app.filter(isAppFolder)) await buildIfSource(ref, log);
   let node;
   try {
     node = await startNode(config, log);
@@ -48,8 +51,10 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv = proc
     if (isAddressInUse(err)) throw portInUse(config.host, config.port, err);
     throw err;
   }
+  const unwatch = config.watch ? watchApps(config.app, node, log) : () => undefined;
   const stop = (reason: Record<string, string>) => {
     log.info('shutting down', reason);
+    unwatch();
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {

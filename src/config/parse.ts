@@ -72,6 +72,8 @@ export interface NodeConfig {
   /** PEM files or folders of trusted public keys. */
   trustedKeys: readonly string[];
   allowUnsigned: boolean;
+  /** Rebuild and redeploy app folders on change (`weft serve --watch`). */
+  watch: boolean;
   adminToken: string | undefined;
   registryUsername: string | undefined;
   registryPassword: string | undefined;

@@ -44,6 +44,7 @@ export const settings = [
   { key: 'dataDir', flag: 'data-dir', env: 'WEFT_DATA_DIR', kind: 'string', default: 'auto', description: 'The node\'s data folder: content-addressed store and compiled component cache (auto: $XDG_DATA_HOME/weft, else ~/.weft)' },
   { key: 'app', flag: 'app', env: 'WEFT_APP', kind: 'list', default: undefined, description: 'App to serve: an app folder, OCI layout folder, store tag or registry reference host[:port]/repo:tag (repeatable)' },
   { key: 'trustedKeys', flag: 'trusted-keys', env: 'WEFT_TRUSTED_KEYS', kind: 'list', default: undefined, description: 'PEM public keys (files, or folders of *.pem/*.pub) whose signatures the node accepts on bundles' },
+  { key: 'watch', flag: 'watch', env: 'WEFT_WATCH', kind: 'boolean', default: 'false', description: 'Rebuild and redeploy each --app folder when its source or weft.json changes (development)' },
   { key: 'allowUnsigned', flag: 'allow-unsigned', env: 'WEFT_ALLOW_UNSIGNED', kind: 'boolean', default: 'false', description: 'Serve apps without a signature from a trusted key (app folders, unsigned bundles); digests are still checked' },
   { key: 'adminToken', flag: 'admin-token', env: 'WEFT_ADMIN_TOKEN', kind: 'string', default: undefined, description: 'Bearer token the /admin API and repository load/unload require; without one, they answer loopback clients only' },
   { key: 'registryUsername', flag: 'registry-username', env: 'WEFT_REGISTRY_USERNAME', kind: 'string', default: undefined, description: 'Registry user for push and pull (else ~/.docker/config.json auths)' },

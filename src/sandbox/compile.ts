@@ -49,7 +49,8 @@ async function witImports(bytes: Uint8Array): Promise<string[]> {
   return [...wit.matchAll(/^\s*import\s+([^;]+);/gm)].map((m) => m[1]!.trim());
 }
 
-function checkWorld(meta: Meta, source: string): void {
+/** Refuses a component that imports an interface (or version) no factor provides, or exports no handler; `weft build` checks the same. */
+export function checkWorld(meta: Pick<Meta, 'imports' | 'exports'>, source: string): void {
   // Type-only interfaces (weft:app/types) have no functions, hence no factor.
   const allowed = new Set([...FACTORS.map((f) => f.interface), 'weft:app/types']);
   for (const name of meta.imports) {

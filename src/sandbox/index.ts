@@ -2,5 +2,6 @@
 // capped memories and only the imports their manifest grants.
 export { Sandbox } from './sandbox.js';
 export { capMemories, renameExports } from './wasm-binary.js';
+export { checkWorld } from './compile.js';
 export type { SandboxOptions, DeployedApp } from './sandbox.js';
 export type { AppRequest, AppResponse } from './protocol.js';

@@ -1,5 +1,5 @@
 // Messages between the main thread and a component worker, and the wire shape of one app
-// request and response. Kept apart so both sides import only types from here.
+// request and response. Kept apart so both sides share them (types, and the cap on guest text).
 
 import type { MessagePort } from 'node:worker_threads';
 import type { Grants } from './factors/index.js';
@@ -34,6 +34,14 @@ export interface WorkerInit {
   flag: SharedArrayBuffer;
   /** Bridge port: requests to the main thread's host operations and their answers. */
   port: MessagePort;
+}
+
+/** Longest guest text (an error message, a log line) the node passes on: a guest controls its size. */
+export const GUEST_TEXT_CAP = 2048;
+
+/** `text` cut to GUEST_TEXT_CAP characters, saying how much was dropped. */
+export function capGuestText(text: string): string {
+  return text.length <= GUEST_TEXT_CAP ? text : `${text.slice(0, GUEST_TEXT_CAP)}… (${text.length - GUEST_TEXT_CAP} more characters)`;
 }
 
 export type ToWorker = { type: 'handle'; id: number; request: AppRequest };

@@ -4,7 +4,7 @@
 
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { FACTORS, type GuestContext } from './factors/index.js';
-import type { AppResponse, FailureInfo, FromWorker, ToWorker, WorkerInit } from './protocol.js';
+import { capGuestText, type AppResponse, type FailureInfo, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const flag = new Int32Array(init.flag);
@@ -28,7 +28,8 @@ const ctx: GuestContext = {
       if (answer !== undefined) return answer.message;
     }
   },
-  log(level, message) {
+  log(level, text) {
+    const message = capGuestText(text);
     if (level === 'error') lastGuestError = message;
     logLines++;
     if (logLines <= LOG_LINES_PER_REQUEST) post({ type: 'log', level, message });
@@ -100,14 +101,18 @@ function classify(err: unknown): FailureInfo {
   type AppError = { kind?: unknown; message?: unknown };
   const payload = err instanceof Error ? (err as { payload?: AppError }).payload : (err as AppError | null);
   if (payload !== undefined && payload !== null && typeof payload.kind === 'string' && KINDS[payload.kind] !== undefined) {
-    return { code: KINDS[payload.kind as string]!, message: String(payload.message ?? '') };
+    return { code: KINDS[payload.kind as string]!, message: capGuestText(String(payload.message ?? '')) };
+  }
+  const why = lastGuestError ? `: ${lastGuestError}` : '';
+  // V8 reports a Wasm stack overflow as a RangeError, not a RuntimeError: it is a trap all the same.
+  if (err instanceof RangeError && /call stack size/i.test(err.message)) {
+    return { code: 'COMPONENT_TRAPPED', message: `the component trapped (stack overflow: recursion too deep)${why}` };
   }
   if (err instanceof WebAssembly.RuntimeError) {
     const memory = nearMemoryLimit() ? ` (its memory reached the limit of ${init.memoryBytes} bytes: component.limits.memory)` : '';
-    const why = lastGuestError ? `: ${lastGuestError}` : '';
     return { code: 'COMPONENT_TRAPPED', message: `the component trapped (${err.message})${memory}${why}` };
   }
-  return { code: 'COMPONENT_INVALID_RESPONSE', message: `the component returned malformed data: ${(err as Error).message}` };
+  return { code: 'COMPONENT_INVALID_RESPONSE', message: capGuestText(`the component returned malformed data: ${(err as Error).message}`) };
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -1,7 +1,7 @@
 // Echo: answers with the method, path, query and body it got, and calls the model named in the
 // query (?model=NAME, ?repeat=N times) on one row of float32 values 1, 2, 3, ...
-import { Request, Response, Tensor, Header, run, serve, models, signature, config, log, now } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, Tensor, Header, run, serve, models, signature, config, log, now } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 function param(query: string, key: string): string | null {
   const parts = query.split('&');

@@ -1,6 +1,6 @@
 // Imports wasi:filesystem (declared by the test's extra WIT): must be refused at load.
-import { Request, Response, serve } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, serve } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 @external("wasi:filesystem/preopens@0.2.0", "get-directories")
 declare function getDirectories(ret: usize): void;

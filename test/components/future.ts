@@ -1,7 +1,7 @@
 // Imports weft:ai/inference@0.2.0 (declared by the test's extra WIT), a version this node does
 // not provide: must be refused at load, naming the version.
-import { Request, Response, serve } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, serve } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 @external("weft:ai/inference@0.2.0", "count")
 declare function count(): u32;

@@ -1,8 +1,8 @@
 // Misbehaviour on demand, by path: /loop spins forever, /bomb allocates until memory runs out,
 // /trap hits `unreachable`, /abort fails an assertion, /malformed returns a header list pointer
 // outside memory, /logflood logs 10000 lines, /leak answers with what the previous request of this instance left behind.
-import { Request, Response, log, serve, weft_handle as sdkHandle } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, log, serve, weft_handle as sdkHandle } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 let previous = '';
 let count = 0;

@@ -2,8 +2,8 @@
 // it got, /generate returns a whole one (errors as 400 with the host's message), /embed reports
 // the vectors' sizes, /partial returns after one chunk of a long stream it leaves open, and /hang starts a long generation, reads one chunk and spins until its
 // deadline kills it (the node must free the model's slot).
-import { Request, Response, serve, generateStream, chatStream, generate, embed, ChatMessage, GenerateParams } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, serve, generateStream, chatStream, generate, embed, ChatMessage, GenerateParams } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 function param(query: string, key: string, fallback: string): string {
   const parts = query.split('&');

@@ -1,6 +1,6 @@
 // Imports wasi:sockets (declared by the test's extra WIT): must be refused at load.
-import { Request, Response, serve } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, serve } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 @external("wasi:sockets/tcp@0.2.0", "connect")
 declare function connect(hp: usize, hl: usize, port: u16): u32;

@@ -1,7 +1,7 @@
 // Spins forever in its start function (AssemblyScript top-level code): must be refused at load
 // once the deadline passes, not hang the node.
-import { Request, Response, serve } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, serve } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 let x = 0;
 while (x >= 0) x = (x + 1) & 0xffff;

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildAssemblyScriptComponent, witSource } from '../../scripts/as-component.js';
+import { buildAssemblyScriptComponent, buildJavaScriptComponent } from '../../src/build/index.js';
 import type { ManifestInput } from '../../src/bundle/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,28 +50,19 @@ export async function testComponent(name: string, extra?: { wit: string; world: 
   if (!existsSync(out)) {
     mkdirSync(CACHE, { recursive: true });
     const tmp = `${out}.${process.pid}.tmp`;
-    await buildAssemblyScriptComponent(entry, tmp, extra);
+    await buildAssemblyScriptComponent(entry, tmp, { extra });
     renameSync(tmp, out);
   }
   return out;
 }
 
-/** The component built by componentize-js from test/components/js/NAME.js; returns its path. */
+/** The component built from test/components/js/NAME.js as `weft build` builds it (componentize-js, with its exception wrapper); returns its path. */
 export async function jsTestComponent(name: string): Promise<string> {
   const entry = join(ROOT, 'test/components/js', `${name}.js`);
-  const out = join(CACHE, `js-${name}-${sourceHash([entry, ...witFiles()])}.wasm`);
+  const out = join(CACHE, `js-${name}-${sourceHash([entry, ...witFiles(), join(ROOT, 'src/build/javascript.ts')])}.wasm`);
   if (!existsSync(out)) {
-    const { componentize } = await import('@bytecodealliance/componentize-js');
-    const witDir = join(CACHE, `wit-${process.pid}`);
-    mkdirSync(witDir, { recursive: true });
-    writeFileSync(join(witDir, 'world.wit'), witSource());
-    // Without these features disabled the component imports WASI (stdio, random, clocks, http).
-    const { component } = await componentize({
-      sourcePath: entry,
-      witPath: witDir,
-      worldName: 'app',
-      disableFeatures: ['stdio', 'random', 'clocks', 'http', 'fetch-event'],
-    });
+    mkdirSync(CACHE, { recursive: true });
+    const component = await buildJavaScriptComponent(entry);
     const tmp = `${out}.${process.pid}.tmp`;
     writeFileSync(tmp, component);
     renameSync(tmp, out);

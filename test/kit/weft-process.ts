@@ -18,15 +18,18 @@ export interface WeftProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startWeft(args: string[], env: Record<string, string> = {}): Promise<WeftProcess> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+/** `cli`: another build of the CLI (an installed package's); `cwd`: where it runs; `startMs`: how long it may take to listen (60 s). */
+export async function startWeft(args: string[], env: Record<string, string> = {}, options: { cli?: string; cwd?: string; startMs?: number } = {}): Promise<WeftProcess> {
+  const proc = spawn(process.execPath, [options.cli ?? CLI, 'serve', '--port', '0', ...args], {
+    cwd: options.cwd,
     // A shared data dir outside the home folder; its component cache is safe to share (atomic entries).
     env: { ...process.env, WEFT_DATA_DIR: join(tmpdir(), 'weft-test-data'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`weft did not start within 60 s:\n${stderr}`)), 60_000);
+    const startMs = options.startMs ?? 60_000;
+    const timer = setTimeout(() => reject(new Error(`weft did not start within ${startMs / 1000} s:\n${stderr}`)), startMs);
     proc.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const m = /weft node listening url=(http:\/\/[^\s]+)/.exec(stderr);

@@ -1,9 +1,9 @@
 // Classifier: POST text, get {"label", "confidence", "raw"}. The language model is asked for a
 // JSON answer constrained by a JSON schema (the node turns it into a sampling grammar), and the
 // answer is validated here against the same schema before it is returned.
-import { Request, Response, ErrorKind, serve, chat, config, ChatMessage, GenerateParams } from '../../../sdk/assemblyscript/index';
+import { Request, Response, ErrorKind, serve, chat, config, ChatMessage, GenerateParams } from 'weft/sdk/assemblyscript';
 import { parseFlatObject, quote } from './json';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../../sdk/assemblyscript/index';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 function labels(): string[] {
   const granted = config('labels');

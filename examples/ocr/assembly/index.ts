@@ -2,8 +2,8 @@
 // PaddleOCR pipeline: resize + normalise for ppocr-det, DB post-processing into boxes, crop +
 // normalise each line for ppocr-rec (in batches), CTC decoding with the PP-OCR dictionary.
 // Decoding the compressed image is the host's (weft:app/image): see docs/components.md.
-import { Request, Response, Tensor, run, serve, signature, decodeImage, ErrorKind, ModelErrorCode } from '../../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../../sdk/assemblyscript/index';
+import { Request, Response, Tensor, run, serve, signature, decodeImage, ErrorKind, ModelErrorCode } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 import { DICT } from '../build/dict';
 import { findBoxes, Box } from './db';
 import { resampleNormalise } from './image';
