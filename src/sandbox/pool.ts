@@ -15,6 +15,8 @@ const WORKER = workerEntry(import.meta.url, 'worker');
 
 /** Requests that may wait per allowed concurrent request before APP_BUSY. */
 const QUEUE_FACTOR = 32;
+/** How long a worker thread may take to load the component's glue before its start function runs. */
+const WORKER_BOOT_MS = 30_000;
 
 export interface PoolOptions {
   app: string;
@@ -98,14 +100,21 @@ class ComponentWorker {
       );
     });
     this.ready = new Promise((resolve, reject) => {
-      // A component's start function runs at instantiation: it gets the request deadline too.
-      const startTimer = setTimeout(() => {
-        const err = new WeftError(ErrorCode.ComponentRefused, `the component did not start within ${o.deadlineMs} ms (component.limits.deadline)`);
+      const refuse = (message: string) => {
+        const err = new WeftError(ErrorCode.ComponentRefused, message);
         reject(err);
         this.died(err);
-      }, o.deadlineMs);
+      };
+      // Starting a worker thread and loading the glue is the host's work, slow on a loaded
+      // machine: it gets its own bound. The component's start function runs at instantiation,
+      // after `booted`: that gets the request deadline, as a request would.
+      let startTimer = setTimeout(() => refuse(`the component's worker did not load within ${WORKER_BOOT_MS} ms`), WORKER_BOOT_MS);
       this.worker.on('message', (m: FromWorker) => {
         switch (m.type) {
+          case 'booted':
+            clearTimeout(startTimer);
+            startTimer = setTimeout(() => refuse(`the component did not start within ${o.deadlineMs} ms (component.limits.deadline)`), o.deadlineMs);
+            return;
           case 'ready':
             clearTimeout(startTimer);
             this.started = true;

@@ -53,6 +53,8 @@ export interface FailureInfo {
 }
 
 export type FromWorker =
+  /** The worker has loaded the component's glue and is about to instantiate it. */
+  | { type: 'booted' }
   | { type: 'ready'; instantiateMs: number }
   | { type: 'failed'; error: FailureInfo }
   | { type: 'log'; level: string; message: string }

@@ -65,6 +65,8 @@ function newInstance(): Handler {
 }
 
 let instance: Handler | undefined;
+// From here the component's own code runs (its start function): the host starts its deadline.
+post({ type: 'booted' });
 try {
   const started = performance.now();
   instance = newInstance();
