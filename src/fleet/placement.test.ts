@@ -118,3 +118,11 @@ test('on a large fleet a scan stops once enough nodes fit, rotating over the fle
   const impossible = place({ nodes, apps: [app('huge', 300 * MIB)], policy: 'spread', now: 1, scoreLimit: 16 }).placements.get('huge')!;
   assert.equal(impossible.pending, '0/1 replicas placed; 0/600 nodes fit: 600 lack memory (need 300.0 MiB)');
 });
+
+test('--spread site never puts two replicas of an app on one node', () => {
+  const nodes = [node('a1', { site: 'a' }), node('b1', { site: 'b' })];
+  const out = place({ nodes, apps: [app('sum', 10 * MIB, { spread: 'site' }, 3)], policy: 'spread', now: 1 });
+  const p = out.placements.get('sum')!;
+  assert.deepEqual(p.assigned.map((a) => a.node).sort(), ['a1', 'b1']);
+  assert.match(p.pending, /^2\/3 replicas placed; 0\/2 nodes fit: 2 already run a replica/);
+});

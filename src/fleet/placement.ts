@@ -200,7 +200,7 @@ function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<s
     const sites = [...bestOfSite.entries()].sort((a, b) => (perSite.get(a[0]) ?? 0) - (perSite.get(b[0]) ?? 0) || b[1].score - a[1].score || a[0].localeCompare(b[0]));
     for (const [, c] of sites) if (picked.length < need) picked.push(c);
   }
-  for (const c of top) if (picked.length < need && !picked.includes(c)) picked.push(c);
+  for (const c of top) if (picked.length < need && !picked.some((p) => p.ledger === c.ledger)) picked.push(c);
   for (const { ledger: l } of picked) {
     l.used[device] += spec.memoryBytes;
     l.gpusUsed += gpusNeeded;
