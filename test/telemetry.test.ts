@@ -170,7 +170,14 @@ for (const protocol of ['http/protobuf', 'http/json'] as const) {
       const c = await infer(weft.url, { traceparent: `00-${TRACE_C}-${PARENT}-00` }, { ...CLS_INPUT, shape: [1, 3, 48] });
       codes = [a.status, b.status, c.status];
       responseTraceparents = [a.headers.get('traceparent'), b.headers.get('traceparent'), c.headers.get('traceparent')];
-      metrics = await metricsText(weft.url);
+      // A request's span ends once the energy intervals covering its work have closed (one
+      // --energy-interval after the response at most), and the tail sampler decides then.
+      for (let tries = 0; tries < 100; tries++) {
+        metrics = await metricsText(weft.url);
+        const decided = [...metrics.matchAll(/^weft_traces_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+        if (decided >= 3) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       // Stopping the node flushes what the tail sampler kept.
       assert.equal(await weft.stop(), 0);
     });
