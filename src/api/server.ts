@@ -13,7 +13,7 @@ import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { adminRoutes } from './admin/routes.js';
 import { adminGuard } from './admin/guard.js';
-import { dashboardRoutes } from '../dashboard/index.js';
+import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
@@ -104,8 +104,8 @@ export class ApiServer {
     const { metrics } = this.options.telemetry;
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
     app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry, fleet: this.options.fleet }));
-    // The dashboard's fleet view is not wired to the fleet's status yet: it shows 'single node'.
-    app.route('/', dashboardRoutes({ ...this.options, fleet: undefined, apps: this.options.deployer, guard: adminGuard(this.options.adminToken) }));
+    const fleet = this.options.fleet;
+    app.route('/', dashboardRoutes({ ...this.options, fleet: fleet === undefined ? undefined : fleetStatus(fleet), apps: this.options.deployer, guard: adminGuard(this.options.adminToken) }));
     if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {

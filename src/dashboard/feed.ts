@@ -18,7 +18,7 @@ export interface DashboardSources {
   /** Deployed apps (the app deployer). */
   apps?: { list(): DashboardApp[] } | undefined;
   version: string;
-  /** The fleet's status (GET /admin/fleet/status); absent on a single node. */
+  /** The fleet's nodes and apps (fleetStatus over the FleetControl); absent or null on a single node. */
   fleet?: (() => Promise<FleetStatus | null>) | undefined;
 }
 

@@ -65,21 +65,44 @@ export interface AppSplit {
   queueMs: number;
 }
 
-/** The contract GET /admin/fleet/status will serve once the fleet exists. */
+/**
+ * The fleet as this node sees it, mapped field by field from what GET /admin/fleet/nodes and
+ * GET /admin/fleet/apps answer at that moment (src/dashboard/fleet-status.ts): no figure here is
+ * computed that the admin API does not give, except sums over a node's per-model load.
+ */
 export interface FleetStatus {
+  policy: 'spread' | 'pack';
+  /** The node holding the scheduler's lease, if any. */
+  scheduler: string | undefined;
   nodes: Array<{
     id: string;
     site: string;
     url: string;
-    health: 'healthy' | 'degraded' | 'down';
-    /** Requests in flight over what the node admits, 0..1. */
-    load: number;
-    watts: number | undefined;
+    version: string;
+    /** Epoch ms of the node's last heartbeat (record.at, by that node's clock). */
+    at: number;
+    draining: boolean;
+    scheduler: boolean;
+    /** Requests waiting in and running on the node's models: record.load summed. */
+    queued: number;
+    inflight: number;
+    /** record.power: the node's watts, and whether a meter measured them or the estimator did. */
+    watts: number;
+    powerSource: string;
+    measured: boolean;
+    /** Replicas the scheduler placed on the node. */
+    replicas: number;
+    /** Under the `pack` policy: serves nothing and could sleep. */
     idle: boolean;
   }>;
   apps: Array<{
     name: string;
-    replicas: Array<{ node: string | undefined; state: 'running' | 'starting' | 'pending'; reason: string | undefined }>;
+    health: 'healthy' | 'degraded' | 'unavailable' | 'pending';
+    target: number;
+    ready: number;
+    replicas: Array<{ node: string; site: string; state: string; error: string | undefined }>;
+    /** The scheduler's reason replicas are not placed; empty when all are. */
+    pending: string;
   }>;
 }
 
@@ -96,6 +119,6 @@ export interface DashboardSnapshot {
   split: AppSplit[];
   /** Kept traces (newest first, at most 50 here; GET /admin/traces has them all). */
   traces: { enabled: boolean; recent: KeptTraceSummary[] };
-  /** GET /admin/fleet/status when the node is part of a fleet; null for a single node. */
+  /** The fleet's nodes and apps when the node is part of a fleet; null for a single node. */
   fleet: FleetStatus | null;
 }
