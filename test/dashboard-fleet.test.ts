@@ -10,9 +10,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser } from 'playwright-core';
 import { startNatsCluster, type NatsCluster } from './kit/nats.js';
+import { waitFor } from './kit/wait.js';
 import { startWeft, fetchJson, type WeftProcess } from './kit/weft-process.js';
 import { weftOk } from './kit/weft-cli.js';
 import { writeSumApp } from './kit/apps.js';
@@ -27,21 +27,6 @@ let cluster: NatsCluster;
 let dir: string;
 let browser: Browser;
 const nodes = new Map<string, WeftProcess>();
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(250);
-  }
-}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'weft-dashboard-fleet-'));
@@ -71,7 +56,7 @@ test('the Fleet view lists both nodes by site, the replicas where they run, a pe
   await waitFor('two nodes and a scheduler', async () => {
     const r = await fetchJson(`${url}/admin/fleet/nodes`);
     return r.body.nodes?.length === 2 && r.body.scheduler ? true : undefined;
-  });
+  }, 60_000);
   // Three replicas wanted, two nodes to hold them (replicas of one app go on distinct nodes): one
   // on each site, and one the scheduler cannot place.
   const sum = await writeSumApp(join(dir, 'sum'), 'sum');
@@ -81,7 +66,7 @@ test('the Fleet view lists both nodes by site, the replicas where they run, a pe
     const s = r.body.apps.find((a: any) => a.name === 'sum');
     if (s?.placed.filter((p: any) => p.state === 'ready').length === 2 && s.pending && s.pending !== 'waiting for the scheduler') return s;
     throw new Error(`last seen: ${JSON.stringify(s)}`);
-  });
+  }, 60_000);
 
   const context = await browser.newContext({ viewport: VIEWPORT, colorScheme: 'light' });
   const page = await context.newPage();

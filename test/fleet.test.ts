@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '@nats-io/transport-node';
 import { startNatsCluster, type NatsCluster } from './kit/nats.js';
+import { waitFor } from './kit/wait.js';
 import { startWeft, fetchJson, postJson, type WeftProcess } from './kit/weft-process.js';
 import { runWeft, weftOk } from './kit/weft-cli.js';
 import { writeSumApp } from './kit/apps.js';
@@ -20,21 +21,6 @@ let cluster: NatsCluster;
 let dir: string;
 const nodes = new Map<string, { proc: WeftProcess; dataDir: string }>();
 let base: string;
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(200);
-  }
-}
 
 async function startNode(name: string, site: string, labels: string[], extra: string[] = []): Promise<WeftProcess> {
   const dataDir = join(dir, name);

@@ -2,9 +2,9 @@
 // assembly/index.ts, JavaScript in src/app.js), builds it, checks what it imports against the
 // world and the manifest's grants, and writes it where weft.json's component.file points.
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseManifest, type Manifest } from '../bundle/index.js';
+import { readManifestFile, type Manifest } from '../bundle/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { checkWorld } from '../sandbox/index.js';
 import { buildAssemblyScriptComponent } from './assemblyscript.js';
@@ -32,13 +32,7 @@ export interface BuildReport {
 function readManifest(dir: string): Manifest {
   const path = join(dir, 'weft.json');
   if (!existsSync(path)) throw new WeftError(ErrorCode.InvalidManifest, `${dir} has no weft.json (weft new NAME writes an app folder)`, { field: 'dir' });
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new WeftError(ErrorCode.InvalidManifest, `${path}: ${(err as Error).message}`, { cause: err });
-  }
-  return parseManifest(raw, path);
+  return readManifestFile(path);
 }
 
 function findEntry(dir: string, entry: string | undefined): { entry: string; language: Language } {

@@ -24,7 +24,8 @@ export interface AppBundle {
   fileDigest(relativePath: string): Promise<string>;
 }
 
-function readManifestFile(path: string): Manifest {
+/** Reads and checks a weft.json file; errors name the file. */
+export function readManifestFile(path: string): Manifest {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));

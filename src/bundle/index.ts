@@ -1,7 +1,7 @@
 // Bundles: the app manifest, apps opened from a folder, the OCI artifact (pack, layout, copy),
 // signatures, the registry client, and opening a verified bundle from the store.
 export { manifestSchema, parseManifest } from './manifest.js';
-export { openAppFolder, manifestFiles } from './app.js';
+export { openAppFolder, manifestFiles, readManifestFile } from './app.js';
 export { Annotation, MediaType, parseImageManifest, parseImageIndex } from './oci.js';
 export { OciLayout } from './layout.js';
 export { StoreTarget } from './store-target.js';
