@@ -6,7 +6,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { startRegistry, type TestRegistry } from './kit/registry.js';
 import { startTokenService, type TokenService } from './kit/token-service.js';
 import { runWeft, spawnWeft, weftOk } from './kit/weft-cli.js';
 import { fetchJson, postJson, startWeft, type WeftProcess } from './kit/weft-process.js';
+import { flipByte } from './kit/files.js';
 
 let tmp: string;
 let registry: TestRegistry;
@@ -38,19 +39,6 @@ function registryBlob(digest: string): string {
   return join(registry.storage, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
 }
 
-/** Flips one byte in the middle of a file, keeping its size. */
-async function flipByte(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    const { size } = await fh.stat();
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, Math.floor(size / 2));
-    b[0] = b[0]! ^ 0xff;
-    await fh.write(b, 0, 1, Math.floor(size / 2));
-  } finally {
-    await fh.close();
-  }
-}
 
 /** Packs an app folder into a layout, signs it with `key` (unless undefined) and pushes it. */
 async function publish(appDir: string, ref: string, key: string | undefined): Promise<string> {

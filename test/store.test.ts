@@ -6,13 +6,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, open, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSumApp } from './kit/apps.js';
 import { startRegistry, type TestRegistry } from './kit/registry.js';
 import { runWeft, weftOk } from './kit/weft-cli.js';
 import { startWeft } from './kit/weft-process.js';
+import { flipByte } from './kit/files.js';
 
 let tmp: string;
 let registry: TestRegistry;
@@ -23,19 +24,6 @@ let digest: string;
 const data = () => join(tmp, 'data');
 const env = () => ({ ...baseEnv, WEFT_DATA_DIR: data() });
 
-/** Flips one byte in the middle of a file, keeping its size. */
-async function flipByte(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    const { size } = await fh.stat();
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, Math.floor(size / 2));
-    b[0] = b[0]! ^ 0xff;
-    await fh.write(b, 0, 1, Math.floor(size / 2));
-  } finally {
-    await fh.close();
-  }
-}
 
 /** The pid of a process that has exited: what a temp file's writer killed with -9 leaves. */
 function deadPid(): number {

@@ -5,10 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './net.js';
 
 /** Debian's package puts it on PATH (/usr/bin/prometheus); .ci/run installs it. */
 export const PROMETHEUS = 'prometheus';
@@ -22,13 +22,6 @@ export interface PrometheusProcess {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** `targets` are host:port pairs serving /metrics. */
 export async function startPrometheus(targets: string[]): Promise<PrometheusProcess> {

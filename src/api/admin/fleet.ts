@@ -4,6 +4,7 @@
 
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
+import { readJsonBody } from '../json-body.js';
 import { parseDeployRequest, type FleetControl } from '../../fleet/index.js';
 
 /** `current` is read per request: a node joins its fleet once it listens. */
@@ -18,12 +19,7 @@ export function fleetRoutes(current: () => FleetControl | undefined): Hono {
   app.get('/admin/fleet/apps', (c) => c.json({ apps: fleet().apps() }));
   app.get('/admin/fleet/apps/:name', (c) => c.json({ app: fleet().status(c.req.param('name')) }));
   app.post('/admin/fleet/apps', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch (err) {
-      throw new WeftError(ErrorCode.InvalidJson, `request body is not JSON: ${(err as Error).message}`, { cause: err });
-    }
+    const body = await readJsonBody(c);
     const result = await fleet().deploy(parseDeployRequest(body));
     return c.json(result, result.created ? 201 : 200);
   });

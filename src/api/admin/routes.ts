@@ -5,6 +5,7 @@
 
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
+import { readJsonBody } from '../json-body.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { FleetControl } from '../../fleet/index.js';
 import type { AppDeployer } from './apps.js';
@@ -28,12 +29,7 @@ export function adminRoutes({ deployer, adminToken, telemetry, fleet }: AdminRou
   if (deployer === undefined) return app;
   app.get('/admin/apps', (c) => c.json({ apps: deployer.list() }));
   app.post('/admin/apps', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch (err) {
-      throw new WeftError(ErrorCode.InvalidJson, `request body is not JSON: ${(err as Error).message}`, { cause: err });
-    }
+    const body = await readJsonBody(c);
     const ref = (body as { ref?: unknown } | null)?.ref;
     if (typeof ref !== 'string' || ref === '') throw new WeftError(ErrorCode.BadRequest, 'body must be {"ref": "<app folder, layout, store tag or registry reference>"}', { field: 'ref' });
     return c.json({ app: await deployer.deploy(ref) }, 201);

@@ -8,6 +8,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import type { GenerateEvent, GenerateInput } from '../../backends/index.js';
 import type { LlmService } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
+import { readJsonBody } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
@@ -22,14 +23,6 @@ function fail(c: Context, err: unknown): Response {
   const { status, body, headers } = openAiErrorResponse(err);
   for (const [k, v] of Object.entries(headers)) c.header(k, v);
   return c.json(body, status as 400);
-}
-
-async function readJson(c: Context): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch (err) {
-    throw new WeftError(ErrorCode.InvalidJson, `the request body is not JSON: ${(err as Error).message}`, { cause: err });
-  }
 }
 
 /** The OpenAI body of one whole (non-streamed) answer. */
@@ -63,7 +56,7 @@ function chunkBody(kind: Kind, id: string, model: string, part: { text?: string;
 }
 
 async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<Response> {
-  const body = await readJson(c);
+  const body = await readJsonBody(c);
   const request = kind === 'chat' ? parseBody(chatRequest, body) : parseBody(completionRequest, body);
   const input: GenerateInput = kind === 'chat' ? chatInput(request as never) : completionInput(request as never);
   const model = request.model;
@@ -162,7 +155,7 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
   app.post(
     '/v1/embeddings',
     guarded(async (c) => {
-      const request = parseBody(embeddingRequest, await readJson(c));
+      const request = parseBody(embeddingRequest, await readJsonBody(c));
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       scopeOf(c)?.setOperation('embeddings', request.model);
       const { vectors, promptTokens } = await llm.embed(request.model, inputs, { signal: c.req.raw.signal, scope: scopeOf(c) });

@@ -1,0 +1,14 @@
+// A free loopback port for servers that cannot be told to pick one themselves (nats-server,
+// docker-registry, Prometheus take a port in their config).
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
