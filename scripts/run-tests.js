@@ -13,9 +13,13 @@ function findTests(dir) {
 
 const only = process.argv.slice(2);
 const files = only.length > 0 ? only : [...findTests('src'), ...findTests('test')];
+// A test or hook that hangs fails after 5 minutes instead of holding CI until its own limit;
+// --test-force-exit ends a file's process once its tests are done even when something it
+// started (a server, a child process) was left open; the whole run is bounded as well.
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', timeout: 50 * 60 * 1000, killSignal: 'SIGKILL' },
 );
+if (result.error) console.error(`the test run was stopped: ${result.error.message}`);
 process.exit(result.status ?? 1);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ import { kustomize, validateObject, type KubeObject } from './kit/kube.js';
 import { runWeft } from './kit/weft-cli.js';
 import { startWeft } from './kit/weft-process.js';
 import { writeTinyGguf } from './kit/tiny-gguf.js';
+import { freePorts } from './kit/net.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -112,17 +113,6 @@ async function natsClient(port: number) {
     text: () => text,
     close: () => socket.destroy(),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('Kubernetes manifests', () => {
@@ -387,7 +377,7 @@ describe('NATS configs', () => {
   });
 
   it('an edge site running leaf.conf joins a real hub as a leaf node', async () => {
-    const [hubClient, hubLeaf, hubHttp, leafClient, leafHttp] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [hubClient, hubLeaf, hubHttp, leafClient, leafHttp] = (await freePorts(5)) as [number, number, number, number, number];
     const dir = mkdtempSync(join(tmpdir(), 'weft-nats-'));
     const procs: ChildProcess[] = [];
     try {

@@ -12,3 +12,20 @@ export async function freePort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+/** `count` distinct free ports: every one is held until all are found, so none repeats. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = [];
+  for (let i = 0; i < count; i++) {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    servers.push(server);
+  }
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map(async (s) => {
+    s.close();
+    await once(s, 'close');
+  }));
+  return ports;
+}
