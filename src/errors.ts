@@ -101,3 +101,13 @@ export function toWeftError(err: unknown, fallback: ErrorCode = ErrorCode.Intern
   const message = err instanceof Error ? err.message : String(err);
   return new WeftError(fallback, message, { cause: err });
 }
+
+/**
+ * The first problem a schema found, with the path of the field at fault written as a caller
+ * writes it (`messages[0].content`; '' for the root): every zod-validated input reports alike.
+ */
+export function firstIssue(error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> }): { field: string; message: string } {
+  const issue = error.issues[0]!;
+  const field = issue.path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${String(k)}` : String(k)), '');
+  return { field, message: issue.message };
+}

@@ -4,7 +4,7 @@
 // from this one definition by scripts/write-manifest-schema.ts.
 
 import { z } from 'zod';
-import { ErrorCode, WeftError } from '../errors.js';
+import { ErrorCode, WeftError, firstIssue } from '../errors.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const name = z.string().regex(NAME, 'must be 1-63 lowercase letters, digits, "_", "." or "-", starting with a letter or digit');
@@ -89,7 +89,6 @@ export function modelFormat(model: { file?: string | undefined; format?: 'onnx' 
 export function parseManifest(raw: unknown, source = 'weft.json'): Manifest {
   const parsed = manifestSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  throw new WeftError(ErrorCode.InvalidManifest, `${source}: ${field ? `${field}: ` : ''}${issue.message}`, { field });
+  const { field, message } = firstIssue(parsed.error);
+  throw new WeftError(ErrorCode.InvalidManifest, `${source}: ${field ? `${field}: ` : ''}${message}`, { field });
 }

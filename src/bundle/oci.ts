@@ -2,7 +2,7 @@
 // indexes, and the media types and annotations Weft gives its app artifacts and signatures.
 
 import { z } from 'zod';
-import { ErrorCode, WeftError } from '../errors.js';
+import { ErrorCode, WeftError, firstIssue } from '../errors.js';
 
 export const MediaType = {
   ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
@@ -84,8 +84,8 @@ function parseJson<T>(schema: z.ZodType<T>, bytes: Uint8Array, what: string, ori
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new WeftError(ErrorCode.InvalidBundle, `${origin}: ${what}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    const { field, message } = firstIssue(parsed.error);
+    throw new WeftError(ErrorCode.InvalidBundle, `${origin}: ${what}: ${field || '(root)'}: ${message}`, { field: field || undefined });
   }
   return parsed.data;
 }

@@ -2,7 +2,7 @@
 // Triton users know. Node-wide defaults fill what a model leaves out.
 
 import { z } from 'zod';
-import { ErrorCode, WeftError } from '../errors.js';
+import { ErrorCode, WeftError, firstIssue } from '../errors.js';
 import { parseBytes, parseDuration } from '../config/index.js';
 import type { NodeConfig } from '../config/index.js';
 import type { Device } from '../backends/index.js';
@@ -87,9 +87,8 @@ export interface ModelConfig {
 export function parseModelConfig(raw: unknown, source: string, node: Readonly<NodeConfig>): ModelConfig {
   const parsed = modelConfigFile.safeParse(raw ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join('.');
-    throw new WeftError(ErrorCode.InvalidConfig, `${source}: ${field ? `'${field}' ` : ''}${issue.message}`, { field });
+    const { field, message } = firstIssue(parsed.error);
+    throw new WeftError(ErrorCode.InvalidConfig, `${source}: ${field ? `'${field}' ` : ''}${message}`, { field });
   }
   const c = parsed.data;
   const priorityLevels = c.priority_levels ?? 2;

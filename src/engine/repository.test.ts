@@ -32,7 +32,7 @@ describe('model repository: language models', () => {
   });
 
   it('refuses an upstream that is not an http(s) URL, naming the field', () => {
-    assert.throws(() => resolveModels(loadConfig({ flags: { upstream: ['x=ftp://a'] } })), { code: ErrorCode.InvalidConfig, field: 'upstream.0' });
+    assert.throws(() => resolveModels(loadConfig({ flags: { upstream: ['x=ftp://a'] } })), { code: ErrorCode.InvalidConfig, field: 'upstream[0]' });
     assert.throws(() => loadConfig({ flags: { upstream: ['nourl'] } }), /NAME=URL/);
     assert.throws(() => loadConfig({ flags: { 'llm-parallel': '0' } }), { field: 'llmParallel' });
   });

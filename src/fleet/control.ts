@@ -2,7 +2,7 @@
 // it, checked here, and the FleetControl interface a joined node or a node alone implements.
 
 import { z } from 'zod';
-import { ErrorCode, WeftError } from '../errors.js';
+import { ErrorCode, WeftError, firstIssue } from '../errors.js';
 import { FLEET_VERSION, TOKEN } from './namespace.js';
 import type { AppSpec } from './messages.js';
 import type { BundleFacts } from './seams.js';
@@ -25,9 +25,8 @@ export type DeployRequest = z.infer<typeof deployRequestSchema>;
 export function parseDeployRequest(raw: unknown): DeployRequest {
   const parsed = deployRequestSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.path.join('.');
-    throw new WeftError(ErrorCode.BadRequest, `${field ? `${field}: ` : ''}${issue.message}`, { field: field || 'body' });
+    const { field, message } = firstIssue(parsed.error);
+    throw new WeftError(ErrorCode.BadRequest, `${field ? `${field}: ` : ''}${message}`, { field: field || 'body' });
   }
   const r = parsed.data;
   if (r.replicas !== undefined && (r.min !== undefined || r.max !== undefined)) {

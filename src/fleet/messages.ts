@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { FLEET_VERSION, TOKEN } from './namespace.js';
+import { firstIssue } from '../errors.js';
 
 const token = z.string().regex(TOKEN);
 const bytes = z.number().int().nonnegative();
@@ -136,8 +137,8 @@ export function decode<T>(schema: z.ZodType<T>, data: Uint8Array, where: string,
   }
   const parsed = schema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  log.warn('fleet: dropped a malformed message', { where, field: issue.path.join('.'), error: issue.message });
+  const { field, message } = firstIssue(parsed.error);
+  log.warn('fleet: dropped a malformed message', { where, field, error: message });
   return undefined;
 }
 

@@ -3,7 +3,7 @@
 // Leaf module: depends on the engine's types only.
 
 import { z } from 'zod';
-import { ErrorCode, WeftError } from '../../errors.js';
+import { ErrorCode, WeftError, firstIssue } from '../../errors.js';
 import type { ChatMessage, GenerateInput } from '../../backends/index.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -86,9 +86,8 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   }
   const parsed = schema.safeParse(body);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${String(k)}` : String(k)), '');
-  throw new WeftError(ErrorCode.BadRequest, `${field ? `'${field}': ` : ''}${issue.message}`, { field: field || undefined });
+  const { field, message } = firstIssue(parsed.error);
+  throw new WeftError(ErrorCode.BadRequest, `${field ? `'${field}': ` : ''}${message}`, { field: field || undefined });
 }
 
 function textOf(content: z.infer<typeof message>['content']): string {
