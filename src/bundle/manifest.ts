@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { ErrorCode, WeftError, firstIssue } from '../errors.js';
+import { DURATION_PATTERN, SIZE_PATTERN } from '../config/index.js';
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const name = z.string().regex(NAME, 'must be 1-63 lowercase letters, digits, "_", "." or "-", starting with a letter or digit');
@@ -13,8 +14,9 @@ const appPath = z
   .string()
   .min(1)
   .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be a relative path inside the app folder, without ".."');
-const size = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([kmg]i?b|b)?$/i, 'must be a size such as 512MiB')]);
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(us|ms|s|m|h)?$/, 'must be a duration such as 250ms or 30s')]);
+// The settings' own patterns, so weft.json takes exactly the sizes and durations flags take.
+const size = z.union([z.number().int().nonnegative(), z.string().regex(SIZE_PATTERN, 'must be a size such as 512MiB')]);
+const duration = z.union([z.number().nonnegative(), z.string().regex(DURATION_PATTERN, 'must be a duration such as 250ms or 30s')]);
 
 const model = z
   .strictObject({

@@ -3,7 +3,8 @@
 
 import { parseArgs } from 'node:util';
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
-import { formatBytes, type AppStatus, type NodeStatus } from '../fleet/index.js';
+import { formatBytes } from '../config/index.js';
+import type { AppStatus, NodeStatus } from '../fleet/index.js';
 
 const COMMON = '[--url http://127.0.0.1:8080] [--token T]';
 export const FLEET_USAGE = {

@@ -3,10 +3,7 @@
 
 import type { Progress } from '../bundle/index.js';
 import { quietProgress } from '../bundle/index.js';
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
+import { formatBytes } from '../config/index.js';
 
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): Progress {
   if (!stream.isTTY) return quietProgress;
@@ -18,7 +15,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
       const draw = (note?: string) => {
         const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
         const rate = done / Math.max(0.001, (Date.now() - started) / 1000);
-        stream.write(`\r\x1b[K${label.slice(0, 40).padEnd(40)} ${note ?? `${mib(done)} / ${mib(total)} ${String(pct).padStart(3)}% ${mib(rate)}/s`}`);
+        stream.write(`\r\x1b[K${label.slice(0, 40).padEnd(40)} ${note ?? `${formatBytes(done)} / ${formatBytes(total)} ${String(pct).padStart(3)}% ${formatBytes(rate)}/s`}`);
       };
       return {
         advance(bytes) {
@@ -30,7 +27,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
           }
         },
         done(note) {
-          draw(note ?? `${mib(total)} done`);
+          draw(note ?? `${formatBytes(total)} done`);
           stream.write('\n');
         },
       };

@@ -4,6 +4,7 @@
 import { Annotation, MediaType, parseImageManifest, storeOf, storeTagOf } from '../bundle/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { commandConfig } from './bundle-commands.js';
+import { formatBytes } from '../config/index.js';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -19,17 +20,6 @@ export interface StoreEntry {
   signatures: number;
   /** Why the entry could not be read (a damaged or half-removed copy), if it could not. */
   problem?: string;
-}
-
-function humanBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 export async function lsCommand(args: string[]): Promise<void> {
@@ -57,7 +47,7 @@ export async function lsCommand(args: string[]): Promise<void> {
     out(`the store at ${target.store.root} holds no tags (weft pack or weft pull put bundles there)`);
     return;
   }
-  const rows = entries.map((e) => [e.tag, e.digest.slice(0, 19), e.problem ? '-' : humanBytes(e.size), e.problem ? 'damaged' : String(e.signatures), e.problem ?? e.title ?? '']);
+  const rows = entries.map((e) => [e.tag, e.digest.slice(0, 19), e.problem ? '-' : formatBytes(e.size), e.problem ? 'damaged' : String(e.signatures), e.problem ?? e.title ?? '']);
   const header = ['TAG', 'DIGEST', 'SIZE', 'SIGNED', 'APP'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [header, ...rows]) out(r.map((c, i) => (i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd());

@@ -122,17 +122,33 @@ function fail(setting: Setting, raw: string, why: string): never {
   });
 }
 
+/** What a size or a duration may look like; weft.json's schema publishes the same patterns. */
+export const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i;
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(us|ms|s|m|h)?$/;
+
 export function parseBytes(raw: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?$/i.exec(raw.trim());
+  const m = SIZE_PATTERN.exec(raw.trim());
   if (!m) return undefined;
   return Math.round(Number(m[1]) * UNITS[(m[2] ?? 'b').toLowerCase()]!);
+}
+
+/** A size as people read it: 512 B, 1.5 KiB, 64.0 MiB, 2.0 GiB. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 /** Milliseconds for "250ms", "30s", "5m", "1h", "100us"; a bare number is seconds; "-1" stays -1. */
 export function parseDuration(raw: string): number | undefined {
   const trimmed = raw.trim();
   if (trimmed === '-1') return -1;
-  const m = /^(\d+(?:\.\d+)?)(us|ms|s|m|h)?$/.exec(trimmed);
+  const m = DURATION_PATTERN.exec(trimmed);
   if (!m) return undefined;
   return Number(m[1]) * DURATIONS[m[2] ?? 's']!;
 }

@@ -5,7 +5,7 @@ export { JoinedFleet } from './fleet.js';
 export { LocalFleet } from './local.js';
 export { Inventory } from './inventory.js';
 export { parseDeployRequest, deployRequestSchema } from './control.js';
-export { place, formatBytes, PowerPolicies } from './placement.js';
+export { place, PowerPolicies } from './placement.js';
 export { scaleTarget, DEFAULT_SCALE } from './autoscale.js';
 export { bundleInspector } from './bundle-facts.js';
 export { nvidiaSmiDiscovery, parseGpuList } from './gpus.js';

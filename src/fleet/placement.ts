@@ -4,6 +4,7 @@
 
 import type { AppSpec, Assignment, Placement } from './messages.js';
 import { FLEET_VERSION } from './namespace.js';
+import { formatBytes } from '../config/index.js';
 
 export const PowerPolicies = ['spread', 'pack'] as const;
 export type PowerPolicy = (typeof PowerPolicies)[number];
@@ -45,15 +46,6 @@ export interface PlacementOutput {
   placements: Map<string, Placement>;
   /** Nodes serving no replica (under `pack`, the ones that can sleep). */
   idle: string[];
-}
-
-const GIB = 1024 ** 3;
-
-export function formatBytes(n: number): string {
-  if (n >= GIB) return `${(n / GIB).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }
 
 function deviceOf(spec: AppSpec): 'cpu' | 'cuda' {
