@@ -111,3 +111,8 @@ export function firstIssue(error: { issues: ReadonlyArray<{ path: ReadonlyArray<
   const field = issue.path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${String(k)}` : String(k)), '');
   return { field, message: issue.message };
 }
+
+/** The one error a call ends with when its caller went away (an aborted signal): 499 over HTTP. */
+export function cancelledError(cause?: unknown): WeftError {
+  return new WeftError(ErrorCode.Cancelled, 'the client cancelled the request', cause === undefined ? undefined : { cause });
+}

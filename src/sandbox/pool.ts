@@ -4,7 +4,7 @@
 // own request with it.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
+import { ErrorCode, WeftError, type ErrorCode as Code, cancelledError } from '../errors.js';
 import type { LlmService, ModelManager } from '../engine/index.js';
 import type { Logger, RequestScope } from '../telemetry/index.js';
 import { workerEntry } from '../worker-entry.js';
@@ -259,7 +259,7 @@ export class ComponentPool {
       const onAbort = () => {
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
-        reject(new WeftError(ErrorCode.Cancelled, 'the client went away'));
+        reject(cancelledError());
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);

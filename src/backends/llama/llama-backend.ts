@@ -16,7 +16,7 @@ import type {
 
 /** node-llama-cpp is imported on first load: a node without GGUF models never pays for it. */
 type Library = typeof import('node-llama-cpp');
-import { ErrorCode, WeftError } from '../../errors.js';
+import { ErrorCode, WeftError, cancelledError } from '../../errors.js';
 import type { Device } from '../types.js';
 import { joinText, type ChatMessage, type EmbedResult, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
 import { eventStream } from '../event-stream.js';
@@ -187,7 +187,7 @@ export class LlamaLocalModel implements LlmModel {
       const vectors: number[][] = [];
       let promptTokens = 0;
       for (const [i, text] of inputs.entries()) {
-        if (signal.aborted) throw new WeftError(ErrorCode.Cancelled, 'the client cancelled the request');
+        if (signal.aborted) throw cancelledError();
         const tokens = this.model.tokenize(text);
         if (tokens.length > limit) {
           throw new WeftError(ErrorCode.ContextLengthExceeded, `input ${i} is ${tokens.length} tokens; embeddings take at most ${limit}`, {
