@@ -2,8 +2,8 @@
 // [claim, width] carrying `send` rows of width float32 values — to prove the engine refuses it
 // and never hands it other callers' rows. Query: ?model=NAME&claim=R&send=S. Answers
 // "err:<code>:<message>" when the call is refused, "ok:<shape>:<values>" when it ran.
-import { Request, Response, Tensor, run, serve, signature } from '../../sdk/assemblyscript/index';
-export { cabi_realloc, weft_handle, weft_post_handle } from '../../sdk/assemblyscript/index';
+import { Request, Response, Tensor, run, serve, signature } from 'weft/sdk/assemblyscript';
+export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
 
 function param(query: string, key: string, fallback: string): string {
   const parts = query.split('&');
