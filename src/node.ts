@@ -54,6 +54,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     observer: telemetry,
   });
   telemetry.watchModels(() => [...manager.status(), ...llm.list()]);
+  telemetry.watchLanguageModels(() => llm.list().map((m) => ({ name: m.name, waiting: m.queued, running: m.inflight, kvCacheUsage: m.kvCacheUsage })));
   const sandbox = new Sandbox({ manager, llm, log, dataDir: config.dataDir, onInstanceStart: (app) => telemetry.componentStarted(app) });
   const trustedKeys = loadTrustedKeys(config.trustedKeys);
   const apps = new AppDeployer({ manager, llm, sandbox, config, trustedKeys, log });

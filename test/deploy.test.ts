@@ -55,6 +55,26 @@ function weftWorkload(objects: KubeObject[]): KubeObject {
 
 const weftContainer = (workload: KubeObject) => workload.spec.template.spec.containers.find((c: any) => c.name === 'weft');
 
+/** The endpoint picker's EndpointPickerConfig, from the ConfigMap its --config-file is on. */
+function eppConfig(gateway: KubeObject[]): any {
+  const epp = find(gateway, 'Deployment', 'weft-epp');
+  const args: string[] = epp.spec.template.spec.containers[0].args;
+  const configFile = args[args.indexOf('--config-file') + 1]!;
+  const volume = epp.spec.template.spec.volumes.find((v: any) => v.name === 'config');
+  return parseYaml(find(gateway, 'ConfigMap', volume.configMap.name).data[configFile.replace('/config/', '')]);
+}
+
+/** The PromQL selectors of the picker's Weft engine config: queued, running and KV-cache use. */
+function eppSpecs(gateway: KubeObject[]): Array<{ key: string; metric: string; model: string }> {
+  const extractor = eppConfig(gateway).plugins.find((p: any) => p.type === 'core-metrics-extractor').parameters;
+  const engine = extractor.engineConfigs.find((e: any) => e.name === weftWorkload(gateway).spec.template.metadata.labels[extractor.engineLabelKey]);
+  return ['queuedRequestsSpec', 'runningRequestsSpec', 'kvUsageSpec'].map((key) => {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{model="([^"]+)"\}$/.exec(engine?.[key] ?? '');
+    assert.ok(m, `${key}: ${engine?.[key]}`);
+    return { key, metric: m[1]!, model: m[2]! };
+  });
+}
+
 function isSubset(small: Record<string, string>, big: Record<string, string> | undefined): boolean {
   return Object.entries(small).every(([k, v]) => big?.[k] === v);
 }
@@ -173,12 +193,7 @@ describe('Kubernetes manifests', () => {
 
   it('the endpoint picker is configured for the metrics Weft pods export', () => {
     const gateway = rendered.get('overlays/gateway')!;
-    const epp = find(gateway, 'Deployment', 'weft-epp');
-    const args: string[] = epp.spec.template.spec.containers[0].args;
-    const configFile = args[args.indexOf('--config-file') + 1]!;
-    const volume = epp.spec.template.spec.volumes.find((v: any) => v.name === 'config');
-    const text = find(gateway, 'ConfigMap', volume.configMap.name).data[configFile.replace('/config/', '')];
-    const config = parseYaml(text);
+    const config = eppConfig(gateway);
     assert.equal(config.kind, 'EndpointPickerConfig');
     const names = new Set(config.plugins.map((p: any) => p.name ?? p.type));
     for (const source of config.dataLayer.sources) {
@@ -191,13 +206,10 @@ describe('Kubernetes manifests', () => {
     const pods = weftWorkload(gateway).spec.template.metadata.labels;
     const engine = extractor.engineConfigs.find((e: any) => e.name === pods[extractor.engineLabelKey]);
     assert.ok(engine, `no engine config for pods labelled ${extractor.engineLabelKey}=${pods[extractor.engineLabelKey]}`);
-    // Specs are PromQL instant selectors on the documented names, narrowed to the pool's model.
+    // Specs are PromQL instant selectors on the documented names, narrowed to the pool's model
+    // (a real node exports them: checked on the scrape below).
     const documented = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
-    for (const key of ['queuedRequestsSpec', 'runningRequestsSpec', 'kvUsageSpec']) {
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{model="([^"]+)"\}$/.exec(engine[key]);
-      assert.ok(m, `${key}: ${engine[key]}`);
-      assert.ok(documented.includes(`\`${m[1]}\``), `${m[1]} is not in docs/deploy.md`);
-    }
+    for (const { metric } of eppSpecs(gateway)) assert.ok(documented.includes(`\`${metric}\``), `${metric} is not in docs/deploy.md`);
   });
 
   it('pods drain within their grace period and keep data, keys and config on volumes', () => {
@@ -292,7 +304,13 @@ describe('Kubernetes manifests', () => {
       const metrics = await fetch(`${weft.url}${scrape}`);
       assert.equal(metrics.status, 200);
       assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain/);
-      assert.match(await metrics.text(), /# TYPE weft_requests_queued gauge/);
+      const scraped = await metrics.text();
+      assert.match(scraped, /# TYPE weft_requests_queued gauge/);
+      // Every series the endpoint picker reads exists on the pod, for the pool's model.
+      for (const { key, metric, model } of eppSpecs(objects)) {
+        assert.match(scraped, new RegExp(`^# TYPE ${metric} gauge$`, 'm'), `${key}: no ${metric} gauge`);
+        assert.match(scraped, new RegExp(`^${metric}\\{model="${model}"\\} 0$`, 'm'), `${key}: no ${metric}{model="${model}"} series at rest`);
+      }
       // The pool's model answers on the OpenAI API the gateway routes to.
       const chat = await fetch(`${weft.url}/v1/chat/completions`, {
         method: 'POST',

@@ -54,6 +54,8 @@ export interface NodeConfig {
   traceSlowThreshold: number;
   captureContent: boolean;
   redactPatterns: readonly string[] | undefined;
+  /** 'vllm': the protocol gauges under vLLM's names too. */
+  metricsCompat: 'none' | 'vllm';
   callerHeader: string;
   callerTopK: number;
   callerNames: readonly string[] | undefined;

@@ -30,6 +30,8 @@ export interface LlmModelInfo {
   /** Generations running and waiting. */
   inflight: number;
   queued: number;
+  /** Local models: the fraction (0 to 1) of the KV cache that running generations hold (0 when not loaded). */
+  kvCacheUsage?: number;
   /** Local models: where they run once loaded. */
   device?: 'cpu' | 'cuda';
   /** Remote models: each upstream's health and load. */
@@ -109,6 +111,7 @@ export class LlmService {
         reason: e.reason,
         inflight: e.queue?.inflight ?? 0,
         queued: e.queue?.queued ?? 0,
+        ...(e.definition.format !== 'upstream' && { kvCacheUsage: e.model instanceof LlamaLocalModel ? e.model.kvCacheUsage() : 0 }),
         ...(e.model instanceof LlamaLocalModel && { device: e.model.device }),
         ...(remote && { upstreams: remote.upstreams() }),
       };

@@ -13,5 +13,6 @@ export type { AdminStats, BatchMember, CallerName, EngineObserver, RequestInfo, 
 export type { ChildSpan, ModelCallResult } from './request-scope.js';
 export type { EnergyDevice, EnergySource, Spawner } from './energy/index.js';
 export type { KeyStats } from './stats.js';
+export type { LanguageModelLoad, MetricsCompat } from './metrics.js';
 export type { KeptSpan, KeptTrace, KeptTraceSummary } from './kept-traces.js';
 export type { CallerTotals } from './callers.js';

@@ -30,6 +30,29 @@ export interface ModelGaugeSource {
   queued: number;
 }
 
+/**
+ * One language model's load as the model-server protocol of the Gateway API Inference Extension
+ * names it (docs/deploy.md): what endpoint pickers read to choose a pod.
+ */
+export interface LanguageModelLoad {
+  name: string;
+  /** Requests admitted and waiting for a sequence. */
+  waiting: number;
+  /** Generations (and embeddings) running. */
+  running: number;
+  /** Fraction (0 to 1) of the KV cache running generations hold; absent where unknown (an upstream). */
+  kvCacheUsage?: number | undefined;
+}
+
+/** `vllm`: the protocol gauges are exported under vLLM's names as well (--metrics-compat). */
+export type MetricsCompat = 'none' | 'vllm';
+
+/** The protocol gauges under each naming: ours (label `model`) and vLLM's (label `model_name`). */
+const PROTOCOL_NAMES = {
+  none: { label: 'model', waiting: 'weft_llm_requests_waiting', running: 'weft_llm_requests_running', kv: 'weft_llm_kv_cache_usage_ratio' },
+  vllm: { label: 'model_name', waiting: 'vllm:num_requests_waiting', running: 'vllm:num_requests_running', kv: 'vllm:kv_cache_usage_perc' },
+} as const;
+
 export class Metrics {
   readonly registry = new Registry();
   readonly requestDuration = new Histogram({
@@ -144,7 +167,7 @@ export class Metrics {
   readonly callerTokens = new Counter({ name: 'weft_caller_tokens_total', help: 'Tokens per caller', labelNames: ['caller', TOKEN_TYPE], registers: [this.registry] });
   readonly callerEnergy = new Counter({ name: 'weft_caller_energy_joules_total', help: 'Energy attributed to each caller\'s requests (with model="_idle" of weft_energy_joules_total: the node total)', labelNames: ['caller', 'source'], registers: [this.registry] });
 
-  constructor(models: () => readonly ModelGaugeSource[]) {
+  constructor(models: () => readonly ModelGaugeSource[], languageModels: () => readonly LanguageModelLoad[] = () => [], compat: MetricsCompat = 'none') {
     const sum = (pick: (m: ModelGaugeSource) => number) => {
       const out = new Map<string, number>();
       for (const m of models()) out.set(m.name, (out.get(m.name) ?? 0) + pick(m));
@@ -181,6 +204,28 @@ export class Metrics {
         for (const m of models()) if (m.device !== undefined && m.memoryBytes !== undefined && m.memoryBytes > 0) this.inc({ model: m.name, device: m.device }, m.memoryBytes);
       },
     });
+    for (const naming of compat === 'vllm' ? (['none', 'vllm'] as const) : (['none'] as const)) this.protocolGauges(naming, languageModels);
+  }
+
+  private protocolGauges(naming: MetricsCompat, languageModels: () => readonly LanguageModelLoad[]): void {
+    const names = PROTOCOL_NAMES[naming];
+    const gauge = (name: string, help: string, pick: (m: LanguageModelLoad) => number | undefined) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: [names.label],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const m of languageModels()) {
+            const value = pick(m);
+            if (value !== undefined) this.set({ [names.label]: m.name }, value);
+          }
+        },
+      });
+    gauge(names.waiting, 'Requests waiting in a language model\'s queue for a sequence', (m) => m.waiting);
+    gauge(names.running, 'Generations and embeddings a language model is running', (m) => m.running);
+    gauge(names.kv, 'Fraction of a language model\'s KV cache held by running generations (0 to 1)', (m) => m.kvCacheUsage);
   }
 
   text(): Promise<string> {

@@ -122,6 +122,39 @@ describe('Telemetry with tracing off', () => {
     await t.shutdown();
   });
 
+  it('exports the model-server protocol gauges per language model, and vLLM\'s names only with --metrics-compat vllm', async () => {
+    const load = [
+      { name: 'chat', waiting: 2, running: 3, kvCacheUsage: 0.25 },
+      { name: 'remote', waiting: 0, running: 1, kvCacheUsage: undefined },
+    ];
+    const plain = await create();
+    plain.watchLanguageModels(() => load);
+    let text = await plain.metrics.text();
+    assert.match(text, /^# TYPE weft_llm_requests_waiting gauge$/m);
+    assert.match(text, /^weft_llm_requests_waiting\{model="chat"\} 2$/m);
+    assert.match(text, /^weft_llm_requests_running\{model="chat"\} 3$/m);
+    assert.match(text, /^weft_llm_requests_running\{model="remote"\} 1$/m);
+    assert.match(text, /^weft_llm_kv_cache_usage_ratio\{model="chat"\} 0.25$/m);
+    // An upstream's KV cache is not this node's to report.
+    assert.doesNotMatch(text, /^weft_llm_kv_cache_usage_ratio\{model="remote"\}/m);
+    assert.doesNotMatch(text, /vllm:/);
+    await plain.shutdown();
+
+    const compat = await create({ 'metrics-compat': 'vllm' });
+    compat.watchLanguageModels(() => load);
+    text = await compat.metrics.text();
+    assert.match(text, /^weft_llm_requests_waiting\{model="chat"\} 2$/m);
+    assert.match(text, /^# TYPE vllm:num_requests_waiting gauge$/m);
+    assert.match(text, /^vllm:num_requests_waiting\{model_name="chat"\} 2$/m);
+    assert.match(text, /^vllm:num_requests_running\{model_name="chat"\} 3$/m);
+    assert.match(text, /^vllm:kv_cache_usage_perc\{model_name="chat"\} 0.25$/m);
+    // A model removed at run time loses its series.
+    load.splice(0, 1);
+    assert.doesNotMatch(await compat.metrics.text(), /model_name="chat"/);
+    await compat.shutdown();
+    assert.throws(() => loadConfig({ flags: { 'metrics-compat': 'sglang' } }), /--metrics-compat.*'sglang' is not one of none, vllm/);
+  });
+
   it('shares the joules of batches and concurrent generations exactly, and idle is the rest', async () => {
     const t = await create({ energy: 'estimate', 'energy-interval': '20ms', 'idle-watts': '5' });
     const a = t.startRequest({ method: 'POST', path: '/apps/ocr', traceparent: undefined, tenant: 'a', authorization: undefined });

@@ -7,7 +7,7 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type SpanCont
 import { ErrorCode, WeftError } from '../errors.js';
 import type { NodeConfig } from '../config/index.js';
 import type { Logger } from './log.js';
-import { Metrics, type ModelGaugeSource } from './metrics.js';
+import { Metrics, type LanguageModelLoad, type ModelGaugeSource } from './metrics.js';
 import { RequestScope } from './request-scope.js';
 import { parseTraceParent } from './traceparent.js';
 import { createRedactor, type Redactor } from './redact.js';
@@ -105,6 +105,7 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   readonly callers: Callers;
   readonly rolling = new RollingStats();
   private models: () => readonly ModelGaugeSource[] = () => [];
+  private languageModels: () => readonly LanguageModelLoad[] = () => [];
   private readonly kept = { kept: 0, dropped: 0 };
   private exportErrorLogged = false;
 
@@ -121,7 +122,7 @@ export class Telemetry implements TelemetryCore, EngineObserver {
     version: string,
     callerSecret: Buffer,
   ) {
-    this.metrics = new Metrics(() => this.models());
+    this.metrics = new Metrics(() => this.models(), () => this.languageModels(), config.metricsCompat);
     this.redactor = createRedactor(config.captureContent, config.redactPatterns ?? []);
     this.callers = new Callers(config.callerTopK, callerSecret, config.callerNames ?? []);
     const keptTraces = config.tracesExporter === 'otlp' ? new KeptTraces() : undefined;
@@ -201,6 +202,11 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   /** Where /metrics and /admin/stats read per-model queue, in-flight and memory figures (every model kind). */
   watchModels(source: () => readonly ModelGaugeSource[]): void {
     this.models = source;
+  }
+
+  /** Where /metrics reads the model-server protocol gauges of the language models (waiting, running, KV cache). */
+  watchLanguageModels(source: () => readonly LanguageModelLoad[]): void {
+    this.languageModels = source;
   }
 
   startRequest(info: RequestInfo): RequestScope {

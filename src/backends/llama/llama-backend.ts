@@ -89,6 +89,8 @@ export class LlamaLocalModel implements LlmModel {
   readonly concurrency: number;
   readonly contextSize: number;
   private readonly free: LlamaContextSequence[] = [];
+  /** Sequences running a generation: the KV cells they hold are the cache in use. */
+  private readonly busy = new Set<LlamaContextSequence>();
   private embedding: Promise<LlamaEmbeddingContext> | undefined;
   private embedQueue: Promise<unknown> = Promise.resolve();
   /** The chat template, resolved once from the GGUF metadata (a known format or its Jinja template). */
@@ -125,6 +127,7 @@ export class LlamaLocalModel implements LlmModel {
     return eventStream<GenerateEvent>(async (push) => {
       const sequence = this.free.pop();
       if (sequence === undefined) throw new WeftError(ErrorCode.Internal, 'no free sequence: the engine admitted too many generations');
+      this.busy.add(sequence);
       try {
         // A sequence keeps its last tokens so a follow-up chat reuses them. A seeded request
         // starts clean: batch shapes then match every time, and so does the output.
@@ -173,9 +176,22 @@ export class LlamaLocalModel implements LlmModel {
         }
         push({ type: 'done', finishReason: stopReason === 'maxTokens' ? 'length' : 'stop', promptTokens, completionTokens });
       } finally {
+        this.busy.delete(sequence);
         this.free.push(sequence);
       }
     }, joinText);
+  }
+
+  /**
+   * The fraction of the context's KV cells (contextSize per sequence, every sequence) held by
+   * running generations: each holds one cell per token of its state. An idle sequence keeps its
+   * last tokens only for reuse by a follow-up chat; like a prefix cache's free blocks in vLLM,
+   * they are counted as free.
+   */
+  kvCacheUsage(): number {
+    let used = 0;
+    for (const sequence of this.busy) used += sequence.nextTokenIndex;
+    return Math.min(1, used / (this.contextSize * this.concurrency));
   }
 
   async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {
