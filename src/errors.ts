@@ -68,6 +68,8 @@ export interface WeftErrorOptions {
   field?: string;
   /** Seconds a client should wait before retrying (back-pressure errors). */
   retryAfterSeconds?: number;
+  /** METHOD_NOT_ALLOWED: the methods the resource accepts (the Allow header). */
+  allow?: readonly string[];
   cause?: unknown;
 }
 
@@ -76,12 +78,14 @@ export class WeftError extends Error {
   readonly code: ErrorCode;
   readonly field: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly allow: readonly string[] | undefined;
 
   constructor(code: ErrorCode, message: string, options: WeftErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options.field;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.allow = options.allow;
   }
 }
 

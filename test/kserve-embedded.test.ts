@@ -167,4 +167,24 @@ describe('embedded default node', () => {
     assert.equal(res.status, 404);
     assert.equal(res.body.code, 'ROUTE_NOT_FOUND');
   });
+
+  it('answers a wrong method on a KServe path with 405 and the methods it accepts', async () => {
+    for (const [method, path, allow] of [
+      ['GET', '/v2/models/ppocr-rec/infer', 'POST'],
+      ['PUT', '/v2/models/ppocr-rec/versions/1/infer', 'POST'],
+      ['POST', '/v2/models/ppocr-rec', 'GET, HEAD'],
+      ['DELETE', '/v2/models/ppocr-rec/ready', 'GET, HEAD'],
+      ['POST', '/v2/health/ready', 'GET, HEAD'],
+      ['GET', '/v2/repository/index', 'POST'],
+      ['GET', '/v2/repository/models/ppocr-rec/unload', 'POST'],
+    ] as const) {
+      const res = await fetchJson(`${weft.url}${path}`, { method });
+      assert.equal(res.status, 405, `${method} ${path}: ${JSON.stringify(res.body)}`);
+      assert.equal(res.body.code, 'METHOD_NOT_ALLOWED');
+      assert.equal(res.headers.get('allow'), allow, `${method} ${path}`);
+    }
+    // The right method still answers, and HEAD follows GET.
+    assert.equal((await fetch(`${weft.url}/v2/models/ppocr-rec/ready`, { method: 'HEAD' })).status, 200);
+    assert.equal((await fetchJson(`${weft.url}/v2/models/nothing/infer`, { method: 'GET' })).status, 405);
+  });
 });

@@ -83,6 +83,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   if (e.field !== undefined) body.field = e.field;
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers['Retry-After'] = String(e.retryAfterSeconds);
+  if (e.allow !== undefined) headers['Allow'] = e.allow.join(', ');
   return { status: httpStatus(e.code), body, headers };
 }
 

@@ -131,7 +131,7 @@ export class Sandbox {
     const route = app.routes.find((r) => (r.exact ? request.path === r.prefix : request.path.startsWith(r.prefix) || `${request.path}/` === r.prefix));
     if (route === undefined) throw new WeftError(ErrorCode.RouteNotFound, `app '${name}' has no route for ${request.path}`);
     if (route.methods !== undefined && !route.methods.includes(request.method)) {
-      throw new WeftError(ErrorCode.MethodNotAllowed, `app '${name}' accepts ${route.methods.join(', ')} on ${request.path}`);
+      throw new WeftError(ErrorCode.MethodNotAllowed, `app '${name}' accepts ${route.methods.join(', ')} on ${request.path}`, { allow: route.methods });
     }
     return app.pool.handle(request, signal, scope);
   }

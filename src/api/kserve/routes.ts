@@ -8,6 +8,7 @@ import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
 import { scopeOf } from '../telemetry-middleware.js';
+import { refuseOtherMethods } from '../methods.js';
 
 export interface KserveRoutesOptions {
   manager: ModelManager;
@@ -149,6 +150,7 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     await manager.unload(c.req.param('name'));
     return c.json({});
   });
+  refuseOtherMethods(app);
 
   return app;
 }

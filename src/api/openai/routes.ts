@@ -10,6 +10,7 @@ import type { LlmService } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
 import { readJsonBody } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
+import { refuseOtherMethods } from '../methods.js';
 import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
 
@@ -174,5 +175,6 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
   );
   // Weft's own view: each LLM's state, queue, upstream health and running stats.
   app.get('/v1/weft/llm', guarded((c) => c.json({ models: llm.list(), stats: llm.stats() })));
+  refuseOtherMethods(app, guarded);
   return app;
 }
