@@ -13,7 +13,7 @@ const hello = [{ role: 'user' as const, content: 'Say something.' }];
 describe('OpenAI API over a GGUF model', () => {
   let node: TinyNode;
   before(async () => {
-    node = await startTinyNode(['--llm-parallel', '8', '--llm-context-size', '512']);
+    node = await startTinyNode(['--llm-parallel', '8', '--llm-context-size', '512', '--llm-default-max-tokens', '24']);
   });
   after(() => node?.stop());
 
@@ -95,6 +95,48 @@ describe('OpenAI API over a GGUF model', () => {
     });
     const parsed = JSON.parse(r.choices[0]!.message.content!) as { label: string };
     assert.ok(['spam', 'ham'].includes(parsed.label));
+  });
+
+  it('caps a chat that names no max_tokens at the default, not at the context', async () => {
+    // The tiny model never stops by itself: without the cap it would write until the context is full.
+    const r = await node.client.chat.completions.create({ model: 'tiny', messages: hello, seed: 2 });
+    assert.equal(r.choices[0]!.finish_reason, 'length');
+    assert.equal(r.usage!.completion_tokens, 24);
+    // A max_tokens given is kept, above the default too.
+    const longer = await node.client.chat.completions.create({ model: 'tiny', messages: hello, seed: 2, max_tokens: 30 });
+    assert.equal(longer.usage!.completion_tokens, 30);
+  });
+
+  it('refuses a JSON schema keyword the grammar cannot enforce, naming it, and serves anyOf', async () => {
+    const schema = { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]{3}$' } }, required: ['code'] };
+    await assert.rejects(
+      node.client.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 20, response_format: { type: 'json_schema', json_schema: { name: 'code', schema } } }),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError);
+        assert.equal(err.code, 'bad_request');
+        assert.equal(err.param, 'response_format.json_schema.schema.properties.code.pattern');
+        assert.match(err.message, /'pattern' cannot be enforced/);
+        return true;
+      },
+    );
+    const nullable = { type: 'object', properties: { note: { anyOf: [{ type: 'boolean' }, { type: 'null' }] } }, required: ['note'] };
+    const r = await node.client.chat.completions.create({
+      model: 'tiny',
+      messages: hello,
+      max_tokens: 40,
+      seed: 3,
+      response_format: { type: 'json_schema', json_schema: { name: 'note', schema: nullable } },
+    });
+    const parsed = JSON.parse(r.choices[0]!.message.content!) as { note: unknown };
+    assert.ok(parsed.note === null || typeof parsed.note === 'boolean', JSON.stringify(parsed));
+  });
+
+  it('answers a wrong method with 405, Allow and an OpenAI error', async () => {
+    const res = await fetchJson(`${node.weft.url}/v1/chat/completions`);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
+    assert.equal(res.body.error.code, 'method_not_allowed');
+    assert.equal((await fetchJson(`${node.weft.url}/v1/models`, { method: 'POST' })).headers.get('allow'), 'GET, HEAD');
   });
 
   it('completes raw text and returns embeddings', async () => {

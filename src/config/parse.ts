@@ -34,6 +34,8 @@ export interface NodeConfig {
   llmContextSize: number;
   llmParallel: number;
   llmThreads: number;
+  /** Default max_tokens of a GGUF generation. */
+  llmDefaultMaxTokens: number;
   /** Milliseconds. */
   upstreamHealthInterval: number;
   /** Milliseconds. */

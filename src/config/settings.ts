@@ -37,6 +37,7 @@ export const settings = [
   { key: 'llmContextSize', flag: 'llm-context-size', env: 'WEFT_LLM_CONTEXT_SIZE', kind: 'integer', default: '4096', description: 'Default tokens of context per generation for GGUF models (prompt plus output)' },
   { key: 'llmParallel', flag: 'llm-parallel', env: 'WEFT_LLM_PARALLEL', kind: 'integer', default: '4', description: 'Default generations a GGUF model runs at once (sequences in one context); more wait in its queue' },
   { key: 'llmThreads', flag: 'llm-threads', env: 'WEFT_LLM_THREADS', kind: 'integer', default: '0', description: 'CPU threads of a GGUF model (0: half the logical CPUs)' },
+  { key: 'llmDefaultMaxTokens', flag: 'llm-default-max-tokens', env: 'WEFT_LLM_DEFAULT_MAX_TOKENS', kind: 'integer', default: '1024', description: 'Most tokens a GGUF model generates for a request that names no max_tokens (0: the context\'s free room, which caps it anyway)' },
   { key: 'upstreamHealthInterval', flag: 'upstream-health-interval', env: 'WEFT_UPSTREAM_HEALTH_INTERVAL', kind: 'duration', default: '10s', description: 'How often each LLM upstream is checked (GET /models)' },
   { key: 'upstreamRetry', flag: 'upstream-retry', env: 'WEFT_UPSTREAM_RETRY', kind: 'duration', default: '5s', description: 'How long a failed LLM upstream stays out before requests try it again' },
   { key: 'maxBodySize', flag: 'max-body-size', env: 'WEFT_MAX_BODY_SIZE', kind: 'bytes', default: '64MiB', description: 'Largest request body accepted (413 beyond)' },

@@ -144,6 +144,9 @@ export class LlmService {
     let release: () => void;
     try {
       e = this.entry(name);
+      // A request without max_tokens gets the model's default: none runs until the context is full.
+      const { defaultMaxTokens } = e.definition.config;
+      if (input.maxTokens === undefined && e.definition.format !== 'upstream' && defaultMaxTokens > 0) input = { ...input, maxTokens: defaultMaxTokens };
       model = await this.ready(e);
       await model.check(input);
       release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);

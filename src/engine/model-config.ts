@@ -51,6 +51,8 @@ const modelConfigFile = z.strictObject({
   parallel: z.number().int().positive().max(256).optional(),
   /** GGUF models: CPU threads (0: half the logical CPUs). */
   threads: z.number().int().nonnegative().optional(),
+  /** GGUF models: max_tokens of a request that names none (0: the context's free room). */
+  default_max_tokens: z.number().int().nonnegative().optional(),
   /** The model is served by these OpenAI-compatible servers (base URLs such as http://host:8000/v1). */
   upstream: z.array(z.url({ protocol: /^https?$/ })).min(1).optional(),
   /** The model's name on the upstream servers (default: its name here). */
@@ -79,6 +81,8 @@ export interface ModelConfig {
   contextSize: number;
   parallel: number;
   threads: number;
+  /** max_tokens of a GGUF generation that names none; 0 leaves it to the context's free room. */
+  defaultMaxTokens: number;
   /** Upstream base URLs when the model is remote. */
   upstream: string[] | undefined;
   upstreamModel: string | undefined;
@@ -115,6 +119,7 @@ export function parseModelConfig(raw: unknown, source: string, node: Readonly<No
     contextSize: c.context_size ?? node.llmContextSize,
     parallel: c.parallel ?? node.llmParallel,
     threads: c.threads ?? node.llmThreads,
+    defaultMaxTokens: c.default_max_tokens ?? node.llmDefaultMaxTokens,
     upstream: c.upstream,
     upstreamModel: c.upstream_model,
   };

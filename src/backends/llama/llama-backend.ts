@@ -20,6 +20,10 @@ import { ErrorCode, WeftError, cancelledError } from '../../errors.js';
 import type { Device } from '../types.js';
 import { joinText, type ChatMessage, type EmbedResult, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
 import { eventStream } from '../event-stream.js';
+import { grammarSchema } from './json-schema.js';
+
+/** Where a request's JSON schema sits (the OpenAI API's field; components pass theirs the same way). */
+const SCHEMA_FIELD = 'response_format.json_schema.schema';
 
 export interface LlamaLoadOptions {
   device: Device;
@@ -238,11 +242,13 @@ export class LlamaLocalModel implements LlmModel {
     let grammar = this.grammars.get(key);
     if (grammar === undefined) {
       grammar = (async () => {
+        // What the grammar cannot enforce is refused, naming the keyword, before the library drops it.
+        const checked = schema === true ? undefined : grammarSchema(schema, SCHEMA_FIELD);
         try {
-          return schema === true ? await this.llama.getGrammarFor('json') : await this.llama.createGrammarForJsonSchema(schema as never);
+          return checked === undefined ? await this.llama.getGrammarFor('json') : await this.llama.createGrammarForJsonSchema(checked as never);
         } catch (err) {
           throw new WeftError(ErrorCode.BadRequest, `the JSON schema is not supported: ${(err as Error).message}`, {
-            field: 'response_format.json_schema.schema',
+            field: SCHEMA_FIELD,
             cause: err,
           });
         }
