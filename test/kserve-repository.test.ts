@@ -190,3 +190,52 @@ describe('model repository node', () => {
     assert.deepEqual(await states(), { big_a: 'READY', big_b: 'UNAVAILABLE', big_c: 'READY' });
   });
 });
+
+describe('model metadata and readiness without loading', () => {
+  let dir: string;
+  let weft: WeftProcess;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-repo-lazy-'));
+    await writeTestModels(dir);
+    // 1 MB: the small models fit, the ~8 MB big_* models never can.
+    weft = await startWeft(['--models', dir, '--memory-budget', '1MB']);
+  });
+  after(async () => {
+    assert.equal(await weft?.stop(), 0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const state = async (name: string, version: string) => {
+    const index = await postJson(`${weft.url}/v2/repository/index`, {});
+    return index.body.find((e: { name: string; version: string }) => e.name === name && e.version === version);
+  };
+
+  it('describes a lazy model and all its versions from the file, loading nothing', async () => {
+    const meta = await fetchJson(`${weft.url}/v2/models/affine`);
+    assert.equal(meta.status, 200, JSON.stringify(meta.body));
+    assert.deepEqual(meta.body.versions, ['1', '2']);
+    assert.deepEqual(meta.body.inputs, [{ name: 'x', datatype: 'FP32', shape: [-1, 4] }]);
+    assert.equal((await fetchJson(`${weft.url}/v2/models/affine/versions/1`)).status, 200);
+    for (const version of ['1', '2']) assert.equal((await state('affine', version)).reason, 'not loaded; loads on first request');
+    // What the file says is what the loaded model says.
+    assert.equal((await postJson(`${weft.url}/v2/models/affine/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: [1, 1, 1, 1] }] })).status, 200);
+    assert.deepEqual((await fetchJson(`${weft.url}/v2/models/affine`)).body, meta.body);
+  });
+
+  it('reports a model that can never fit the memory budget as not ready, saying why', async () => {
+    const ready = await fetchJson(`${weft.url}/v2/models/big_a/ready`);
+    assert.equal(ready.status, 503);
+    assert.equal(ready.body.ready, false);
+    assert.match(ready.body.reason, /needs 7\.6 MiB \(its file size\) but the cpu memory budget is 1000000 bytes \(--memory-budget\)/);
+    const entry = await state('big_a', '1');
+    assert.equal(entry.state, 'UNAVAILABLE');
+    assert.equal(entry.reason, ready.body.reason);
+    const infer = await postJson(`${weft.url}/v2/models/big_a/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [0] }] });
+    assert.equal(infer.status, 503);
+    assert.equal(infer.body.code, 'MEMORY_BUDGET_EXCEEDED');
+    assert.match(infer.body.error, /model 'big_a' can never load here: it needs 7\.6 MiB/);
+    // Its metadata still answers: it comes from the file.
+    assert.equal((await fetchJson(`${weft.url}/v2/models/big_a`)).status, 200);
+    assert.equal((await fetchJson(`${weft.url}/v2/models/affine/ready`)).status, 200);
+  });
+});

@@ -85,6 +85,8 @@ export interface Backend {
   /** Platform name reported in model metadata, e.g. `onnxruntime_onnx`. */
   readonly platform: string;
   load(path: string, options: LoadOptions): Promise<LoadedModel>;
+  /** Reads a model file's signature without loading it (metadata of a model not loaded yet); throws for a file that is no model. */
+  describe?(path: string): ModelSignature;
 }
 
 /** Number of elements a shape holds. */

@@ -58,6 +58,8 @@ class ModelVersion {
   maxBatchSize = 0;
   device: Device;
   memoryBytes = 0;
+  /** The model file's size, read once. */
+  fileBytes: number | undefined;
   refs = 0;
   /** Unloaded through the repository API: refused until an explicit load, whatever traffic comes. */
   held = false;
@@ -134,10 +136,16 @@ export class ModelManager {
     return (Object.keys(this.used) as Device[]).map((device) => ({ device, usedBytes: this.used[device], budgetBytes: this.options.memoryBudget[device] }));
   }
 
-  /** Ready means an infer would run: loaded, or loadable on demand (not explicitly unloaded). */
+  /** Ready means an infer would run: loaded, or loadable on demand (not explicitly unloaded, and able to fit the budget). */
   isReady(name: string, version?: number): boolean {
+    return this.readiness(name, version).ready;
+  }
+
+  /** Readiness and, when not ready, why. */
+  readiness(name: string, version?: number): { ready: boolean; reason: string | undefined } {
     const m = this.resolve(name, version);
-    return m.state === 'ready' || m.state === 'unloaded' || m.state === 'loading';
+    const status = this.statusOf(m);
+    return { ready: status.state === 'ready' || status.state === 'unloaded' || status.state === 'loading', reason: status.reason };
   }
 
   /** Loads eagerly-configured models (latest version of each). */
@@ -152,7 +160,14 @@ export class ModelManager {
     const m = this.resolve(name, version);
     if (m.signature === undefined) {
       this.checkAvailable(m);
-      await this.ensureLoaded(m);
+      // Metadata needs no session where the backend reads the file's signature; else it loads.
+      const described = this.describe(m);
+      if (described) {
+        m.signature = described;
+        m.maxBatchSize = batchable(described) ? m.config.maxBatchSize : 0;
+      } else {
+        await this.ensureLoaded(m);
+      }
     }
     return { version: m.version, signature: m.signature!, maxBatchSize: m.maxBatchSize };
   }
@@ -252,12 +267,36 @@ export class ModelManager {
     }
   }
 
+  private describe(m: ModelVersion): ModelSignature | undefined {
+    try {
+      return this.options.backend.describe?.(m.path);
+    } catch {
+      // Not readable without a session: loading it reports why.
+      return undefined;
+    }
+  }
+
+  /** Bytes the model is counted for before it is loaded: the declared memory, else the file's size, per instance. */
+  private need(m: ModelVersion): number {
+    m.fileBytes ??= statSync(m.path).size;
+    return (m.config.memory ?? m.fileBytes) * m.config.instances;
+  }
+
+  /** Why the model can never load within its device's budget, if it cannot. */
+  private neverFits(m: ModelVersion): string | undefined {
+    const need = this.need(m);
+    const budget = this.options.memoryBudget[m.device];
+    if (need <= budget) return undefined;
+    return `it needs ${mib(need)} (${m.config.memory === undefined ? 'its file size' : 'memory in its config.json'}${m.config.instances > 1 ? ` × ${m.config.instances} instances` : ''}) but the ${m.device} memory budget is ${mib(budget)} (--memory-budget)`;
+  }
+
   private statusOf(m: ModelVersion): ModelVersionStatus {
+    const cannot = m.state === 'unloaded' ? this.neverFits(m) : undefined;
     return {
       name: m.name,
       version: m.version,
-      state: m.state,
-      reason: m.reason,
+      state: cannot ? 'unavailable' : m.state,
+      reason: cannot ?? m.reason,
       device: m.loaded?.device,
       memoryBytes: m.memoryBytes,
       inflight: m.scheduler?.inflight() ?? 0,
@@ -278,7 +317,7 @@ export class ModelManager {
 
   private async doLoad(m: ModelVersion): Promise<void> {
     // Every instance holds its own session: the model's memory counts once per instance.
-    const need = (m.config.memory ?? statSync(m.path).size) * m.config.instances;
+    const need = this.need(m);
     this.reserve(m, need);
     m.state = 'loading';
     const started = performance.now();
@@ -338,7 +377,8 @@ export class ModelManager {
   private reserveOn(name: string, device: Device, need: number, self: ModelVersion | undefined): void {
     const budget = this.options.memoryBudget[device];
     if (need > budget) {
-      throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' needs ${need} bytes but the ${device} memory budget is ${budget}`);
+      const why = self ? this.neverFits(self) : undefined;
+      throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' can never load here: ${why ?? `it needs ${mib(need)} but the ${device} memory budget is ${mib(budget)} (--memory-budget)`}`);
     }
     const idle = this.names()
       .flatMap((n) => [...this.versionsOf(n).values()])
@@ -397,6 +437,11 @@ export class ModelManager {
     });
     return m.releasing;
   }
+}
+
+/** Bytes as a person reads them: 15.4 MiB. */
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
 /** Dynamic batching applies when every input and output has a dynamic first dimension. */

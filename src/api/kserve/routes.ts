@@ -75,8 +75,9 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
 
   const ready = (c: Context) => {
     const name = c.req.param('name')!;
-    const isReady = manager.isReady(name, parseVersion(c.req.param('version')));
-    return c.json({ name, ready: isReady }, isReady ? 200 : 503);
+    const { ready, reason } = manager.readiness(name, parseVersion(c.req.param('version')));
+    // `reason` (ours, beside the protocol's fields) says why a model is not ready.
+    return c.json({ name, ready, ...(!ready && reason !== undefined && { reason }) }, ready ? 200 : 503);
   };
   app.get('/v2/models/:name/ready', ready);
   app.get('/v2/models/:name/versions/:version/ready', ready);

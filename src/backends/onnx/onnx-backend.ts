@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Backend, Device, LoadedModel, LoadOptions, ModelSignature, Tensor } from '../types.js';
 import { workerEntry } from '../../worker-entry.js';
+import { readOnnxSignature } from './signature.js';
 import type { FromModelWorker, ToModelWorker } from './protocol.js';
 
 const WORKER = workerEntry(import.meta.url, 'onnx-worker');
@@ -105,6 +106,10 @@ export class OnnxBackend implements Backend {
   readonly platform = 'onnxruntime_onnx';
 
   constructor(private readonly options: OnnxBackendOptions) {}
+
+  describe(path: string): ModelSignature {
+    return readOnnxSignature(path);
+  }
 
   async load(path: string, options: LoadOptions): Promise<LoadedModel> {
     const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.instances) }, () => SessionWorker.start(path, options)));
