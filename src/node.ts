@@ -36,7 +36,7 @@ export interface WeftNode {
 
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
-  const definitions = resolveModels(config);
+  const definitions = resolveModels(config, (message) => log.warn(message));
   const manager = new ModelManager(definitions.filter((d) => d.format === 'onnx'), {
     backend: new OnnxBackend({ warn: (message) => log.warn(message) }),
     // Without GPU discovery yet, the cuda budget equals the configured one.

@@ -4,7 +4,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWeft, fetchJson, postJson, type WeftProcess } from './kit/weft-process.js';
@@ -237,5 +237,33 @@ describe('model metadata and readiness without loading', () => {
     // Its metadata still answers: it comes from the file.
     assert.equal((await fetchJson(`${weft.url}/v2/models/big_a`)).status, 200);
     assert.equal((await fetchJson(`${weft.url}/v2/models/affine/ready`)).status, 200);
+  });
+});
+
+describe('a repository a newcomer gets wrong', () => {
+  it('warns about a flat model file, and does not report a PNG as a ready model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-repo-wrong-'));
+    let weft: WeftProcess | undefined;
+    try {
+      // Generated under a hidden folder, which the repository scan skips.
+      await writeTestModels(join(dir, '.generated'));
+      copyFileSync(join(dir, '.generated', 'affine', '1', 'model.onnx'), join(dir, 'flat.onnx'));
+      mkdirSync(join(dir, 'picture', '1'), { recursive: true });
+      writeFileSync(join(dir, 'picture', '1', 'model.onnx'), Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex'));
+      weft = await startWeft(['--models', dir]);
+      assert.match(weft.logs(), new RegExp(`${dir}/flat\\.onnx is not served: models go in ${dir}/<name>/<version>/model\\.onnx`));
+      assert.match(weft.logs(), /model file is not a model .*model=picture/);
+      const ready = await fetchJson(`${weft.url}/v2/models/picture/ready`);
+      assert.equal(ready.status, 503);
+      assert.match(ready.body.reason, /picture\/1\/model\.onnx is not a model this node can read/);
+      const index = await postJson(`${weft.url}/v2/repository/index`, {});
+      assert.equal(index.body.find((e: { name: string }) => e.name === 'picture').state, 'UNAVAILABLE');
+      const infer = await postJson(`${weft.url}/v2/models/picture/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [0] }] });
+      assert.equal(infer.status, 500);
+      assert.equal(infer.body.code, 'MODEL_LOAD_FAILED');
+    } finally {
+      await weft?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

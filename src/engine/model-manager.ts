@@ -60,6 +60,8 @@ class ModelVersion {
   memoryBytes = 0;
   /** The model file's size, read once. */
   fileBytes: number | undefined;
+  /** Why the file could not be read as a model without loading it (a PNG, say). */
+  unreadable: string | undefined;
   refs = 0;
   /** Unloaded through the repository API: refused until an explicit load, whatever traffic comes. */
   held = false;
@@ -102,6 +104,7 @@ export class ModelManager {
     for (const d of definitions) {
       const versions = new Map<number, ModelVersion>();
       for (const [v, path] of [...d.versions].sort((a, b) => a[0] - b[0])) versions.set(v, new ModelVersion(d.name, v, path, d.config));
+      for (const m of versions.values()) this.inspect(m);
       this.models.set(d.name, versions);
     }
   }
@@ -160,14 +163,7 @@ export class ModelManager {
     const m = this.resolve(name, version);
     if (m.signature === undefined) {
       this.checkAvailable(m);
-      // Metadata needs no session where the backend reads the file's signature; else it loads.
-      const described = this.describe(m);
-      if (described) {
-        m.signature = described;
-        m.maxBatchSize = batchable(described) ? m.config.maxBatchSize : 0;
-      } else {
-        await this.ensureLoaded(m);
-      }
+      await this.ensureLoaded(m);
     }
     return { version: m.version, signature: m.signature!, maxBatchSize: m.maxBatchSize };
   }
@@ -267,13 +263,24 @@ export class ModelManager {
     }
   }
 
-  private describe(m: ModelVersion): ModelSignature | undefined {
+  /**
+   * Reads the file's signature without loading it, where the backend can: metadata then needs no
+   * load, and a file that is no model (a PNG) is not reported ready. Loading it still reports why.
+   */
+  private inspect(m: ModelVersion): void {
+    const { backend, log } = this.options;
+    if (backend.describe === undefined) return;
     try {
-      return this.options.backend.describe?.(m.path);
-    } catch {
-      // Not readable without a session: loading it reports why.
-      return undefined;
+      this.setSignature(m, backend.describe(m.path));
+    } catch (err) {
+      m.unreadable = `${m.path} is not a model this node can read: ${(err as Error).message}`;
+      log.warn('model file is not a model', { model: m.name, version: m.version, path: m.path, error: (err as Error).message });
     }
+  }
+
+  private setSignature(m: ModelVersion, signature: ModelSignature): void {
+    m.signature = signature;
+    m.maxBatchSize = batchable(signature) ? m.config.maxBatchSize : 0;
   }
 
   /** Bytes the model is counted for before it is loaded: the declared memory, else the file's size, per instance. */
@@ -291,7 +298,7 @@ export class ModelManager {
   }
 
   private statusOf(m: ModelVersion): ModelVersionStatus {
-    const cannot = m.state === 'unloaded' ? this.neverFits(m) : undefined;
+    const cannot = m.state === 'unloaded' ? (m.unreadable ?? this.neverFits(m)) : undefined;
     return {
       name: m.name,
       version: m.version,
@@ -328,8 +335,7 @@ export class ModelManager {
       this.used[m.device] += need;
       m.memoryBytes = need;
       m.loaded = loaded;
-      m.signature = loaded.signature;
-      m.maxBatchSize = batchable(loaded.signature) ? m.config.maxBatchSize : 0;
+      this.setSignature(m, loaded.signature);
       m.scheduler = new DynamicBatchScheduler(loaded, {
         model: m.name,
         maxBatchSize: m.maxBatchSize,

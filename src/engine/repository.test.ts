@@ -31,6 +31,32 @@ describe('model repository: language models', () => {
     }
   });
 
+  it('warns, naming the file and the layout, about models outside DIR/<name>/<version>/ and an empty repository', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-repo-flat-'));
+    try {
+      const warnings: string[] = [];
+      const scan = () => resolveModels(loadConfig({ flags: { models: dir } }), (m) => warnings.push(m));
+      assert.deepEqual(scan(), []);
+      assert.deepEqual(warnings, [`the model repository ${dir} holds no model: expected ${dir}/<name>/<version>/model.onnx (or model.gguf), e.g. ${dir}/mymodel/1/model.onnx`]);
+      warnings.length = 0;
+      writeFileSync(join(dir, 'flat.onnx'), 'x');
+      mkdirSync(join(dir, 'noversion'));
+      writeFileSync(join(dir, 'noversion', 'model.onnx'), 'x');
+      mkdirSync(join(dir, 'empty', '1'), { recursive: true });
+      mkdirSync(join(dir, 'good', '1'), { recursive: true });
+      writeFileSync(join(dir, 'good', '1', 'model.onnx'), 'x');
+      assert.deepEqual(scan().map((d) => d.name), ['good']);
+      assert.deepEqual(warnings.sort(), [
+        `${dir}/empty holds no model: expected ${dir}/empty/<version>/model.onnx (or model.gguf), or a config.json naming an upstream`,
+        `${dir}/empty/1 holds no model.onnx or model.gguf: version 1 of 'empty' is not served`,
+        `${dir}/flat.onnx is not served: models go in ${dir}/<name>/<version>/model.onnx (or model.gguf); move it to ${dir}/flat/1/model.onnx`,
+        `${dir}/noversion/model.onnx is not served: a model needs a version folder, ${dir}/noversion/1/model.onnx`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an upstream that is not an http(s) URL, naming the field', () => {
     assert.throws(() => resolveModels(loadConfig({ flags: { upstream: ['x=ftp://a'] } })), { code: ErrorCode.InvalidConfig, field: 'upstream[0]' });
     assert.throws(() => loadConfig({ flags: { upstream: ['nourl'] } }), /NAME=URL/);

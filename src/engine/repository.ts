@@ -46,25 +46,41 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Reads DIR/<name>/<version>/model.onnx entries; a version folder without a model file is skipped. */
-export function scanRepository(dir: string, node: Readonly<NodeConfig>): ModelDefinition[] {
+const LAYOUT = '<name>/<version>/model.onnx (or model.gguf)';
+
+/**
+ * Reads DIR/<name>/<version>/model.onnx entries. What does not follow the layout (a model file
+ * directly in DIR or in DIR/<name>, a version folder without a model file, an empty repository)
+ * is skipped with a warning that names it and the layout expected.
+ */
+export function scanRepository(dir: string, node: Readonly<NodeConfig>, warn: (message: string) => void = () => undefined): ModelDefinition[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new WeftError(ErrorCode.InvalidConfig, `model repository '${dir}' is not a folder`, { field: 'models' });
   }
   const definitions: ModelDefinition[] = [];
+  const isModelFile = (name: string) => /\.(onnx|gguf)$/i.test(name);
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && isModelFile(entry.name)) {
+      const name = entry.name.replace(/\.[^.]+$/, '');
+      warn(`${join(dir, entry.name)} is not served: models go in ${join(dir, LAYOUT)}; move it to ${join(dir, name, '1', `model${entry.name.slice(name.length).toLowerCase()}`)}`);
+    }
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const modelDir = join(dir, entry.name);
     checkName(entry.name, modelDir);
     const versions = new Map<number, string>();
     const formats = new Set<'onnx' | 'gguf'>();
+    const strays: string[] = [];
     for (const v of readdirSync(modelDir, { withFileTypes: true })) {
+      if (v.isFile() && isModelFile(v.name)) strays.push(v.name);
       if (!v.isDirectory() || !/^\d+$/.test(v.name)) continue;
       for (const [fileName, format] of MODEL_FILES) {
         const file = join(modelDir, v.name, fileName);
         if (!existsSync(file)) continue;
         versions.set(Number(v.name), file);
         formats.add(format);
+      }
+      if (!versions.has(Number(v.name))) {
+        warn(`${join(modelDir, v.name)} holds no model.onnx or model.gguf: version ${v.name} of '${entry.name}' is not served`);
       }
     }
     const configPath = join(modelDir, 'config.json');
@@ -74,10 +90,18 @@ export function scanRepository(dir: string, node: Readonly<NodeConfig>): ModelDe
       definitions.push({ name: entry.name, format: 'upstream', versions: new Map(), config });
       continue;
     }
-    if (versions.size === 0) continue;
+    if (versions.size === 0) {
+      warn(
+        strays.length > 0
+          ? `${join(modelDir, strays[0]!)} is not served: a model needs a version folder, ${join(modelDir, '1', `model${strays[0]!.slice(strays[0]!.lastIndexOf('.')).toLowerCase()}`)}`
+          : `${modelDir} holds no model: expected ${join(modelDir, '<version>/model.onnx')} (or model.gguf), or a config.json naming an upstream`,
+      );
+      continue;
+    }
     if (formats.size > 1) throw new WeftError(ErrorCode.InvalidConfig, `${modelDir}: versions mix model.onnx and model.gguf`);
     definitions.push({ name: entry.name, format: [...formats][0]!, versions, config });
   }
+  if (definitions.length === 0) warn(`the model repository ${dir} holds no model: expected ${join(dir, LAYOUT)}, e.g. ${join(dir, 'mymodel', '1', 'model.onnx')}`);
   return definitions;
 }
 
@@ -107,9 +131,9 @@ function upstreamModels(node: Readonly<NodeConfig>): ModelDefinition[] {
 }
 
 /** Every model the config names (the embedded default is the OCR app, which carries its models). */
-export function resolveModels(node: Readonly<NodeConfig>): ModelDefinition[] {
+export function resolveModels(node: Readonly<NodeConfig>, warn?: (message: string) => void): ModelDefinition[] {
   const definitions = [
-    ...(node.models === undefined ? [] : scanRepository(node.models, node)),
+    ...(node.models === undefined ? [] : scanRepository(node.models, node, warn)),
     ...node.model.map(([name, path]) => singleModel(name, path, node)),
     ...upstreamModels(node),
   ];
