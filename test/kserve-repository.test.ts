@@ -189,6 +189,16 @@ describe('model repository node', () => {
     await call('big_a');
     assert.deepEqual(await states(), { big_a: 'READY', big_b: 'UNAVAILABLE', big_c: 'READY' });
   });
+
+  it('measures what a model takes at load, beside the figure it is counted for', async () => {
+    const text = await (await fetch(`${weft.url}/metrics`)).text();
+    const sample = (name: string) => Number(new RegExp(`^${name}\\{model="big_a",device="cpu"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    // Counted: the file's size (no memory in its config.json). Measured: ONNX Runtime holds the
+    // 8 MB addend at least once.
+    assert.ok(sample('weft_model_memory_bytes') > 8_000_000 && sample('weft_model_memory_bytes') < 8_100_000, text);
+    assert.ok(sample('weft_model_memory_measured_bytes') > 4_000_000, `measured ${sample('weft_model_memory_measured_bytes')}`);
+    assert.match(weft.logs(), /model loaded model=big_a .*countedBytes=\d+ measuredBytes=\d+/);
+  });
 });
 
 describe('model metadata and readiness without loading', () => {

@@ -75,6 +75,12 @@ export interface LoadedModel {
   readonly signature: ModelSignature;
   /** Device the model actually runs on. */
   readonly device: Device;
+  /**
+   * Memory measured at load: the process's RSS growth while its sessions opened (process-wide,
+   * so concurrent work can add to it; the worker threads' own ~30 MB are not in it). Absent where
+   * the backend cannot measure.
+   */
+  readonly measuredBytes?: number;
   /** Runs the model; returns the requested outputs (all outputs when `outputs` is empty). */
   run(inputs: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>>;
   /** Releases the model's memory. The model is not used after this. */

@@ -21,7 +21,10 @@ export interface ModelVersionStatus {
   /** Why the model is unavailable, when it is. */
   reason: string | undefined;
   device: Device | undefined;
+  /** Bytes counted against the budget: the declared memory, else the file's size (per instance). */
   memoryBytes: number;
+  /** Bytes measured at load (the backend's figure), when loaded and measured. */
+  measuredBytes: number | undefined;
   inflight: number;
   queued: number;
 }
@@ -306,6 +309,7 @@ export class ModelManager {
       reason: cannot ?? m.reason,
       device: m.loaded?.device,
       memoryBytes: m.memoryBytes,
+      measuredBytes: m.loaded?.measuredBytes,
       inflight: m.scheduler?.inflight() ?? 0,
       queued: m.scheduler?.queuedCount() ?? 0,
     };
@@ -349,7 +353,7 @@ export class ModelManager {
       m.state = 'ready';
       m.lastUsed = ++this.useCounter;
       const ms = performance.now() - started;
-      this.options.log.info('model loaded', { model: m.name, version: m.version, device: m.device, ms: Math.round(ms) });
+      this.options.log.info('model loaded', { model: m.name, version: m.version, device: m.device, ms: Math.round(ms), countedBytes: need, measuredBytes: loaded.measuredBytes });
       this.options.observer?.modelLoaded(m.name, m.device, ms);
       if (m.refs === 0) this.armKeepAlive(m);
     } catch (err) {

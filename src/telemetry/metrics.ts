@@ -26,6 +26,8 @@ export interface ModelGaugeSource {
   device?: string | undefined;
   /** Absent where the model's memory is counted elsewhere (a language model's, by the manager). */
   memoryBytes?: number;
+  /** Memory measured at load, where the backend measures it. */
+  measuredBytes?: number | undefined;
   inflight: number;
   queued: number;
 }
@@ -202,6 +204,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const m of models()) if (m.device !== undefined && m.memoryBytes !== undefined && m.memoryBytes > 0) this.inc({ model: m.name, device: m.device }, m.memoryBytes);
+      },
+    });
+    new Gauge({
+      name: 'weft_model_memory_measured_bytes',
+      help: 'Memory measured when loaded models opened (RSS growth; process-wide, so concurrent work can add to it), per device',
+      labelNames: ['model', 'device'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const m of models()) if (m.device !== undefined && m.measuredBytes !== undefined) this.inc({ model: m.name, device: m.device }, m.measuredBytes);
       },
     });
     for (const naming of compat === 'vllm' ? (['none', 'vllm'] as const) : (['none'] as const)) this.protocolGauges(naming, languageModels);

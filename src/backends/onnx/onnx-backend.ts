@@ -40,7 +40,7 @@ class SessionWorker {
   }
 
   /** Starts a worker and waits until its session is open. */
-  static start(path: string, options: LoadOptions): Promise<{ worker: SessionWorker; signature: ModelSignature; device: Device; warning: string | undefined }> {
+  static start(path: string, options: LoadOptions): Promise<{ worker: SessionWorker; signature: ModelSignature; device: Device; warning: string | undefined; sessionBytes: number }> {
     const worker = new Worker(WORKER[0], { ...WORKER[1], workerData: { path, options } });
     return new Promise((resolve, reject) => {
       const onExit = (code: number) => reject(new Error(`the model worker exited (code ${code}) while loading`));
@@ -50,7 +50,7 @@ class SessionWorker {
         worker.off('error', reject);
         worker.off('exit', onExit);
         if (message.kind === 'loaded') {
-          resolve({ worker: new SessionWorker(worker), signature: message.signature, device: message.device, warning: message.warning });
+          resolve({ worker: new SessionWorker(worker), signature: message.signature, device: message.device, warning: message.warning, sessionBytes: message.sessionBytes });
         } else {
           void worker.terminate();
           reject(new Error(message.kind === 'load-failed' ? message.message : 'the model worker answered before loading'));
@@ -85,6 +85,7 @@ class OnnxModel implements LoadedModel {
     private readonly workers: SessionWorker[],
     readonly signature: ModelSignature,
     readonly device: Device,
+    readonly measuredBytes: number,
   ) {}
 
   run(inputs: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>> {
@@ -125,6 +126,7 @@ export class OnnxBackend implements Backend {
       ready.map((r) => r.worker),
       first.signature,
       first.device,
+      ready.reduce((n, r) => n + r.sessionBytes, 0),
     );
   }
 }

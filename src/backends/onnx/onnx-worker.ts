@@ -25,8 +25,10 @@ function send(message: FromModelWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
+  // The weights, graph and arenas ONNX Runtime allocates show as RSS growth while it opens.
+  const before = process.memoryUsage.rss();
   const { session, signature, device, warning } = await openSession(path, options);
-  send({ kind: 'loaded', signature, device, warning });
+  send({ kind: 'loaded', signature, device, warning, sessionBytes: Math.max(0, process.memoryUsage.rss() - before) });
   port.on('message', async (message: ToModelWorker) => {
     if (message.kind === 'dispose') {
       await session.release();
