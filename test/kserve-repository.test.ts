@@ -236,7 +236,7 @@ describe('model metadata and readiness without loading', () => {
     const ready = await fetchJson(`${weft.url}/v2/models/big_a/ready`);
     assert.equal(ready.status, 503);
     assert.equal(ready.body.ready, false);
-    assert.match(ready.body.reason, /needs 7\.6 MiB \(its file size\) but the cpu memory budget is 1000000 bytes \(--memory-budget\)/);
+    assert.match(ready.body.reason, /needs 7\.6 MiB \(its file size\) but the cpu memory budget is 976\.6 KiB \(--memory-budget\)/);
     const entry = await state('big_a', '1');
     assert.equal(entry.state, 'UNAVAILABLE');
     assert.equal(entry.reason, ready.body.reason);

@@ -4,6 +4,7 @@
 
 import { statSync } from 'node:fs';
 import { ErrorCode, WeftError } from '../errors.js';
+import { formatBytes } from '../config/index.js';
 import type { Backend, Device, LoadedModel, ModelSignature } from '../backends/index.js';
 import type { EngineObserver } from '../telemetry/index.js';
 import type { ModelDefinition } from './repository.js';
@@ -297,7 +298,7 @@ export class ModelManager {
     const need = this.need(m);
     const budget = this.options.memoryBudget[m.device];
     if (need <= budget) return undefined;
-    return `it needs ${mib(need)} (${m.config.memory === undefined ? 'its file size' : 'memory in its config.json'}${m.config.instances > 1 ? ` × ${m.config.instances} instances` : ''}) but the ${m.device} memory budget is ${mib(budget)} (--memory-budget)`;
+    return `it needs ${formatBytes(need)} (${m.config.memory === undefined ? 'its file size' : 'memory in its config.json'}${m.config.instances > 1 ? ` × ${m.config.instances} instances` : ''}) but the ${m.device} memory budget is ${formatBytes(budget)} (--memory-budget)`;
   }
 
   private statusOf(m: ModelVersion): ModelVersionStatus {
@@ -388,7 +389,7 @@ export class ModelManager {
     const budget = this.options.memoryBudget[device];
     if (need > budget) {
       const why = self ? this.neverFits(self) : undefined;
-      throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' can never load here: ${why ?? `it needs ${mib(need)} but the ${device} memory budget is ${mib(budget)} (--memory-budget)`}`);
+      throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' can never load here: ${why ?? `it needs ${formatBytes(need)} but the ${device} memory budget is ${formatBytes(budget)} (--memory-budget)`}`);
     }
     const idle = this.names()
       .flatMap((n) => [...this.versionsOf(n).values()])
@@ -447,11 +448,6 @@ export class ModelManager {
     });
     return m.releasing;
   }
-}
-
-/** Bytes as a person reads them: 15.4 MiB. */
-function mib(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
 /** Dynamic batching applies when every input and output has a dynamic first dimension. */
