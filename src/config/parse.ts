@@ -102,6 +102,15 @@ export interface NodeConfig {
   fleetReplicas: number;
   /** Milliseconds. */
   scaleCooldown: number;
+  routeSpillQueue: number;
+  routeWeightQueue: number;
+  routeWeightLatency: number;
+  routeWeightSite: number;
+  routeWeightEnergy: number;
+  /** Milliseconds. */
+  routeIdleTimeout: number;
+  /** Milliseconds. */
+  routeTimeout: number;
 }
 
 export interface ConfigSources {
