@@ -2,15 +2,19 @@
 // `weft` nodes on loopback: `r` holds only `base`; `b` (same site) and `c` (another site) hold
 // `remote`; `b` alone holds the big tensor model and the tiny LLM. Local service without a hop,
 // KServe JSON and binary (8 MB in, 8 MB out) and an OpenAI stream through a forward, malformed
-// forwarded messages, and kill -9 of a replica's node under load.
+// forwarded messages, kill -9 of a replica's node under load, and an edge node on a NATS leaf
+// server answering and answered through the leaf link.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { startNatsCluster, type NatsCluster } from './kit/nats.js';
+import { NATS_BINARY, startNatsCluster, type NatsCluster } from './kit/nats.js';
+import { freePort } from './kit/net.js';
 import { waitFor } from './kit/wait.js';
 import { startWeft, fetchJson, postJson, type WeftProcess } from './kit/weft-process.js';
 import { writeSumApp } from './kit/apps.js';
@@ -171,4 +175,43 @@ test('kill -9 of a replica node under load: every request is still answered', as
   const failed = outcomes.filter((o) => o.status !== 200);
   assert.equal(failed.length, 0, `failed: ${JSON.stringify(failed.slice(0, 5))} of ${outcomes.length}`);
   assert.ok(outcomes.length > 20, `${outcomes.length} requests`);
+});
+
+test('an edge node on a NATS leaf server answers and is answered through the leaf link', async () => {
+  const [hubPort, leafPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const sum = join(dir, 'sum', 'models', 'sum.onnx');
+  // The hub and the leaf each have a JetStream domain; the edge node reaches the hub's buckets by its name.
+  await writeFile(join(dir, 'hub.conf'), `server_name: hub\nhost: 127.0.0.1\nport: ${hubPort}\njetstream { store_dir: "${join(dir, 'hub-js')}", domain: hub }\nleafnodes { host: 127.0.0.1, port: ${leafPort} }\n`);
+  await writeFile(join(dir, 'edge.conf'), `server_name: edge\nhost: 127.0.0.1\nport: ${edgePort}\njetstream { store_dir: "${join(dir, 'edge-js')}", domain: edge }\nleafnodes { reconnect: 1, remotes: [ { urls: ["nats-leaf://127.0.0.1:${leafPort}"] } ] }\n`);
+  const servers: ChildProcess[] = [];
+  const procs: WeftProcess[] = [];
+  try {
+    for (const conf of ['hub.conf', 'edge.conf']) servers.push(spawn(NATS_BINARY, ['-c', join(dir, conf)], { stdio: 'ignore' }));
+    const common = ['--heartbeat-interval', '1s', '--route-weight-site', '0'];
+    procs.push(await startWeft(['--fleet', `nats://127.0.0.1:${hubPort}`, '--node-name', 'h', '--site', 'hub', '--model', `remote=${sum}`, ...common], { WEFT_DATA_DIR: join(dir, 'h') }, { startMs: 90_000 }));
+    procs.push(
+      await startWeft(['--fleet', `nats://127.0.0.1:${edgePort}`, '--nats-domain', 'hub', '--node-name', 'e', '--site', 'edge', '--model', `base=${sum}`, '--model', `edgeonly=${sum}`, ...common], { WEFT_DATA_DIR: join(dir, 'e') }, { startMs: 90_000 }),
+    );
+    const [h, e] = procs as [WeftProcess, WeftProcess];
+    await waitFor('both nodes see each other', async () => {
+      const [a, b] = await Promise.all([fetchJson(`${h.url}/admin/fleet/nodes`), fetchJson(`${e.url}/admin/fleet/nodes`)]);
+      return a.body.nodes?.length === 2 && b.body.nodes?.length === 2 ? true : undefined;
+    }, 60_000);
+    const fromEdge = await postJson(`${e.url}/v2/models/remote/infer`, sumInput);
+    assert.equal(fromEdge.status, 200, JSON.stringify(fromEdge.body));
+    assert.equal(fromEdge.headers.get('x-weft-node'), 'h');
+    const fromHub = await postJson(`${h.url}/v2/models/edgeonly/infer`, sumInput);
+    assert.equal(fromHub.status, 200, JSON.stringify(fromHub.body));
+    assert.equal(fromHub.headers.get('x-weft-node'), 'e');
+    const atEdge = await postJson(`${e.url}/v2/models/base/infer`, sumInput);
+    assert.equal(atEdge.headers.get('x-weft-node'), 'e', 'served at the edge without a hop');
+  } finally {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await Promise.all(servers.map(async (s) => {
+      if (s.exitCode === null && s.signalCode === null) {
+        s.kill('SIGKILL');
+        await once(s, 'exit');
+      }
+    }));
+  }
 });

@@ -94,6 +94,7 @@ export interface NodeConfig {
   natsPassword: string | undefined;
   natsToken: string | undefined;
   natsCa: string | undefined;
+  natsDomain: string | undefined;
   /** Watts. */
   powerBudget: number | undefined;
   powerPolicy: 'spread' | 'pack';

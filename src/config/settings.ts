@@ -84,6 +84,7 @@ export const settings = [
   { key: 'natsPassword', flag: 'nats-password', env: 'WEFT_NATS_PASSWORD', kind: 'string', default: undefined, description: 'NATS password for the fleet connection' },
   { key: 'natsToken', flag: 'nats-token', env: 'WEFT_NATS_TOKEN', kind: 'string', default: undefined, description: 'NATS token for the fleet connection' },
   { key: 'natsCa', flag: 'nats-ca', env: 'WEFT_NATS_CA', kind: 'string', default: undefined, description: 'CA certificate file the NATS servers\' TLS certificates must chain to (turns TLS on)' },
+  { key: 'natsDomain', flag: 'nats-domain', env: 'WEFT_NATS_DOMAIN', kind: 'string', default: undefined, description: 'JetStream domain holding the fleet\'s buckets (an edge node on a leaf server with its own domain names the hub\'s)' },
   { key: 'powerBudget', flag: 'power-budget', env: 'WEFT_POWER_BUDGET', kind: 'number', default: undefined, description: 'Watts this node may draw, reported to the fleet' },
   { key: 'powerPolicy', flag: 'power-policy', env: 'WEFT_POWER_POLICY', kind: 'choice', choices: ['spread', 'pack'], default: 'spread', description: 'Fleet placement: spread (latency, resilience) or pack (as few nodes awake as the load needs)' },
   { key: 'heartbeatInterval', flag: 'heartbeat-interval', env: 'WEFT_HEARTBEAT_INTERVAL', kind: 'duration', default: '2s', description: 'How often the node reports to the fleet; it counts as gone after 3 missed, and so does a scheduler lease' },
