@@ -1,6 +1,6 @@
 // Fleet, part 2, end to end: any node answers for the whole fleet. A nats-server and three
 // `weft` nodes on loopback: `r` holds only `base`; `b` (same site) and `c` (another site) hold
-// `remote`; `b` alone holds the big tensor model and the tiny LLM. Local service without a hop,
+// `remote`; `b` alone holds the big tensor model, the tiny LLM and the classifier app. Local service without a hop,
 // KServe JSON and binary (8 MB in, 8 MB out) and an OpenAI stream through a forward, malformed
 // forwarded messages, kill -9 of a replica's node under load, and an edge node on a NATS leaf
 // server answering and answered through the leaf link.
@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { NATS_BINARY, startNatsCluster, type NatsCluster } from './kit/nats.js';
 import { freePort } from './kit/net.js';
@@ -28,14 +28,16 @@ let cluster: NatsCluster | undefined;
 let dir: string;
 const nodes = new Map<string, WeftProcess>();
 
-async function startNode(name: string, site: string, models: string[]): Promise<void> {
+async function startNode(name: string, site: string, models: string[], extra: string[] = []): Promise<void> {
   const proc = await startWeft(
-    ['--fleet', cluster!.urls, '--node-name', name, '--site', site, '--heartbeat-interval', '1s', '--llm-threads', '1', ...models.flatMap((m) => ['--model', m])],
+    ['--fleet', cluster!.urls, '--node-name', name, '--site', site, '--heartbeat-interval', '1s', '--llm-threads', '1', ...models.flatMap((m) => ['--model', m]), ...extra],
     { WEFT_DATA_DIR: join(dir, name) },
   );
   nodes.set(name, proc);
 }
 
+/** The classifier example app (built by `npm run build`): an app route through a forward. */
+const CLASSIFIER = resolve(import.meta.dirname, '../examples/classifier');
 const url = (name: string) => nodes.get(name)!.url;
 const sumInput = { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] };
 
@@ -47,7 +49,7 @@ before(async () => {
   cluster = await startNatsCluster(1);
   await Promise.all([
     startNode('r', 'east', [`base=${sum}`]),
-    startNode('b', 'east', [`base=${sum}`, `remote=${sum}`, `big=${join(dir, 'models', 'big_a', '1', 'model.onnx')}`, `tiny=${gguf}`]),
+    startNode('b', 'east', [`base=${sum}`, `remote=${sum}`, `big=${join(dir, 'models', 'big_a', '1', 'model.onnx')}`, `tiny=${gguf}`, `llm=${gguf}`], ['--app', CLASSIFIER, '--allow-unsigned']),
     startNode('c', 'west', [`remote=${sum}`]),
   ]);
   // r routes once it sees b's and c's records with their models.
@@ -125,6 +127,17 @@ test('OpenAI chat completions: whole, and streamed token by token through a forw
   assert.ok(reads >= 2, `the stream came in ${reads} piece(s), not as one relayed body`);
   const streamed = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '').join('');
   assert.equal(streamed, whole.body.choices[0].message.content);
+});
+
+test('an app route for an app held elsewhere is forwarded', async () => {
+  const res = await fetch(`${url('r')}/apps/classifier`, { method: 'POST', body: 'I love this product' });
+  const body = (await res.json()) as { label: string };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(res.headers.get('x-weft-node'), 'b');
+  assert.ok(['positive', 'negative', 'neutral'].includes(body.label), body.label);
+  const empty = await fetch(`${url('r')}/apps/classifier`, { method: 'POST', body: '' });
+  assert.equal(empty.status, 400, 'the app\'s own refusal comes back as it is');
+  assert.equal(empty.headers.get('x-weft-node'), 'b');
 });
 
 test('malformed forwarded messages get a clear error; the node keeps serving', async () => {
