@@ -57,6 +57,8 @@ export const ErrorCode = {
   FleetUnavailable: 'FLEET_UNAVAILABLE',
   Unschedulable: 'UNSCHEDULABLE',
   Conflict: 'CONFLICT',
+  /** A message on a node's fleet `infer` subject that is not a well-formed forward. */
+  ForwardInvalid: 'FORWARD_INVALID',
   /** `weft build`: the compiler or componentizer failed, or the built component breaks the world. */
   BuildFailed: 'BUILD_FAILED',
   Internal: 'INTERNAL',

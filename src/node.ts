@@ -10,7 +10,7 @@ import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { LlmService, ModelManager, resolveModels } from './engine/index.js';
-import { openFleet, type FleetHandle } from './fleet/index.js';
+import { FleetRouter, openFleet, type FleetHandle } from './fleet/index.js';
 import { Sandbox } from './sandbox/index.js';
 import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
 
@@ -74,6 +74,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   }
   // Fleet (src/fleet, docs/fleet.md): joined over NATS with --fleet, else a fleet of one.
   let fleet: FleetHandle | undefined;
+  let router: FleetRouter | undefined;
   const server = new ApiServer({
     manager,
     llm,
@@ -88,13 +89,16 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     deployer: apps,
     adminToken: config.adminToken,
     fleet: () => fleet,
+    router: () => router,
+    nodeName: config.nodeName,
   });
   const address = await server.listen();
   try {
     fleet = await openFleet({
       config, url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
       budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
-      models: () => manager.status().map((m) => ({ name: m.name, device: m.device, memoryBytes: m.memoryBytes })),
+      // GGUF weights are reserved in the manager's budget already: listed here for routing only.
+      models: () => [...manager.status().map((m) => ({ name: m.name, device: m.device, memoryBytes: m.memoryBytes })), ...llm.names().map((name) => ({ name, device: 'cpu' as const, memoryBytes: 0 }))],
       stats: () => telemetry.stats(),
     });
   } catch (err) {
@@ -103,6 +107,24 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     await Promise.all([manager.shutdown(), llm.shutdown()]);
     await telemetry.shutdown();
     throw err;
+  }
+  if (fleet.mesh !== undefined) {
+    // Routing (src/fleet/router): any node answers for every model and app of the fleet.
+    router = new FleetRouter({
+      nc: fleet.mesh.nc,
+      node: config.nodeName,
+      site: config.site,
+      nodes: fleet.mesh.liveNodes,
+      local: (t) => (t.kind === 'app' ? sandbox.names().includes(t.name) : manager.names().includes(t.name) || llm.names().includes(t.name)),
+      handler: (request) => server.app.fetch(request),
+      weights: { queue: config.routeWeightQueue, latency: config.routeWeightLatency, site: config.routeWeightSite, energy: config.routeWeightEnergy },
+      spillQueue: config.routeSpillQueue,
+      idleTimeoutMs: config.routeIdleTimeout,
+      requestTimeoutMs: config.routeTimeout,
+      callerHeader: config.callerHeader,
+      log,
+    });
+    router.serve();
   }
   log.info('weft node listening', {
     url: `http://${address.address}:${address.port}`,
@@ -125,6 +147,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
         const hold = setInterval(() => undefined, 60_000);
         try {
           log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
+          router?.close();
           await fleet?.leave();
           await server.drain(config.shutdownTimeout);
           await sandbox.close();

@@ -61,6 +61,7 @@ const STATUS: Record<ErrorCode, number> = {
   FLEET_UNAVAILABLE: 503,
   UNSCHEDULABLE: 422,
   CONFLICT: 409,
+  FORWARD_INVALID: 400,
 };
 
 export function httpStatus(code: ErrorCode): number {

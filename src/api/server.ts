@@ -15,9 +15,9 @@ import { adminRoutes } from './admin/routes.js';
 import { adminGuard } from './admin/guard.js';
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
-import { telemetryMiddleware } from './telemetry-middleware.js';
+import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
 import type { AppDeployer } from './admin/apps.js';
-import type { FleetControl } from '../fleet/index.js';
+import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import type { Sandbox } from '../sandbox/index.js';
 
@@ -46,6 +46,10 @@ export interface ApiServerOptions {
   adminToken?: string | undefined;
   /** The fleet this node answers for at /admin/fleet/... (read per request). */
   fleet?: (() => FleetControl | undefined) | undefined;
+  /** Routes model and app requests across the fleet (read per request; absent: all served here). */
+  router?: (() => RequestRouter | undefined) | undefined;
+  /** This node's name, sent as `x-weft-node` on what it serves. */
+  nodeName?: string;
 }
 
 export class ApiServer {
@@ -90,6 +94,23 @@ export class ApiServer {
     });
     // Bodies without a Content-Length (chunked) are counted as they stream in.
     app.use('*', bodyLimit({ maxSize: maxBodySize, onError: () => { throw tooLarge(); } }));
+    // The fleet seam: a request for a model or app is served here or relayed from another node.
+    app.use('*', async (c, next) => {
+      const routed = await this.options.router?.()?.route(c.req.raw, scopeOf(c)?.traceparent);
+      if (routed !== undefined && 'response' in routed) return routed.response;
+      try {
+        await next();
+      } finally {
+        routed?.local();
+      }
+      if (this.options.nodeName !== undefined && !c.res.headers.has('x-weft-node')) {
+        try {
+          c.res.headers.set('x-weft-node', this.options.nodeName);
+        } catch {
+          // Immutable headers (a relayed Response): it names its node already.
+        }
+      }
+    });
     app.route(
       '/',
       kserveRoutes({

@@ -98,6 +98,7 @@ export interface NodeConfig {
   natsPassword: string | undefined;
   natsToken: string | undefined;
   natsCa: string | undefined;
+  natsDomain: string | undefined;
   /** Watts. */
   powerBudget: number | undefined;
   powerPolicy: 'spread' | 'pack';
@@ -106,6 +107,15 @@ export interface NodeConfig {
   fleetReplicas: number;
   /** Milliseconds. */
   scaleCooldown: number;
+  routeSpillQueue: number;
+  routeWeightQueue: number;
+  routeWeightLatency: number;
+  routeWeightSite: number;
+  routeWeightEnergy: number;
+  /** Milliseconds. */
+  routeIdleTimeout: number;
+  /** Milliseconds. */
+  routeTimeout: number;
 }
 
 export interface ConfigSources {

@@ -86,11 +86,20 @@ export const settings = [
   { key: 'natsPassword', flag: 'nats-password', env: 'WEFT_NATS_PASSWORD', kind: 'string', default: undefined, description: 'NATS password for the fleet connection' },
   { key: 'natsToken', flag: 'nats-token', env: 'WEFT_NATS_TOKEN', kind: 'string', default: undefined, description: 'NATS token for the fleet connection' },
   { key: 'natsCa', flag: 'nats-ca', env: 'WEFT_NATS_CA', kind: 'string', default: undefined, description: 'CA certificate file the NATS servers\' TLS certificates must chain to (turns TLS on)' },
+  { key: 'natsDomain', flag: 'nats-domain', env: 'WEFT_NATS_DOMAIN', kind: 'string', default: undefined, description: 'JetStream domain holding the fleet\'s buckets (an edge node on a leaf server with its own domain names the hub\'s)' },
   { key: 'powerBudget', flag: 'power-budget', env: 'WEFT_POWER_BUDGET', kind: 'number', default: undefined, description: 'Watts this node may draw, reported to the fleet' },
   { key: 'powerPolicy', flag: 'power-policy', env: 'WEFT_POWER_POLICY', kind: 'choice', choices: ['spread', 'pack'], default: 'spread', description: 'Fleet placement: spread (latency, resilience) or pack (as few nodes awake as the load needs)' },
   { key: 'heartbeatInterval', flag: 'heartbeat-interval', env: 'WEFT_HEARTBEAT_INTERVAL', kind: 'duration', default: '2s', description: 'How often the node reports to the fleet; it counts as gone after 3 missed, and so does a scheduler lease' },
   { key: 'fleetReplicas', flag: 'fleet-replicas', env: 'WEFT_FLEET_REPLICAS', kind: 'integer', default: '1', description: 'JetStream replicas of the fleet buckets when this node creates them (3 on a 3-server cluster survives a server lost)' },
   { key: 'scaleCooldown', flag: 'scale-cooldown', env: 'WEFT_SCALE_COOLDOWN', kind: 'duration', default: '30s', description: 'Time between two autoscaling changes of one app' },
+  // Routing across the fleet (docs/fleet.md, "Routing").
+  { key: 'routeSpillQueue', flag: 'route-spill-queue', env: 'WEFT_ROUTE_SPILL_QUEUE', kind: 'integer', default: '8', description: 'Requests in flight here for one model or app above which a less loaded replica elsewhere in the fleet serves' },
+  { key: 'routeWeightQueue', flag: 'route-weight-queue', env: 'WEFT_ROUTE_WEIGHT_QUEUE', kind: 'number', default: '1', description: 'Replica score: weight per queued or in-flight request' },
+  { key: 'routeWeightLatency', flag: 'route-weight-latency', env: 'WEFT_ROUTE_WEIGHT_LATENCY', kind: 'number', default: '0.1', description: 'Replica score: weight per millisecond of recent latency' },
+  { key: 'routeWeightSite', flag: 'route-weight-site', env: 'WEFT_ROUTE_WEIGHT_SITE', kind: 'number', default: '8', description: 'Replica score: added for a replica outside this node\'s site' },
+  { key: 'routeWeightEnergy', flag: 'route-weight-energy', env: 'WEFT_ROUTE_WEIGHT_ENERGY', kind: 'number', default: '1', description: 'Replica score: weight per joule per request' },
+  { key: 'routeIdleTimeout', flag: 'route-idle-timeout', env: 'WEFT_ROUTE_IDLE_TIMEOUT', kind: 'duration', default: '3s', description: 'A forwarded request whose node is silent this long is retried on another replica (before its response started)' },
+  { key: 'routeTimeout', flag: 'route-timeout', env: 'WEFT_ROUTE_TIMEOUT', kind: 'duration', default: '60s', description: 'Deadline of a forwarded request that carries no x-weft-deadline' },
 ] as const satisfies readonly Setting[];
 
 export type SettingKey = (typeof settings)[number]['key'];

@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { NodeConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
@@ -53,7 +54,8 @@ export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): P
     throw new WeftError(ErrorCode.FleetUnavailable, `cannot join the fleet at ${config.fleet.join(',')}: ${(err as Error).message}`, { field: 'fleet', cause: err });
   }
   try {
-    const kvm = new Kvm(nc);
+    // An edge node on a leaf server with its own JetStream domain reaches the hub's buckets by the hub's domain.
+    const kvm = new Kvm(config.natsDomain === undefined ? nc : jetstream(nc, { domain: config.natsDomain }));
     const ttl = config.heartbeatInterval * 3;
     const replicas = config.fleetReplicas;
     return {

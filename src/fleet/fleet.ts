@@ -2,6 +2,7 @@
 // buckets, runs a scheduler (active only while it holds the lease) and a reconciler for its own
 // replicas, and answers the admin API's fleet requests from what it mirrors.
 
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { NodeConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Logger } from '../telemetry/index.js';
@@ -28,6 +29,12 @@ export interface JoinOptions {
   inspect: BundleInspector;
   log: Logger;
   clock?: () => number;
+}
+
+/** What routing needs of a joined fleet. */
+export interface FleetMesh {
+  nc: NatsConnection;
+  liveNodes(): Map<string, NodeRecord>;
 }
 
 function sameSpec(a: AppSpec, b: AppSpec): boolean {
@@ -126,6 +133,10 @@ export class JoinedFleet implements FleetControl {
       this.options.log.info('fleet: reconnected to NATS; watching the buckets again', { server: s.server });
       for (const m of [this.nodesMirror, this.specs, this.placements, this.lease]) m.restart();
     }
+  }
+
+  get mesh(): FleetMesh {
+    return { nc: this.buckets.nc, liveNodes: () => this.liveNodes() };
   }
 
   /** Nodes whose last heartbeat is younger than three intervals. */

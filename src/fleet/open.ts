@@ -12,6 +12,7 @@ import { nvidiaSmiDiscovery } from './gpus.js';
 import { Inventory } from './inventory.js';
 import { LocalFleet } from './local.js';
 import type { AppRuntime, DeviceDiscovery } from './seams.js';
+import type { FleetMesh } from './fleet.js';
 import { statsInventory, type ModelHolding, type StatsLike } from './stats-source.js';
 
 export interface FleetParts {
@@ -35,6 +36,8 @@ export interface FleetParts {
 export interface FleetHandle extends FleetControl {
   /** Leaves the fleet: replicas move elsewhere, the lease is handed back. */
   leave(): Promise<void>;
+  /** The NATS connection and live records the router forwards over; absent on a fleet of one. */
+  readonly mesh?: FleetMesh;
 }
 
 export async function openFleet(parts: FleetParts): Promise<FleetHandle> {

@@ -1,0 +1,112 @@
+// Replica choice: power of two choices over the nodes that serve a target. Each candidate's score
+// is queue depth (what its heartbeat reports plus what this router has in flight to it) + recent
+// latency (its reported p50 blended with this router's own observations) + energy per request,
+// each times its weight, plus a site penalty for leaving the caller's site. Two random
+// candidates are scored, the lower wins: O(1) per decision however large the fleet.
+
+import type { NodeRecord } from '../messages.js';
+
+export interface RouteWeights {
+  /** Per queued or in-flight request. */
+  queue: number;
+  /** Per millisecond of recent latency. */
+  latency: number;
+  /** Added for a replica outside this node's site. */
+  site: number;
+  /** Per joule per request. */
+  energy: number;
+}
+
+export interface Candidate {
+  node: string;
+  site: string;
+  /** Queued plus in flight, as reported. */
+  queue: number;
+  latencyMs: number;
+  joules: number;
+}
+
+const OBSERVATION_TTL_MS = 10_000;
+
+/** The router's own view of one node: requests it has in flight there and latency it saw. */
+export class Observations {
+  private readonly inflight = new Map<string, number>();
+  /** Per node and target: a slow model must not make the node's other models look slow. */
+  private readonly latency = new Map<string, { ms: number; at: number }>();
+  private readonly down = new Map<string, number>();
+
+  start(node: string): void {
+    this.inflight.set(node, (this.inflight.get(node) ?? 0) + 1);
+  }
+
+  finish(node: string, target: string, ms: number | undefined, now = Date.now()): void {
+    this.inflight.set(node, Math.max(0, (this.inflight.get(node) ?? 1) - 1));
+    if (ms === undefined) return;
+    const key = `${node}/${target}`;
+    const before = this.latencyOf(node, target, now);
+    // An exponential moving average: a node turning slow shows within a few requests.
+    this.latency.set(key, { ms: before === undefined ? ms : before * 0.8 + ms * 0.2, at: now });
+  }
+
+  markDown(node: string, untilMs: number): void {
+    this.down.set(node, untilMs);
+  }
+
+  isDown(node: string, now: number): boolean {
+    const until = this.down.get(node);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.down.delete(node);
+    return false;
+  }
+
+  outstanding(node: string): number {
+    return this.inflight.get(node) ?? 0;
+  }
+
+  /** Observations older than OBSERVATION_TTL_MS are forgotten: a node that was slow once gets tried again. */
+  latencyOf(node: string, target: string, now = Date.now()): number | undefined {
+    const seen = this.latency.get(`${node}/${target}`);
+    return seen !== undefined && now - seen.at < OBSERVATION_TTL_MS ? seen.ms : undefined;
+  }
+}
+
+/** Does this node serve the model or app, as its record says? */
+export function serves(record: NodeRecord, target: Target): boolean {
+  if (target.kind === 'app') return record.apps.some((a) => a.name === target.name) && !record.replicas.some((r) => r.app === target.name && r.state !== 'ready');
+  return record.models.includes(target.name);
+}
+
+export interface Target {
+  kind: 'model' | 'app';
+  name: string;
+}
+
+export function candidate(record: NodeRecord, target: Target, seen: Observations): Candidate {
+  const loads = target.kind === 'model' ? record.load.filter((l) => l.model === target.name) : record.load;
+  const reported = loads.reduce((n, l) => n + l.queued + l.inflight, 0);
+  const p50 = loads.length === 0 ? 0 : Math.max(...loads.map((l) => l.p50Ms));
+  const own = seen.latencyOf(record.node, target.name);
+  return {
+    node: record.node,
+    site: record.site,
+    queue: Math.max(reported, seen.outstanding(record.node)),
+    latencyMs: own === undefined ? p50 : (own + p50) / 2,
+    joules: loads.length === 0 ? 0 : Math.max(...loads.map((l) => l.joulesPerRequest)),
+  };
+}
+
+export function score(c: Candidate, site: string, w: RouteWeights): number {
+  return w.queue * c.queue + w.latency * c.latencyMs + w.energy * c.joules + (c.site === site ? 0 : w.site);
+}
+
+/** Power of two choices; `random` is injectable for tests. */
+export function pickTwo(candidates: readonly Candidate[], site: string, w: RouteWeights, random: () => number = Math.random): Candidate | undefined {
+  if (candidates.length <= 1) return candidates[0];
+  const i = Math.floor(random() * candidates.length);
+  let j = Math.floor(random() * (candidates.length - 1));
+  if (j >= i) j++;
+  const a = candidates[i]!;
+  const b = candidates[j]!;
+  return score(a, site, w) <= score(b, site, w) ? a : b;
+}

@@ -1,0 +1,389 @@
+// The fleet router: the one seam between the HTTP API and the fleet. Before a protocol route
+// runs, the API asks `route(request)`: serve here (a local replica with room, or nothing better
+// anywhere) or a Response relayed from another node over NATS request-reply. The other half,
+// `serve`, answers this node's `infer` subject by replaying forwarded requests into the same
+// HTTP handler, so every protocol (KServe JSON and binary, OpenAI incl. streams, app routes)
+// works through a forward unchanged.
+
+import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { ErrorCode, WeftError } from '../../errors.js';
+import type { Logger } from '../../telemetry/index.js';
+import { FLEET_VERSION, Subjects } from '../namespace.js';
+import type { NodeRecord } from '../messages.js';
+import { candidate, Observations, pickTwo, serves, type Candidate, type RouteWeights, type Target } from './choose.js';
+import { chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
+
+/** Marks a forwarded request: its receiver serves it itself, never forwards it again. */
+export const FORWARDED_HEADER = 'x-weft-forwarded';
+/** Names the node that served a response. */
+export const NODE_HEADER = 'x-weft-node';
+/** Epoch ms after which the caller no longer waits (set by the first node when absent). */
+export const DEADLINE_HEADER = 'x-weft-deadline';
+export const PRIORITY_HEADER = 'x-weft-priority';
+
+const DROPPED = new Set(['connection', 'transfer-encoding', 'content-length', 'keep-alive', 'host']);
+
+export type Routed = { response: Response } | { local: () => void };
+
+/** What the API server needs from a router. */
+export interface RequestRouter {
+  route(request: Request, traceparent?: string): Promise<Routed>;
+}
+
+export interface RouterOptions {
+  nc: NatsConnection;
+  node: string;
+  site: string;
+  /** Live node records of the fleet. */
+  nodes: () => ReadonlyMap<string, NodeRecord>;
+  /** Does this node itself serve the target now? */
+  local: (target: Target) => boolean;
+  /** The node's own HTTP handler, for forwarded requests. */
+  handler: (request: Request) => Response | Promise<Response>;
+  weights: RouteWeights;
+  /** Local in-flight requests for one target above which a less loaded replica elsewhere is used. */
+  spillQueue: number;
+  /** A forward with no word from its node for this long is given up (and retried elsewhere). */
+  idleTimeoutMs: number;
+  /** Deadline given to requests that carry none. */
+  requestTimeoutMs: number;
+  callerHeader: string;
+  log: Logger;
+}
+
+class Retryable extends Error {}
+
+const INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
+const APP = /^\/apps\/([^/]+)(?:\/|$)/;
+const OPENAI = /^\/v1\/(?:chat\/completions|completions|embeddings)$/;
+
+/** The model or app a request is for, or undefined for everything not routed (admin, health, …). */
+export async function targetOf(request: Request): Promise<Target | undefined> {
+  const path = new URL(request.url).pathname;
+  let m = INFER.exec(path);
+  if (m && request.method === 'POST') return { kind: 'model', name: decodeURIComponent(m[1]!) };
+  m = APP.exec(path);
+  if (m) return { kind: 'app', name: decodeURIComponent(m[1]!) };
+  if (request.method === 'POST' && OPENAI.test(path)) {
+    try {
+      const body = (await request.clone().json()) as { model?: unknown };
+      if (typeof body?.model === 'string') return { kind: 'model', name: body.model };
+    } catch {
+      // Not JSON: the route itself says so.
+    }
+  }
+  return undefined;
+}
+
+export class FleetRouter implements RequestRouter {
+  readonly seen = new Observations();
+  private readonly localInflight = new Map<string, number>();
+  private sub: Subscription | undefined;
+
+  constructor(private readonly o: RouterOptions) {}
+
+  private get chunkSize(): number {
+    return Math.max(64 * 1024, (this.o.nc.info?.max_payload ?? 1024 * 1024) - FRAME_OVERHEAD);
+  }
+
+  /** Remote replicas for a target, not marked down, not draining. */
+  candidates(target: Target): Candidate[] {
+    const now = Date.now();
+    const out: Candidate[] = [];
+    for (const record of this.o.nodes().values()) {
+      if (record.node === this.o.node || record.draining || !serves(record, target) || this.seen.isDown(record.node, now)) continue;
+      out.push(candidate(record, target, this.seen));
+    }
+    return out;
+  }
+
+  async route(request: Request, traceparent?: string): Promise<Routed> {
+    const target = request.headers.has(FORWARDED_HEADER) ? undefined : await targetOf(request);
+    if (target === undefined) return { local: () => undefined };
+    const key = `${target.kind}:${target.name}`;
+    const here = this.o.local(target);
+    const busy = this.localInflight.get(key) ?? 0;
+    let remote = here && busy < this.o.spillQueue ? [] : this.candidates(target);
+    // Saturated here: only replicas less loaded than this node are worth the hop.
+    if (here) remote = remote.filter((c) => c.queue < busy);
+    if (remote.length === 0) {
+      this.localInflight.set(key, busy + 1);
+      return { local: () => this.localInflight.set(key, Math.max(0, (this.localInflight.get(key) ?? 1) - 1)) };
+    }
+    const body = new Uint8Array(await request.arrayBuffer());
+    const deadline = Number(request.headers.get(DEADLINE_HEADER)) || Date.now() + this.o.requestTimeoutMs;
+    let last: unknown;
+    const tried = new Set<string>();
+    while (remote.length > 0 && Date.now() < deadline) {
+      const pick = pickTwo(remote, this.o.site, this.o.weights)!;
+      tried.add(pick.node);
+      try {
+        return { response: await this.forward(pick.node, target.name, request, body, deadline, traceparent, remote.length > 1) };
+      } catch (err) {
+        if (!(err instanceof Retryable)) throw err;
+        last = err;
+        this.o.log.warn('fleet: forward failed; trying another replica', { node: pick.node, target: target.name, error: err.message });
+        remote = this.candidates(target).filter((c) => !tried.has(c.node));
+      }
+    }
+    if (here) {
+      this.localInflight.set(key, busy + 1);
+      return { local: () => this.localInflight.set(key, Math.max(0, (this.localInflight.get(key) ?? 1) - 1)) };
+    }
+    throw new WeftError(ErrorCode.FleetUnavailable, `no replica of ${target.kind} '${target.name}' answered: ${(last as Error | undefined)?.message ?? 'deadline passed'}`, { retryAfterSeconds: 1 });
+  }
+
+  /** One forward to one node. Retryable until the response head has been relayed. */
+  private async forward(node: string, target: string, request: Request, body: Uint8Array, deadline: number, traceparent: string | undefined, more: boolean): Promise<Response> {
+    const record = this.o.nodes().get(node)!;
+    const { nc } = this.o;
+    const started = Date.now();
+    const reply = createInbox();
+    const sub = nc.subscribe(reply);
+    const headers: Array<[string, string]> = [];
+    request.headers.forEach((v, k) => {
+      if (!DROPPED.has(k)) headers.push([k, v]);
+    });
+    if (traceparent !== undefined) {
+      const i = headers.findIndex(([k]) => k === 'traceparent');
+      if (i >= 0) headers.splice(i, 1);
+      headers.push(['traceparent', traceparent]);
+    }
+    headers.push([DEADLINE_HEADER, String(deadline)]);
+    const url = new URL(request.url);
+    const open: OpenFrame = {
+      v: FLEET_VERSION,
+      kind: 'open',
+      from: this.o.node,
+      method: request.method as OpenFrame['method'],
+      path: url.pathname + url.search,
+      headers,
+      deadline,
+      tenant: request.headers.get(this.o.callerHeader) ?? undefined,
+      priority: request.headers.get(PRIORITY_HEADER) ?? undefined,
+      traceparent,
+      size: body.length,
+      reply,
+    };
+    const size = this.chunkSize;
+    this.seen.start(node);
+    let finished = false;
+    const finish = (ms: number | undefined) => {
+      if (finished) return;
+      finished = true;
+      this.seen.finish(node, target, ms);
+    };
+    const down = (why: string): never => {
+      this.seen.markDown(node, Date.now() + 3 * this.o.idleTimeoutMs);
+      throw new Retryable(why);
+    };
+    try {
+      const accepted = await this.ask(Subjects.infer(record.site, node), frame(open, body.subarray(0, size)), deadline).catch((err: Error) => down(`${node}: ${err.message}`));
+      if (accepted.kind === 'error') throw new WeftError(ErrorCode.BadRequest, `${node} refused the forward: ${accepted.message}`, { field: accepted.field });
+      if (accepted.kind !== 'accept') down(`${node} answered the open with ${accepted.kind}`);
+      for (let seq = 1, at = size; at < body.length; seq++, at += size) {
+        if (accepted.kind !== 'accept' || accepted.more === undefined) down(`${node} took no further body chunks`);
+        const ack = await this.ask((accepted as { more: string }).more, frame({ v: FLEET_VERSION, kind: 'chunk', seq }, body.subarray(at, at + size)), deadline).catch((err: Error) => down(`${node}: ${err.message}`));
+        if (ack.kind !== 'ack') down(`${node} did not take body chunk ${seq}`);
+      }
+    } catch (err) {
+      sub.unsubscribe();
+      finish(undefined);
+      throw err;
+    }
+    return this.relay(node, sub, deadline, more, started, finish, down);
+  }
+
+  private async ask(subject: string, data: Uint8Array, deadline: number) {
+    const msg = await this.o.nc.request(subject, data, { timeout: Math.max(1, Math.min(this.o.idleTimeoutMs, deadline - Date.now())) });
+    return unframe(replySchema, msg.data).meta;
+  }
+
+  /** Waits for the head (retryable until then), then streams the body chunks as they come. */
+  private async relay(node: string, sub: Subscription, deadline: number, more: boolean, started: number, finish: (ms: number | undefined) => void, down: (why: string) => never): Promise<Response> {
+    const iter = sub[Symbol.asyncIterator]();
+    let timer: NodeJS.Timeout | undefined;
+    const next = async (): Promise<Msg> => {
+      const wait = Math.min(this.o.idleTimeoutMs, deadline - Date.now());
+      const quiet = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Retryable(`${node} went quiet for ${wait} ms`)), Math.max(1, wait));
+      });
+      try {
+        const r = await Promise.race([iter.next(), quiet]);
+        if (r.done) throw new Retryable(`${node}: the reply subscription closed`);
+        return r.value;
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    let head;
+    try {
+      for (;;) {
+        const msg = await next().catch((err: Error) => down(err.message));
+        const { meta } = unframe(streamSchema, msg.data);
+        if (meta.kind === 'alive') continue;
+        if (meta.kind === 'fail') down(`${node} failed: ${meta.message}`);
+        if (meta.kind !== 'head') down(`${node} sent ${meta.kind} before the response head`);
+        head = meta as Extract<typeof meta, { kind: 'head' }>;
+        break;
+      }
+      // A replica shedding load or not ready: another may have room (the body is still here).
+      if (more && (head.status === 429 || head.status === 503)) throw new Retryable(`${node} answered ${head.status}`);
+    } catch (err) {
+      sub.unsubscribe();
+      finish(undefined);
+      throw err;
+    }
+    const out = new Headers();
+    for (const [k, v] of head.headers) if (!DROPPED.has(k)) out.append(k, v);
+    out.set(NODE_HEADER, head.node);
+    let expected = 0;
+    if (!/^text\/event-stream/.test(out.get('content-type') ?? '')) {
+      // A whole answer is gathered before any byte goes to the caller: a node lost mid-body is
+      // still retried elsewhere. Only streams (server-sent events) are relayed as they come.
+      const parts: Uint8Array[] = [];
+      try {
+        for (;;) {
+          const msg = await next().catch((err: Error) => down(err.message));
+          const { meta, payload } = unframe(streamSchema, msg.data);
+          if (meta.kind === 'alive') continue;
+          if (meta.kind === 'data' && meta.seq === expected++) parts.push(payload.slice());
+          else if (meta.kind === 'end' && meta.seq === parts.length) break;
+          else down(`${node} broke off its response: ${meta.kind === 'fail' ? meta.message : `unexpected ${meta.kind}`}`);
+        }
+      } catch (err) {
+        finish(undefined);
+        throw err;
+      } finally {
+        sub.unsubscribe();
+      }
+      finish(Date.now() - started);
+      const nullBody = head.status === 204 || head.status === 304 || parts.length === 0;
+      return new Response(nullBody ? null : Buffer.concat(parts), { status: head.status, headers: out });
+    }
+    const stream = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        for (;;) {
+          let msg: Msg;
+          try {
+            msg = await next();
+          } catch (err) {
+            finish(undefined);
+            sub.unsubscribe();
+            // Bytes already went to the caller: the stream ends with an error, never replayed.
+            controller.error(new Error(`the forward to ${node} broke mid-response: ${(err as Error).message}`));
+            return;
+          }
+          const { meta, payload } = unframe(streamSchema, msg.data);
+          if (meta.kind === 'alive') continue;
+          if (meta.kind === 'data' && meta.seq === expected) {
+            expected++;
+            controller.enqueue(payload.slice());
+            return;
+          }
+          finish(Date.now() - started);
+          sub.unsubscribe();
+          if (meta.kind === 'end' && meta.seq === expected) controller.close();
+          else controller.error(new Error(`the forward to ${node} broke mid-response: ${meta.kind === 'fail' ? meta.message : `unexpected ${meta.kind}`}`));
+          return;
+        }
+      },
+      cancel: () => {
+        finish(undefined);
+        sub.unsubscribe();
+      },
+    });
+    return new Response(stream, { status: head.status, headers: out });
+  }
+
+  /** Answers this node's `infer` subject. */
+  serve(): void {
+    this.sub = this.o.nc.subscribe(Subjects.infer(this.o.site, this.o.node), {
+      callback: (err, msg) => {
+        if (err) return;
+        void this.accept(msg).catch((e: Error) => this.o.log.warn('fleet: forwarded request failed', { error: e.message }));
+      },
+    });
+  }
+
+  private refuse(msg: Msg, code: string, message: string, field?: string): void {
+    this.o.log.warn('fleet: refused a forwarded message', { code, field, error: message });
+    if (msg.reply) msg.respond(frame({ v: FLEET_VERSION, kind: 'error', code, message, field }));
+  }
+
+  private async accept(msg: Msg): Promise<void> {
+    let open: OpenFrame;
+    let first: Uint8Array;
+    try {
+      ({ meta: open, payload: first } = unframe(openSchema, msg.data));
+    } catch (err) {
+      const e = err as FrameError;
+      this.refuse(msg, ErrorCode.ForwardInvalid, e.message, e.field);
+      return;
+    }
+    if (first.length > open.size) return this.refuse(msg, ErrorCode.ForwardInvalid, `the first chunk holds ${first.length} bytes of a ${open.size}-byte body`, 'size');
+    const { nc } = this.o;
+    const body = new Uint8Array(open.size);
+    body.set(first);
+    let have = first.length;
+    if (have < open.size) {
+      const more = createInbox();
+      const chunks = nc.subscribe(more);
+      msg.respond(frame({ v: FLEET_VERSION, kind: 'accept', more }));
+      const timer = setTimeout(() => chunks.unsubscribe(), Math.max(1, Math.min(open.deadline - Date.now(), 60_000)));
+      let seq = 1;
+      for await (const m of chunks) {
+        try {
+          const { meta, payload } = unframe(chunkSchema, m.data);
+          if (meta.seq !== seq || have + payload.length > open.size) throw new FrameError(`body chunk ${meta.seq} does not follow ${seq - 1} within ${open.size} bytes`, 'seq');
+          body.set(payload, have);
+          have += payload.length;
+          seq++;
+          m.respond(frame({ v: FLEET_VERSION, kind: 'ack', seq: meta.seq }));
+        } catch (err) {
+          const e = err as FrameError;
+          this.refuse(m, ErrorCode.ForwardInvalid, e.message, e.field);
+          break;
+        }
+        if (have === open.size) break;
+      }
+      clearTimeout(timer);
+      chunks.unsubscribe();
+      if (have < open.size) return;
+    } else {
+      msg.respond(frame({ v: FLEET_VERSION, kind: 'accept' }));
+    }
+    await this.answer(open, body);
+  }
+
+  private async answer(open: OpenFrame, body: Uint8Array): Promise<void> {
+    const { nc } = this.o;
+    const headers = new Headers();
+    for (const [k, v] of open.headers) headers.append(k, v);
+    headers.set(FORWARDED_HEADER, open.from);
+    const alive = setInterval(() => nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'alive' })), Math.max(50, this.o.idleTimeoutMs / 4));
+    try {
+      const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
+      const response = await this.o.handler(new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined }));
+      const out: Array<[string, string]> = [];
+      response.headers.forEach((v, k) => out.push([k, v]));
+      nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'head', status: response.status, headers: out, node: this.o.node }));
+      let seq = 0;
+      if (response.body) {
+        const size = this.chunkSize;
+        for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
+          for (let at = 0; at < piece.length; at += size) nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'data', seq: seq++ }, piece.subarray(at, at + size)));
+        }
+      }
+      nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'end', seq }));
+    } catch (err) {
+      nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'fail', message: (err as Error).message }));
+    } finally {
+      clearInterval(alive);
+    }
+  }
+
+  close(): void {
+    this.sub?.unsubscribe();
+  }
+}

@@ -1,0 +1,91 @@
+// The forwarding wire, version 1, on `weft.v1.<site>.<node>.infer`: every NATS message is one
+// frame — a 4-byte big-endian length, that many bytes of JSON meta, then raw payload bytes — so
+// bodies travel as bytes (no base64) and large ones in chunks below the server's max payload.
+//
+//   caller → node   open  (request-reply): method, path, headers, deadline, body size, first chunk
+//   node → caller   accept {more}: the subject further body chunks go to (each acknowledged), or error
+//   node → reply    head (status, headers), data… (response chunks as they come), end | fail;
+//                   alive every so often while the node works, so a dead node is noticed
+
+import { z } from 'zod';
+import { FLEET_VERSION, TOKEN } from '../namespace.js';
+
+const headers = z.array(z.tuple([z.string().max(1024), z.string().max(65_536)])).max(256);
+
+export const openSchema = z.object({
+  v: z.literal(FLEET_VERSION),
+  kind: z.literal('open'),
+  /** The forwarding node, for logs and `x-weft-forwarded`. */
+  from: z.string().regex(TOKEN),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']),
+  path: z.string().startsWith('/').max(8192),
+  headers,
+  /** Epoch ms after which the caller no longer waits. */
+  deadline: z.number().int().positive(),
+  tenant: z.string().max(256).optional(),
+  priority: z.string().max(64).optional(),
+  traceparent: z.string().max(256).optional(),
+  /** Total body bytes; the open frame carries the first chunk. */
+  size: z.number().int().nonnegative(),
+  /** Subject the response frames go to. */
+  reply: z.string().min(1).max(256),
+});
+export type OpenFrame = z.infer<typeof openSchema>;
+
+export const chunkSchema = z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('chunk'), seq: z.number().int().nonnegative() });
+
+export const replySchema = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('accept'), more: z.string().optional() }),
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('ack'), seq: z.number().int() }),
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('error'), code: z.string(), message: z.string(), field: z.string().optional() }),
+]);
+export type ReplyFrame = z.infer<typeof replySchema>;
+
+export const streamSchema = z.discriminatedUnion('kind', [
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('head'), status: z.number().int().min(100).max(599), headers, node: z.string() }),
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('data'), seq: z.number().int().nonnegative() }),
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('end'), seq: z.number().int().nonnegative() }),
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('alive') }),
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('fail'), message: z.string() }),
+]);
+export type StreamFrame = z.infer<typeof streamSchema>;
+
+/** Room left in each message for the meta and NATS's own headers. */
+export const FRAME_OVERHEAD = 64 * 1024;
+
+export function frame(meta: object, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(meta));
+  const out = new Uint8Array(4 + json.length + payload.length);
+  new DataView(out.buffer).setUint32(0, json.length);
+  out.set(json, 4);
+  out.set(payload, 4 + json.length);
+  return out;
+}
+
+export class FrameError extends Error {
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Splits and checks one frame; a FrameError names what is wrong. */
+export function unframe<T>(schema: z.ZodType<T>, data: Uint8Array): { meta: T; payload: Uint8Array } {
+  if (data.length < 4) throw new FrameError(`a forwarded message of ${data.length} bytes is shorter than its 4-byte meta length`, 'frame');
+  const length = new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(0);
+  if (4 + length > data.length) throw new FrameError(`a forwarded message declares ${length} bytes of meta but holds ${data.length - 4}`, 'frame');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + length)));
+  } catch (err) {
+    throw new FrameError(`the meta of a forwarded message is not JSON: ${(err as Error).message}`, 'meta');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new FrameError(`a forwarded message is malformed at '${issue.path.join('.')}': ${issue.message}`, issue.path.join('.') || 'meta');
+  }
+  return { meta: parsed.data, payload: data.subarray(4 + length) };
+}

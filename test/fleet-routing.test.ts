@@ -1,0 +1,230 @@
+// Fleet, part 2, end to end: any node answers for the whole fleet. A nats-server and three
+// `weft` nodes on loopback: `r` holds only `base`; `b` (same site) and `c` (another site) hold
+// `remote`; `b` alone holds the big tensor model, the tiny LLM and the classifier app. Local service without a hop,
+// KServe JSON and binary (8 MB in, 8 MB out) and an OpenAI stream through a forward, malformed
+// forwarded messages, kill -9 of a replica's node under load, and an edge node on a NATS leaf
+// server answering and answered through the leaf link.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { NATS_BINARY, startNatsCluster, type NatsCluster } from './kit/nats.js';
+import { freePort } from './kit/net.js';
+import { waitFor } from './kit/wait.js';
+import { startWeft, fetchJson, postJson, type WeftProcess } from './kit/weft-process.js';
+import { writeSumApp } from './kit/apps.js';
+import { BIG_ADDENDS, BIG_N, writeTestModels } from './kit/models.js';
+import { binaryInferRequest, bytesToFloat32, float32Bytes, readBinaryResponse } from './kit/binary.js';
+import { writeTinyGguf } from './kit/tiny-gguf.js';
+import { frame, unframe } from '../src/fleet/router/wire.js';
+import { z } from 'zod';
+
+let cluster: NatsCluster | undefined;
+let dir: string;
+const nodes = new Map<string, WeftProcess>();
+
+async function startNode(name: string, site: string, models: string[], extra: string[] = []): Promise<void> {
+  const proc = await startWeft(
+    ['--fleet', cluster!.urls, '--node-name', name, '--site', site, '--heartbeat-interval', '1s', '--llm-threads', '1', ...models.flatMap((m) => ['--model', m]), ...extra],
+    { WEFT_DATA_DIR: join(dir, name) },
+  );
+  nodes.set(name, proc);
+}
+
+/** The classifier example app (built by `npm run build`): an app route through a forward. */
+const CLASSIFIER = resolve(import.meta.dirname, '../examples/classifier');
+const url = (name: string) => nodes.get(name)!.url;
+const sumInput = { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] };
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'weft-fleet-routing-'));
+  const sum = join(await writeSumApp(join(dir, 'sum'), 'sum'), 'models', 'sum.onnx');
+  await writeTestModels(join(dir, 'models'));
+  const gguf = writeTinyGguf(join(dir, 'tiny.gguf'));
+  cluster = await startNatsCluster(1);
+  await Promise.all([
+    startNode('r', 'east', [`base=${sum}`]),
+    startNode('b', 'east', [`base=${sum}`, `remote=${sum}`, `big=${join(dir, 'models', 'big_a', '1', 'model.onnx')}`, `tiny=${gguf}`, `llm=${gguf}`], ['--app', CLASSIFIER, '--allow-unsigned']),
+    startNode('c', 'west', [`remote=${sum}`]),
+  ]);
+  // r routes once it sees b's and c's records with their models.
+  await waitFor('r sees the fleet', async () => {
+    const r = await fetchJson(`${url('r')}/admin/fleet/nodes`);
+    const records = (r.body.nodes ?? []).map((n: any) => n.record);
+    return records.some((n: any) => n.node === 'b' && n.models.includes('tiny')) && records.some((n: any) => n.node === 'c' && n.models.includes('remote')) ? true : undefined;
+  }, 60_000);
+});
+
+after(async () => {
+  await Promise.all([...nodes.values()].map((p) => p.stop('SIGKILL')));
+  await cluster?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a model held here is served here, without a hop', async () => {
+  const answer = await postJson(`${url('r')}/v2/models/base/infer`, sumInput);
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  assert.equal(answer.headers.get('x-weft-node'), 'r');
+  assert.deepEqual(answer.body.outputs[0].data, [4]);
+});
+
+test('KServe JSON for a model held elsewhere is forwarded, in-site first, with the trace carried', async () => {
+  const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const res = await fetch(`${url('r')}/v2/models/remote/infer`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', traceparent: `00-${trace}-00f067aa0ba902b7-01` },
+    body: JSON.stringify(sumInput),
+  });
+  const body = (await res.json()) as any;
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(res.headers.get('x-weft-node'), 'b', 'the same-site replica serves');
+  assert.deepEqual(body.outputs[0].data, [4]);
+  assert.match(res.headers.get('traceparent') ?? '', new RegExp(`^00-${trace}-`), 'one trace across both nodes');
+  // A model no node holds is the usual 404, from the node asked.
+  const missing = await postJson(`${url('r')}/v2/models/nowhere/infer`, sumInput);
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
+});
+
+test('KServe binary: an 8 MB tensor in and an 8 MB tensor out travel through a forward in chunks', async () => {
+  const x = new Float32Array(BIG_N);
+  for (let i = 0; i < BIG_N; i++) x[i] = i % 1000;
+  const { body, headers } = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, BIG_N], bytes: float32Bytes(x) }]);
+  assert.ok(body.byteLength > 4 * 1024 * 1024);
+  const res = await fetch(`${url('r')}/v2/models/big/infer`, { method: 'POST', headers, body });
+  assert.equal(res.status, 200, res.status === 200 ? '' : await res.clone().text());
+  assert.equal(res.headers.get('x-weft-node'), 'b');
+  const { outputs } = await readBinaryResponse(res);
+  const y = bytesToFloat32(outputs[0]!.bytes!);
+  assert.equal(y.length, BIG_N);
+  for (const i of [0, 1, 999, 1000, 123_457, BIG_N - 1]) assert.equal(y[i], (i % 1000) + BIG_ADDENDS.big_a, `y[${i}]`);
+});
+
+test('OpenAI chat completions: whole, and streamed token by token through a forward', async () => {
+  const request = { model: 'tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 12, seed: 1 };
+  const whole = await postJson(`${url('r')}/v1/chat/completions`, request);
+  assert.equal(whole.status, 200, JSON.stringify(whole.body));
+  assert.equal(whole.headers.get('x-weft-node'), 'b');
+  assert.equal(whole.body.object, 'chat.completion');
+  const res = await fetch(`${url('r')}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...request, stream: true }) });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-weft-node'), 'b');
+  assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+  let text = '';
+  let reads = 0;
+  for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) {
+    reads++;
+    text += new TextDecoder().decode(piece);
+  }
+  const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
+  assert.ok(events.length >= 3, `${events.length} events`);
+  assert.equal(events.at(-1), 'data: [DONE]');
+  assert.ok(reads >= 2, `the stream came in ${reads} piece(s), not as one relayed body`);
+  const streamed = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '').join('');
+  assert.equal(streamed, whole.body.choices[0].message.content);
+});
+
+test('an app route for an app held elsewhere is forwarded', async () => {
+  const res = await fetch(`${url('r')}/apps/classifier`, { method: 'POST', body: 'I love this product' });
+  const body = (await res.json()) as { label: string };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(res.headers.get('x-weft-node'), 'b');
+  assert.ok(['positive', 'negative', 'neutral'].includes(body.label), body.label);
+  const empty = await fetch(`${url('r')}/apps/classifier`, { method: 'POST', body: '' });
+  assert.equal(empty.status, 400, 'the app\'s own refusal comes back as it is');
+  assert.equal(empty.headers.get('x-weft-node'), 'b');
+});
+
+test('malformed forwarded messages get a clear error; the node keeps serving', async () => {
+  const nc = await connect({ servers: cluster!.urls });
+  try {
+    const reply = z.object({ kind: z.string(), code: z.string().optional(), message: z.string().optional(), field: z.string().optional() });
+    const ask = async (data: Uint8Array) => unframe(reply, (await nc.request('weft.v1.east.b.infer', data, { timeout: 10_000 })).data).meta;
+    const short = await ask(new Uint8Array([1, 2]));
+    assert.equal(short.code, 'FORWARD_INVALID');
+    assert.equal(short.field, 'frame');
+    const notJson = await ask(frame({}).map((b, i) => (i >= 4 ? 0x7b : b)));
+    assert.equal(notJson.code, 'FORWARD_INVALID');
+    assert.equal(notJson.field, 'meta');
+    const badPath = await ask(frame({ v: 1, kind: 'open', from: 'evil', method: 'POST', path: 'no-slash', headers: [], deadline: Date.now() + 1000, size: 0, reply: 'x' }));
+    assert.equal(badPath.code, 'FORWARD_INVALID');
+    assert.equal(badPath.field, 'path');
+    const lying = await ask(frame({ v: 1, kind: 'open', from: 'evil', method: 'POST', path: '/v2/models/remote/infer', headers: [], deadline: Date.now() + 1000, size: 1, reply: 'x' }, new Uint8Array(10)));
+    assert.equal(lying.code, 'FORWARD_INVALID');
+    assert.equal(lying.field, 'size');
+  } finally {
+    await nc.close();
+  }
+  const answer = await postJson(`${url('b')}/v2/models/remote/infer`, sumInput);
+  assert.equal(answer.status, 200);
+});
+
+test('kill -9 of a replica node under load: every request is still answered', async () => {
+  let stop = false;
+  const outcomes: Array<{ status: number; node: string | null; at: number }> = [];
+  const worker = async () => {
+    while (!stop) {
+      const r = await postJson(`${url('r')}/v2/models/remote/infer`, sumInput).catch((err: Error) => ({ status: 0, headers: new Headers(), body: err.message }));
+      outcomes.push({ status: r.status, node: r.headers.get('x-weft-node'), at: Date.now() });
+    }
+  };
+  const workers = Array.from({ length: 4 }, worker);
+  try {
+    await waitFor('load reaches b', async () => (outcomes.some((o) => o.node === 'b') ? true : undefined)).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(outcomes.slice(-3))} of ${outcomes.length}`);
+    });
+    const killedAt = Date.now();
+    await nodes.get('b')!.stop('SIGKILL');
+    await waitFor('c serves after the kill', async () => (outcomes.some((o) => o.node === 'c' && o.at > killedAt + 3000) ? true : undefined), 60_000);
+  } finally {
+    stop = true;
+    await Promise.all(workers);
+  }
+  const failed = outcomes.filter((o) => o.status !== 200);
+  assert.equal(failed.length, 0, `failed: ${JSON.stringify(failed.slice(0, 5))} of ${outcomes.length}`);
+  assert.ok(outcomes.length > 20, `${outcomes.length} requests`);
+});
+
+test('an edge node on a NATS leaf server answers and is answered through the leaf link', async () => {
+  const [hubPort, leafPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const sum = join(dir, 'sum', 'models', 'sum.onnx');
+  // The hub and the leaf each have a JetStream domain; the edge node reaches the hub's buckets by its name.
+  await writeFile(join(dir, 'hub.conf'), `server_name: hub\nhost: 127.0.0.1\nport: ${hubPort}\njetstream { store_dir: "${join(dir, 'hub-js')}", domain: hub }\nleafnodes { host: 127.0.0.1, port: ${leafPort} }\n`);
+  await writeFile(join(dir, 'edge.conf'), `server_name: edge\nhost: 127.0.0.1\nport: ${edgePort}\njetstream { store_dir: "${join(dir, 'edge-js')}", domain: edge }\nleafnodes { reconnect: 1, remotes: [ { urls: ["nats-leaf://127.0.0.1:${leafPort}"] } ] }\n`);
+  const servers: ChildProcess[] = [];
+  const procs: WeftProcess[] = [];
+  try {
+    for (const conf of ['hub.conf', 'edge.conf']) servers.push(spawn(NATS_BINARY, ['-c', join(dir, conf)], { stdio: 'ignore' }));
+    const common = ['--heartbeat-interval', '1s', '--route-weight-site', '0'];
+    procs.push(await startWeft(['--fleet', `nats://127.0.0.1:${hubPort}`, '--node-name', 'h', '--site', 'hub', '--model', `remote=${sum}`, ...common], { WEFT_DATA_DIR: join(dir, 'h') }, { startMs: 90_000 }));
+    procs.push(
+      await startWeft(['--fleet', `nats://127.0.0.1:${edgePort}`, '--nats-domain', 'hub', '--node-name', 'e', '--site', 'edge', '--model', `base=${sum}`, '--model', `edgeonly=${sum}`, ...common], { WEFT_DATA_DIR: join(dir, 'e') }, { startMs: 90_000 }),
+    );
+    const [h, e] = procs as [WeftProcess, WeftProcess];
+    await waitFor('both nodes see each other', async () => {
+      const [a, b] = await Promise.all([fetchJson(`${h.url}/admin/fleet/nodes`), fetchJson(`${e.url}/admin/fleet/nodes`)]);
+      return a.body.nodes?.length === 2 && b.body.nodes?.length === 2 ? true : undefined;
+    }, 60_000);
+    const fromEdge = await postJson(`${e.url}/v2/models/remote/infer`, sumInput);
+    assert.equal(fromEdge.status, 200, JSON.stringify(fromEdge.body));
+    assert.equal(fromEdge.headers.get('x-weft-node'), 'h');
+    const fromHub = await postJson(`${h.url}/v2/models/edgeonly/infer`, sumInput);
+    assert.equal(fromHub.status, 200, JSON.stringify(fromHub.body));
+    assert.equal(fromHub.headers.get('x-weft-node'), 'e');
+    const atEdge = await postJson(`${e.url}/v2/models/base/infer`, sumInput);
+    assert.equal(atEdge.headers.get('x-weft-node'), 'e', 'served at the edge without a hop');
+  } finally {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await Promise.all(servers.map(async (s) => {
+      if (s.exitCode === null && s.signalCode === null) {
+        s.kill('SIGKILL');
+        await once(s, 'exit');
+      }
+    }));
+  }
+});
