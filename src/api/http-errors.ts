@@ -19,6 +19,9 @@ const STATUS: Record<ErrorCode, number> = {
   INVALID_MANIFEST: 400,
   INVALID_REFERENCE: 400,
   FORBIDDEN: 403,
+  UNAUTHORIZED: 401,
+  RATE_LIMITED: 429,
+  KEY_NOT_FOUND: 404,
   BUNDLE_NOT_FOUND: 404,
   APP_NOT_FOUND: 404,
   APP_EXISTS: 409,
@@ -83,6 +86,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   if (e.field !== undefined) body.field = e.field;
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers['Retry-After'] = String(e.retryAfterSeconds);
+  if (e.code === ErrorCode.Unauthorized) headers['WWW-Authenticate'] = 'Bearer realm="weft"';
   return { status: httpStatus(e.code), body, headers };
 }
 
