@@ -1,11 +1,14 @@
 // End to end against a real node process: API keys made by `weft apikey` on the data dir and
 // through the admin API, asked for by every API (KServe v2, OpenAI through the official client,
 // admin, /metrics) with 401/403 naming what is missing, revocation seen by the running node, a
-// tenant's rate limit, and fair admission between a flooding tenant and a light one.
+// tenant's rate limit, fair admission between a flooding tenant and a light one, and HTTPS with a
+// certificate made at test time.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APIError } from 'openai';
@@ -161,5 +164,35 @@ describe('serving without keys', () => {
     } finally {
       rmSync(data, { recursive: true, force: true });
     }
+  });
+});
+
+describe('TLS', () => {
+  let dir: string;
+  let weft: WeftProcess | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-auth-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    weft = await startWeft(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem'), '--model', `tiny=${writeTinyGguf(join(dir, 'tiny.gguf'))}`, '--llm-threads', '1', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
+  });
+  after(async () => {
+    await weft?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves HTTPS with the given certificate, and plain HTTP gets no answer', async () => {
+    assert.match(weft!.url, /^https:\/\//);
+    const ca = readFileSync(join(dir, 'cert.pem'));
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get(`${weft!.url}/v2/health/ready`, { ca }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        })
+        .on('error', reject);
+    });
+    assert.match(body, /^200/);
+    await assert.rejects(fetch(weft!.url.replace('https:', 'http:') + '/v2/health/ready'));
   });
 });
