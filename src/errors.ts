@@ -47,6 +47,8 @@ export const ErrorCode = {
   /** A tenant's request rate or concurrency limit. */
   RateLimited: 'RATE_LIMITED',
   KeyNotFound: 'KEY_NOT_FOUND',
+  /** A request body nested deeper than the node walks. */
+  JsonTooDeep: 'JSON_TOO_DEEP',
   AppBusy: 'APP_BUSY',
   ComponentRefused: 'COMPONENT_REFUSED',
   ComponentDeadline: 'COMPONENT_DEADLINE',

@@ -112,6 +112,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     host: config.host,
     port: config.port,
     maxBodySize: config.maxBodySize,
+    maxHeaderSize: config.maxHeaderSize,
     version: VERSION,
     telemetry,
     callerHeader: config.callerHeader,

@@ -130,6 +130,26 @@ describe('API keys, scopes and tenant limits', () => {
     assert.ok(Number(limited!.headers.get('retry-after')) >= 1);
   });
 
+  it('answers too deep JSON and too large headers with a clear error, and keeps serving', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const kserve = await fetchJson(`${weft!.url}/v2/models/affine/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(adminKey) },
+      body: `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":${deep}}]}`,
+    });
+    assert.deepEqual([kserve.status, kserve.body.code], [400, 'JSON_TOO_DEEP']);
+    const chat = await fetchJson(`${weft!.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(LIGHT_KEY) },
+      body: `{"model":"tiny","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${'{"items":'.repeat(3000)}{}${'}'.repeat(3000)}}}}`,
+    });
+    assert.equal(chat.status, 400);
+    assert.match(JSON.stringify(chat.body), /nested deeper than 64/);
+    const big = await fetch(`${weft!.url}/v2/health/live`, { headers: { 'x-filler': 'a'.repeat(20_000) } });
+    assert.equal(big.status, 431);
+    assert.equal((await affine(adminKey)).status, 200, 'the node keeps serving');
+  });
+
   it("keeps a light tenant's request from waiting behind a heavy tenant's flood", async () => {
     const heavy = lastLine(await weftOk(['apikey', 'create', '--tenant', 'heavy', '--scope', 'infer:slow', '--url', weft!.url, '--token', adminKey]));
     const slow = (key: string) =>

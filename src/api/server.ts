@@ -39,6 +39,8 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   maxBodySize: number;
+  /** Largest request head in bytes (Node answers 431 beyond it). */
+  maxHeaderSize?: number;
   version: string;
   telemetry: Telemetry;
   /** Header naming the caller for per-caller telemetry. */
@@ -132,8 +134,9 @@ export class ApiServer {
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      const { tls } = this.options;
-      const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port, ...(tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: tls }) }, (info) => {
+      const { tls, maxHeaderSize } = this.options;
+      const limits = maxHeaderSize === undefined ? {} : { maxHeaderSize };
+      const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port, ...(tls === undefined ? { serverOptions: limits } : { createServer: createHttpsServer, serverOptions: { ...tls, ...limits } }) }, (info) => {
         this.started = true;
         resolve(info);
       });

@@ -10,6 +10,7 @@ import { ErrorCode, WeftError } from '../errors.js';
 import type { KeyStore } from './keys.js';
 import type { TenantLimits } from './limits.js';
 import { allows } from './scopes.js';
+import { readJsonBody } from '../api/json-body.js';
 
 /** What a route needs: `open` (no key), a scope, `key` (any valid key), or the OpenAI body's model. */
 type Need = { kind: 'open' } | { kind: 'key' } | { kind: 'scope'; scope: string; infer: boolean } | { kind: 'body-model' };
@@ -40,10 +41,10 @@ function isLoopback(address: string | undefined): boolean {
   return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
 }
 
-/** The OpenAI request's model, read from the body (Hono keeps the parse for the route). */
+/** The OpenAI request's model, read from the body (Hono keeps the text for the route). */
 async function bodyModel(c: Context): Promise<string | undefined> {
   try {
-    const body = (await c.req.json()) as { model?: unknown } | null;
+    const body = (await readJsonBody(c)) as { model?: unknown } | null;
     return typeof body?.model === 'string' ? body.model : undefined;
   } catch {
     return undefined; // the route answers the malformed body with its own 400

@@ -40,6 +40,8 @@ export interface NodeConfig {
   upstreamRetry: number;
   /** Bytes. */
   maxBodySize: number;
+  /** Bytes. */
+  maxHeaderSize: number;
   /** Milliseconds. */
   shutdownTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';

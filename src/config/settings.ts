@@ -40,6 +40,7 @@ export const settings = [
   { key: 'upstreamHealthInterval', flag: 'upstream-health-interval', env: 'WEFT_UPSTREAM_HEALTH_INTERVAL', kind: 'duration', default: '10s', description: 'How often each LLM upstream is checked (GET /models)' },
   { key: 'upstreamRetry', flag: 'upstream-retry', env: 'WEFT_UPSTREAM_RETRY', kind: 'duration', default: '5s', description: 'How long a failed LLM upstream stays out before requests try it again' },
   { key: 'maxBodySize', flag: 'max-body-size', env: 'WEFT_MAX_BODY_SIZE', kind: 'bytes', default: '64MiB', description: 'Largest request body accepted (413 beyond)' },
+  { key: 'maxHeaderSize', flag: 'max-header-size', env: 'WEFT_MAX_HEADER_SIZE', kind: 'bytes', default: '16KiB', description: 'Largest request head (request line and headers) accepted; beyond it the connection is answered 431' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'WEFT_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', description: 'On SIGTERM, how long in-flight requests may take before the node exits anyway' },
   { key: 'dataDir', flag: 'data-dir', env: 'WEFT_DATA_DIR', kind: 'string', default: 'auto', description: 'The node\'s data folder: content-addressed store and compiled component cache (auto: $XDG_DATA_HOME/weft, else ~/.weft)' },
   { key: 'app', flag: 'app', env: 'WEFT_APP', kind: 'list', default: undefined, description: 'App to serve: an app folder, OCI layout folder, store tag or registry reference host[:port]/repo:tag (repeatable)' },
