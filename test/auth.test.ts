@@ -174,6 +174,12 @@ describe('API keys, scopes and tenant limits', () => {
 });
 
 describe('serving without keys', () => {
+  it('never prints a key or token in `weft config`', async () => {
+    const out = await weftOk(['config', '--admin-token', 'admin-secret-1', '--api-key', 'acme:metrics:api-secret-2']);
+    assert.ok(!out.includes('admin-secret-1') && !out.includes('api-secret-2'));
+    assert.match(out, /adminToken\n.*\n  value: \(set, not shown\)/);
+  });
+
   it('refuses a non-loopback address unless --insecure, and says how to make a key', async () => {
     const data = mkdtempSync(join(tmpdir(), 'weft-auth-nokeys-'));
     try {

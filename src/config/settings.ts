@@ -15,6 +15,8 @@ export interface Setting {
   default: string | undefined;
   /** Allowed values for `choice` settings. */
   choices?: readonly string[];
+  /** A credential: `weft config` says whether it is set, never its value. */
+  secret?: boolean;
   description: string;
 }
 
@@ -47,9 +49,9 @@ export const settings = [
   { key: 'trustedKeys', flag: 'trusted-keys', env: 'WEFT_TRUSTED_KEYS', kind: 'list', default: undefined, description: 'PEM public keys (files, or folders of *.pem/*.pub) whose signatures the node accepts on bundles' },
   { key: 'watch', flag: 'watch', env: 'WEFT_WATCH', kind: 'boolean', default: 'false', description: 'Rebuild and redeploy each --app folder when its source or weft.json changes (development)' },
   { key: 'allowUnsigned', flag: 'allow-unsigned', env: 'WEFT_ALLOW_UNSIGNED', kind: 'boolean', default: 'false', description: 'Serve apps without a signature from a trusted key (app folders, unsigned bundles); digests are still checked' },
-  { key: 'adminToken', flag: 'admin-token', env: 'WEFT_ADMIN_TOKEN', kind: 'string', default: undefined, description: 'An API key with the admin scope (tenant "admin"); like any key, once set every API asks for a key' },
+  { key: 'adminToken', secret: true, flag: 'admin-token', env: 'WEFT_ADMIN_TOKEN', kind: 'string', default: undefined, description: 'An API key with the admin scope (tenant "admin"); like any key, once set every API asks for a key' },
   // Access (src/auth, docs/security.md): API keys with a tenant and scopes, per-tenant limits, TLS.
-  { key: 'apiKey', flag: 'api-key', env: 'WEFT_API_KEYS', kind: 'list', default: undefined, description: 'An API key defined in config as TENANT:SCOPE[+SCOPE...]:KEY, e.g. acme:infer:ppocr-*+metrics:s3cret (repeatable); keys made with `weft apikey create` live hashed in <data-dir>/keys.json' },
+  { key: 'apiKey', secret: true, flag: 'api-key', env: 'WEFT_API_KEYS', kind: 'list', default: undefined, description: 'An API key defined in config as TENANT:SCOPE[+SCOPE...]:KEY, e.g. acme:infer:ppocr-*+metrics:s3cret (repeatable); keys made with `weft apikey create` live hashed in <data-dir>/keys.json' },
   { key: 'insecure', flag: 'insecure', env: 'WEFT_INSECURE', kind: 'boolean', default: 'false', description: 'Serve a non-loopback --host without any API key (auth off for everyone who can reach it)' },
   { key: 'tenantRate', flag: 'tenant-rate', env: 'WEFT_TENANT_RATE', kind: 'number', default: '0', description: 'Default requests per second per tenant, bursts up to one second of it (0: unlimited); a key may set its own' },
   { key: 'tenantConcurrency', flag: 'tenant-concurrency', env: 'WEFT_TENANT_CONCURRENCY', kind: 'integer', default: '0', description: 'Default requests one tenant may have in flight at once (0: unlimited); a key may set its own' },
@@ -57,7 +59,7 @@ export const settings = [
   { key: 'tlsCert', flag: 'tls-cert', env: 'WEFT_TLS_CERT', kind: 'string', default: undefined, description: 'PEM certificate (chain) file: serve HTTPS instead of HTTP (with --tls-key)' },
   { key: 'tlsKey', flag: 'tls-key', env: 'WEFT_TLS_KEY', kind: 'string', default: undefined, description: 'PEM private key file of --tls-cert' },
   { key: 'registryUsername', flag: 'registry-username', env: 'WEFT_REGISTRY_USERNAME', kind: 'string', default: undefined, description: 'Registry user for push and pull (else ~/.docker/config.json auths)' },
-  { key: 'registryPassword', flag: 'registry-password', env: 'WEFT_REGISTRY_PASSWORD', kind: 'string', default: undefined, description: 'Registry password or token for push and pull' },
+  { key: 'registryPassword', secret: true, flag: 'registry-password', env: 'WEFT_REGISTRY_PASSWORD', kind: 'string', default: undefined, description: 'Registry password or token for push and pull' },
   { key: 'dockerConfig', flag: 'docker-config', env: 'WEFT_DOCKER_CONFIG', kind: 'string', default: 'auto', description: 'Docker config file whose `auths` hold registry credentials (auto: $DOCKER_CONFIG/config.json, else ~/.docker/config.json)' },
   { key: 'insecureRegistries', flag: 'insecure-registry', env: 'WEFT_INSECURE_REGISTRIES', kind: 'list', default: undefined, description: 'Registry hosts spoken to over plain http (loopback hosts always are)' },
   { key: 'uploadChunkSize', flag: 'upload-chunk-size', env: 'WEFT_UPLOAD_CHUNK_SIZE', kind: 'bytes', default: '16MiB', description: 'Blobs up to this size are pushed in one streamed PUT, larger ones in chunks of this size' },
@@ -90,8 +92,8 @@ export const settings = [
   { key: 'nodeName', flag: 'node-name', env: 'WEFT_NODE_NAME', kind: 'string', default: 'auto', description: 'Name of this node in the fleet (auto: hostname and a random suffix)' },
   { key: 'natsCreds', flag: 'nats-creds', env: 'WEFT_NATS_CREDS', kind: 'string', default: undefined, description: 'NATS credentials file (JWT and NKey seed) for the fleet connection' },
   { key: 'natsUser', flag: 'nats-user', env: 'WEFT_NATS_USER', kind: 'string', default: undefined, description: 'NATS user name for the fleet connection' },
-  { key: 'natsPassword', flag: 'nats-password', env: 'WEFT_NATS_PASSWORD', kind: 'string', default: undefined, description: 'NATS password for the fleet connection' },
-  { key: 'natsToken', flag: 'nats-token', env: 'WEFT_NATS_TOKEN', kind: 'string', default: undefined, description: 'NATS token for the fleet connection' },
+  { key: 'natsPassword', secret: true, flag: 'nats-password', env: 'WEFT_NATS_PASSWORD', kind: 'string', default: undefined, description: 'NATS password for the fleet connection' },
+  { key: 'natsToken', secret: true, flag: 'nats-token', env: 'WEFT_NATS_TOKEN', kind: 'string', default: undefined, description: 'NATS token for the fleet connection' },
   { key: 'natsCa', flag: 'nats-ca', env: 'WEFT_NATS_CA', kind: 'string', default: undefined, description: 'CA certificate file the NATS servers\' TLS certificates must chain to (turns TLS on)' },
   { key: 'powerBudget', flag: 'power-budget', env: 'WEFT_POWER_BUDGET', kind: 'number', default: undefined, description: 'Watts this node may draw, reported to the fleet' },
   { key: 'powerPolicy', flag: 'power-policy', env: 'WEFT_POWER_POLICY', kind: 'choice', choices: ['spread', 'pack'], default: 'spread', description: 'Fleet placement: spread (latency, resilience) or pack (as few nodes awake as the load needs)' },
