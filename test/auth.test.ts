@@ -96,6 +96,12 @@ describe('API keys, scopes and tenant limits', () => {
     const light = openAiClient(weft!.url).withOptions({ apiKey: LIGHT_KEY });
     const chat = await light.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
     assert.equal(chat.object, 'chat.completion');
+    // A stream holds the one admission slot (--admission-slots 1) until it ends, then frees it.
+    const stream = await light.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true });
+    let chunks = 0;
+    for await (const chunk of stream) if (chunk.object === 'chat.completion.chunk') chunks++;
+    assert.ok(chunks > 0);
+    assert.equal((await affine(LIGHT_KEY)).status, 200, 'the slot came back after the stream');
     assert.equal((await fetchJson(`${weft!.url}/metrics`, { headers: bearer(LIGHT_KEY) })).status, 200);
   });
 
@@ -177,7 +183,7 @@ describe('serving without keys', () => {
   it('never prints a key or token in `weft config`', async () => {
     const out = await weftOk(['config', '--admin-token', 'admin-secret-1', '--api-key', 'acme:metrics:api-secret-2']);
     assert.ok(!out.includes('admin-secret-1') && !out.includes('api-secret-2'));
-    assert.match(out, /adminToken\n.*\n  value: \(set, not shown\)/);
+    assert.match(out, /adminToken\n.*\n {2}value: \(set, not shown\)/);
   });
 
   it('refuses a non-loopback address unless --insecure, and says how to make a key', async () => {

@@ -51,6 +51,35 @@ async function bodyModel(c: Context): Promise<string | undefined> {
   }
 }
 
+/**
+ * A streamed answer (server-sent events) keeps its admission slot until its last event is sent
+ * or the client goes; any other answer gives it back now.
+ */
+function holdUntilStreamEnds(c: Context, release: () => void): void {
+  const body = c.res.body;
+  if (body === null || !(c.res.headers.get('content-type') ?? '').startsWith('text/event-stream')) return release();
+  const reader = body.getReader();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          release();
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (err) {
+        release();
+        controller.error(err);
+      }
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  });
+  c.res = new Response(stream, c.res);
+}
+
 export interface AuthOptions {
   keys: KeyStore;
   limits: TenantLimits;
@@ -84,11 +113,14 @@ export function authMiddleware({ keys, limits }: AuthOptions): MiddlewareHandler
     const infer = (need.kind === 'scope' && need.infer) || need.kind === 'body-model';
     if (!infer) return next();
     const release = await limits.admit(principal, c.req.raw.signal);
+    c.req.raw.signal.addEventListener('abort', release, { once: true });
     try {
       await next();
-    } finally {
+    } catch (err) {
       release();
+      throw err;
     }
+    holdUntilStreamEnds(c, release);
   };
 }
 
