@@ -42,6 +42,13 @@ export const ErrorCode = {
   AppExists: 'APP_EXISTS',
   ModelConflict: 'MODEL_CONFLICT',
   Forbidden: 'FORBIDDEN',
+  /** No API key, or one the node does not know (or expired). */
+  Unauthorized: 'UNAUTHORIZED',
+  /** A tenant's request rate or concurrency limit. */
+  RateLimited: 'RATE_LIMITED',
+  KeyNotFound: 'KEY_NOT_FOUND',
+  /** A request body nested deeper than the node walks. */
+  JsonTooDeep: 'JSON_TOO_DEEP',
   AppBusy: 'APP_BUSY',
   ComponentRefused: 'COMPONENT_REFUSED',
   ComponentDeadline: 'COMPONENT_DEADLINE',

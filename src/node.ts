@@ -1,14 +1,16 @@
 // Composition root: builds one Weft node from its config — backends, model manager, LLM service,
 // sandbox, app deployer, HTTP server — and owns its start and graceful stop.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApiServer, AppDeployer } from './api/index.js';
+import { KeyStore, TenantLimits } from './auth/index.js';
 import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
+import { ErrorCode, WeftError } from './errors.js';
 import { LlmService, ModelManager, resolveModels } from './engine/index.js';
 import { FleetRouter, openFleet, type FleetHandle } from './fleet/index.js';
 import { Sandbox } from './sandbox/index.js';
@@ -34,7 +36,36 @@ export interface WeftNode {
   stop(): Promise<void>;
 }
 
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Opens the key store and decides whether auth is on; a reachable node without keys is refused. */
+async function openKeys(config: Readonly<NodeConfig>, log: Logger): Promise<KeyStore> {
+  const keys = await KeyStore.open({ dataDir: config.dataDir, configKeys: config.apiKey, adminToken: config.adminToken });
+  if (keys.enabled()) return keys;
+  if (!isLoopbackHost(config.host) && !config.insecure) {
+    throw new WeftError(ErrorCode.InvalidConfig, `refusing to serve ${config.host} without API keys: anyone who can reach it could use it. Create a key first (weft apikey create --tenant T --scope admin --data-dir ${config.dataDir}), or pass --insecure`, { field: 'host' });
+  }
+  log.info(isLoopbackHost(config.host) ? 'auth is off: no API keys, and only this machine can connect (weft apikey create turns it on)' : 'auth is off: no API keys and --insecure; anyone who can reach the node may use it');
+  return keys;
+}
+
+function readTls(config: Readonly<NodeConfig>): { cert: Buffer; key: Buffer } | undefined {
+  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
+  const read = (file: string, field: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new WeftError(ErrorCode.InvalidConfig, `cannot read ${file}: ${(err as Error).message}`, { field, cause: err });
+    }
+  };
+  return { cert: read(config.tlsCert, 'tlsCert'), key: read(config.tlsKey, 'tlsKey') };
+}
+
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
+  const keys = await openKeys(config, log);
+  const tls = readTls(config);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config, (message) => log.warn(message));
   const manager = new ModelManager(definitions.filter((d) => d.format === 'onnx'), {
@@ -83,11 +114,14 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     host: config.host,
     port: config.port,
     maxBodySize: config.maxBodySize,
+    maxHeaderSize: config.maxHeaderSize,
     version: VERSION,
     telemetry,
     callerHeader: config.callerHeader,
     deployer: apps,
-    adminToken: config.adminToken,
+    keys,
+    limits: new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout }),
+    tls,
     fleet: () => fleet,
     router: () => router,
     nodeName: config.nodeName,
@@ -95,7 +129,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const address = await server.listen();
   try {
     fleet = await openFleet({
-      config, url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
+      config, url: `${tls === undefined ? 'http' : 'https'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
       budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
       // GGUF weights are reserved in the manager's budget already: listed here for routing only.
       models: () => [...manager.status().map((m) => ({ name: m.name, device: m.device, memoryBytes: m.memoryBytes })), ...llm.names().map((name) => ({ name, device: 'cpu' as const, memoryBytes: 0 }))],
@@ -127,7 +161,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     router.serve();
   }
   log.info('weft node listening', {
-    url: `http://${address.address}:${address.port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${address.address}:${address.port}`,
     models: [...manager.names(), ...llm.names()].join(','),
     apps: sandbox.names().join(','),
   });

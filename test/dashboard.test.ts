@@ -227,8 +227,8 @@ describe('dashboard with tracing off and an admin token', () => {
     assert.equal((await fetch(`${weft.url}/dashboard`)).status, 200, 'the shell holds no figures');
     for (const path of ['/admin/dashboard', '/admin/dashboard/events', '/admin/traces']) {
       const res = await fetchJson(`${weft.url}${path}`);
-      assert.equal(res.status, 403, path);
-      assert.equal(res.body.code, 'FORBIDDEN');
+      assert.equal(res.status, 401, path);
+      assert.equal(res.body.code, 'UNAUTHORIZED');
     }
     const auth = { headers: { Authorization: `Bearer ${TOKEN}` } };
     assert.equal((await fetchJson(`${weft.url}/admin/dashboard`, auth)).status, 200);

@@ -1,5 +1,6 @@
-// End to end: the repository extension's load and unload are admin actions (the /admin guard:
-// the admin token when one is set), and an explicit unload sticks under traffic — requests get
+// End to end: the repository extension's load and unload are admin actions (the one guard of
+// src/auth: the admin scope; the admin token is a key with it, and once it is set every API asks
+// for a key), and an explicit unload sticks under traffic — requests get
 // 503 MODEL_UNAVAILABLE and the index says UNAVAILABLE until an explicit load.
 
 import { after, before, describe, it } from 'node:test';
@@ -35,7 +36,7 @@ describe('repository load and unload', () => {
   const infer = async () => {
     const res = await fetch(`${url}/v2/models/affine/infer`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', Authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
     });
     return { status: res.status, body: (await res.json()) as { code?: string; error?: string } };
@@ -43,7 +44,7 @@ describe('repository load and unload', () => {
   const action = (what: 'load' | 'unload', headers: Record<string, string> = {}) =>
     fetch(`${url}/v2/repository/models/affine/${what}`, { method: 'POST', headers });
   const index = async () => {
-    const res = await fetch(`${url}/v2/repository/index`, { method: 'POST' });
+    const res = await fetch(`${url}/v2/repository/index`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } });
     return ((await res.json()) as Array<{ name: string; version: string; state: string; reason: string }>).filter((e) => e.name === 'affine' && e.version === '2')[0]!;
   };
   const admin = { Authorization: `Bearer ${TOKEN}` };
@@ -52,8 +53,9 @@ describe('repository load and unload', () => {
     for (const what of ['load', 'unload'] as const) {
       for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: TOKEN }] as Array<Record<string, string>>) {
         const res = await action(what, headers);
-        assert.equal(res.status, 403, `${what} with ${JSON.stringify(headers)}`);
-        assert.equal(((await res.json()) as { code: string }).code, 'FORBIDDEN');
+        assert.equal(res.status, 401, `${what} with ${JSON.stringify(headers)}`);
+        assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="weft"');
+        assert.equal(((await res.json()) as { code: string }).code, 'UNAUTHORIZED');
       }
     }
     assert.equal((await infer()).status, 200, 'refused actions changed nothing');

@@ -19,6 +19,10 @@ const STATUS: Record<ErrorCode, number> = {
   INVALID_MANIFEST: 400,
   INVALID_REFERENCE: 400,
   FORBIDDEN: 403,
+  UNAUTHORIZED: 401,
+  RATE_LIMITED: 429,
+  KEY_NOT_FOUND: 404,
+  JSON_TOO_DEEP: 400,
   BUNDLE_NOT_FOUND: 404,
   APP_NOT_FOUND: 404,
   APP_EXISTS: 409,
@@ -85,6 +89,7 @@ export function errorResponse(err: unknown): { status: number; body: ErrorBody; 
   const headers: Record<string, string> = {};
   if (e.retryAfterSeconds !== undefined) headers['Retry-After'] = String(e.retryAfterSeconds);
   if (e.allow !== undefined) headers['Allow'] = e.allow.join(', ');
+  if (e.code === ErrorCode.Unauthorized) headers['WWW-Authenticate'] = 'Bearer realm="weft"';
   return { status: httpStatus(e.code), body, headers };
 }
 

@@ -1,11 +1,34 @@
-// Reads a JSON request body for the routes that take one (admin, fleet, OpenAI), so a body that
-// is not JSON is one error everywhere: 400 INVALID_JSON with the parser's reason.
+// Reads a JSON request body for the routes that take one (admin, fleet, OpenAI, KServe), so a
+// body that is not JSON is one error everywhere: 400 INVALID_JSON with the parser's reason. Its
+// nesting is bounded before it is parsed: code that walks a parsed body (tensor data, JSON
+// schemas) recurses, and 4,000 levels of `[` would otherwise overflow the stack (a 500).
 import type { Context } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
 
+/** Deepest nesting of arrays and objects a request body may have (tensor data needs a few). */
+export const MAX_JSON_DEPTH = 64;
+
+/** Refuses text nested deeper than `max` levels, counting brackets outside strings. */
+export function checkJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > max) throw new WeftError(ErrorCode.JsonTooDeep, `the request JSON is nested deeper than ${max} levels`, { field: 'body' });
+    } else if (ch === 0x5d || ch === 0x7d) depth--;
+  }
+}
+
 export async function readJsonBody(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  checkJsonDepth(text);
   try {
-    return await c.req.json();
+    return JSON.parse(text);
   } catch (err) {
     throw new WeftError(ErrorCode.InvalidJson, `the request body is not JSON: ${(err as Error).message}`, { cause: err });
   }

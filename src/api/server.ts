@@ -1,10 +1,12 @@
-// The node's HTTP server: mounts the protocol routes, enforces the body limit, maps every error
-// to one wire shape, counts in-flight requests and drains them on shutdown.
+// The node's HTTP (or HTTPS) server: mounts the protocol routes behind the one auth guard
+// (src/auth), enforces the body limit, maps every error to one wire shape, counts in-flight
+// requests and drains them on shutdown.
 
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { LlmService, ModelManager } from '../engine/index.js';
@@ -12,7 +14,7 @@ import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { adminRoutes } from './admin/routes.js';
-import { adminGuard } from './admin/guard.js';
+import { authMiddleware, keyRoutes, type KeyStore, type TenantLimits } from '../auth/index.js';
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
@@ -37,13 +39,20 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   maxBodySize: number;
+  /** Largest request head in bytes (Node answers 431 beyond it). */
+  maxHeaderSize?: number;
   version: string;
   telemetry: Telemetry;
   /** Header naming the caller for per-caller telemetry. */
   callerHeader: string;
   /** Apps deployed at run time; mounts the /admin API. */
   deployer?: AppDeployer;
-  adminToken?: string | undefined;
+  /** API keys: who may call which API (every route passes this one guard). */
+  keys: KeyStore;
+  /** Per-tenant rate, concurrency and fair admission of authenticated requests. */
+  limits: TenantLimits;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
   /** The fleet this node answers for at /admin/fleet/... (read per request). */
   fleet?: (() => FleetControl | undefined) | undefined;
   /** Routes model and app requests across the fleet (read per request; absent: all served here). */
@@ -94,9 +103,16 @@ export class ApiServer {
     });
     // Bodies without a Content-Length (chunked) are counted as they stream in.
     app.use('*', bodyLimit({ maxSize: maxBodySize, onError: () => { throw tooLarge(); } }));
+    // Who may call (auth/): before anything is served here or relayed to another node.
+    app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits }));
     // The fleet seam: a request for a model or app is served here or relayed from another node.
     app.use('*', async (c, next) => {
-      const routed = await this.options.router?.()?.route(c.req.raw, scopeOf(c)?.traceparent);
+      const router = this.options.router?.();
+      // The auth guard may have read an OpenAI body already (for its model): Hono keeps the bytes.
+      const request = router === undefined || !c.req.raw.bodyUsed
+        ? c.req.raw
+        : new Request(c.req.raw.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal });
+      const routed = await router?.route(request, scopeOf(c)?.traceparent);
       if (routed !== undefined && 'response' in routed) return routed.response;
       try {
         await next();
@@ -118,15 +134,15 @@ export class ApiServer {
         serverName: 'weft',
         serverVersion: this.options.version,
         isReady: () => this.started && !this.draining,
-        adminGuard: adminGuard(this.options.adminToken),
       }),
     );
-    // Prometheus scrapes from elsewhere: /metrics stays outside the admin API's guard.
+    // Prometheus scrapes with a key holding the metrics scope (bearer_token in its scrape config).
     const { metrics } = this.options.telemetry;
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
-    app.route('/', adminRoutes({ deployer: this.options.deployer, adminToken: this.options.adminToken, telemetry: this.options.telemetry, fleet: this.options.fleet }));
+    app.route('/', adminRoutes({ deployer: this.options.deployer, telemetry: this.options.telemetry, fleet: this.options.fleet }));
     const fleet = this.options.fleet;
-    app.route('/', dashboardRoutes({ ...this.options, fleet: fleet === undefined ? undefined : fleetStatus(fleet), apps: this.options.deployer, guard: adminGuard(this.options.adminToken) }));
+    app.route('/', dashboardRoutes({ ...this.options, fleet: fleet === undefined ? undefined : fleetStatus(fleet), apps: this.options.deployer }));
+    app.route('/', keyRoutes(this.options.keys));
     if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {
@@ -145,7 +161,9 @@ export class ApiServer {
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port }, (info) => {
+      const { tls, maxHeaderSize } = this.options;
+      const limits = maxHeaderSize === undefined ? {} : { maxHeaderSize };
+      const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port, ...(tls === undefined ? { serverOptions: limits } : { createServer: createHttpsServer, serverOptions: { ...tls, ...limits } }) }, (info) => {
         this.started = true;
         resolve(info);
       });

@@ -12,7 +12,7 @@ export interface ParsedFlags {
   positionals: string[];
 }
 
-export function parseFlags(args: string[], extra: Record<string, { type: 'string' | 'boolean'; short?: string }> = {}): ParsedFlags {
+export function parseFlags(args: string[], extra: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {}): ParsedFlags {
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { config: { type: 'string' }, ...extra };
   for (const s of settings) options[s.flag] = s.kind === 'list' ? { type: 'string', multiple: true } : { type: s.kind === 'boolean' ? 'boolean' : 'string' };
   try {

@@ -57,8 +57,9 @@ function parse(command: Command, args: string[], extra: Record<string, { type: '
   return { values: parsed.values, positionals: parsed.positionals, url: String(parsed.values.url).replace(/\/+$/, ''), token: parsed.values.token as string | undefined };
 }
 
+/** Calls a running node's admin API at `p.url` with `p.token`; errors keep the node's code. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each caller reads its own answer's shape
-async function admin(p: Parsed, method: string, path: string, body?: unknown): Promise<any> {
+export async function admin(p: Pick<Parsed, 'url' | 'token'>, method: string, path: string, body?: unknown): Promise<any> {
   const url = `${p.url}${path}`;
   let res: Response;
   try {
@@ -84,7 +85,7 @@ async function admin(p: Parsed, method: string, path: string, body?: unknown): P
   return json;
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((cells) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

@@ -108,6 +108,21 @@ export const commandHelp: Record<string, CommandHelp> = {
       ['-o, --output NAME', 'file name stem (default weft-signing)'],
     ],
   },
+  apikey: {
+    summary: 'create, list and revoke API keys (tenant, scopes, expiry, limits)',
+    usage: ['apikey create --tenant T --scope S [--scope S ...] [--expires 30d|ISO-TIME] [--rate N] [--concurrency N]', 'apikey list', 'apikey revoke ID', '(each with --url NODE --token ADMIN-KEY to go through a running node)'],
+    about: 'Scopes: infer:NAME (a model or app; wildcards such as infer:ppocr-* or infer:*), metrics (/metrics) and admin (everything). Without --url the key is written to the data dir, hashed with the node secret; a running node on it sees the change within a second. The new key is printed once, on the last line. Once any key exists, every API asks for one. See docs/security.md.',
+    options: [
+      ['--tenant T', 'who the key belongs to: limits and fair queueing are per tenant'],
+      ['--scope S', 'infer:NAME, metrics or admin (repeatable)'],
+      ['--expires E', 'a duration from now (30d, 12h) or an ISO time'],
+      ['--rate N', 'requests per second for the tenant (else --tenant-rate)'],
+      ['--concurrency N', 'requests in flight for the tenant (else --tenant-concurrency)'],
+      ['--url NODE', 'go through this running node\'s admin API instead of the data dir'],
+      ['--token K', 'a key with the admin scope, for --url (default $WEFT_ADMIN_TOKEN)'],
+    ],
+    settings: STORE,
+  },
   sign: {
     summary: 'attach a signature to a bundle (layout, store tag or registry)',
     usage: ['sign REF --key PRIVATE.pem'],

@@ -4,6 +4,7 @@
 
 import { WeftError } from '../errors.js';
 import { VERSION } from '../node.js';
+import { apikeyCommand } from './apikey.js';
 import { benchCommand } from './bench.js';
 import { buildCommand } from './build.js';
 import { gcCommand, inspectCommand, packCommand, pullCommand, pushCommand } from './bundle-commands.js';
@@ -31,6 +32,7 @@ const commands: Record<string, (args: string[]) => Promise<void> | void> = {
   rm: rmCommand,
   gc: gcCommand,
   key: keyCommand,
+  apikey: apikeyCommand,
   sign: signCommand,
   verify: verifyCommand,
   deploy: deployCommand,

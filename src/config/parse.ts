@@ -42,6 +42,8 @@ export interface NodeConfig {
   upstreamRetry: number;
   /** Bytes. */
   maxBodySize: number;
+  /** Bytes. */
+  maxHeaderSize: number;
   /** Milliseconds. */
   shutdownTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -79,6 +81,15 @@ export interface NodeConfig {
   /** Rebuild and redeploy app folders on change (`weft serve --watch`). */
   watch: boolean;
   adminToken: string | undefined;
+  /** API keys from config, as TENANT:SCOPES:KEY (parsed by src/auth). */
+  apiKey: readonly string[];
+  insecure: boolean;
+  /** Requests per second per tenant; 0: unlimited. */
+  tenantRate: number;
+  tenantConcurrency: number;
+  admissionSlots: number;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
   registryUsername: string | undefined;
   registryPassword: string | undefined;
   /** Docker config file path (resolved from 'auto'). */
@@ -282,7 +293,8 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   }
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
-  for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'fleet'] as const) out[key] ??= [];
+  for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'fleet', 'apiKey'] as const) out[key] ??= [];
+  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) fail(settings.find((s) => s.key === (out.tlsCert === undefined ? 'tlsCert' : 'tlsKey'))!, '', 'is needed too: --tls-cert and --tls-key go together');
   resolveFleet(out);
   const env = sources.env ?? {};
   const home = env.HOME || os.homedir();

@@ -15,6 +15,8 @@ export interface Setting {
   default: string | undefined;
   /** Allowed values for `choice` settings. */
   choices?: readonly string[];
+  /** A credential: `weft config` says whether it is set, never its value. */
+  secret?: boolean;
   description: string;
 }
 
@@ -41,15 +43,24 @@ export const settings = [
   { key: 'upstreamHealthInterval', flag: 'upstream-health-interval', env: 'WEFT_UPSTREAM_HEALTH_INTERVAL', kind: 'duration', default: '10s', description: 'How often each LLM upstream is checked (GET /models)' },
   { key: 'upstreamRetry', flag: 'upstream-retry', env: 'WEFT_UPSTREAM_RETRY', kind: 'duration', default: '5s', description: 'How long a failed LLM upstream stays out before requests try it again' },
   { key: 'maxBodySize', flag: 'max-body-size', env: 'WEFT_MAX_BODY_SIZE', kind: 'bytes', default: '64MiB', description: 'Largest request body accepted (413 beyond)' },
+  { key: 'maxHeaderSize', flag: 'max-header-size', env: 'WEFT_MAX_HEADER_SIZE', kind: 'bytes', default: '16KiB', description: 'Largest request head (request line and headers) accepted; beyond it the connection is answered 431' },
   { key: 'shutdownTimeout', flag: 'shutdown-timeout', env: 'WEFT_SHUTDOWN_TIMEOUT', kind: 'duration', default: '30s', description: 'On SIGTERM, how long in-flight requests may take before the node exits anyway' },
   { key: 'dataDir', flag: 'data-dir', env: 'WEFT_DATA_DIR', kind: 'string', default: 'auto', description: 'The node\'s data folder: content-addressed store and compiled component cache (auto: $XDG_DATA_HOME/weft, else ~/.weft)' },
   { key: 'app', flag: 'app', env: 'WEFT_APP', kind: 'list', default: undefined, description: 'App to serve: an app folder, OCI layout folder, store tag or registry reference host[:port]/repo:tag (repeatable)' },
   { key: 'trustedKeys', flag: 'trusted-keys', env: 'WEFT_TRUSTED_KEYS', kind: 'list', default: undefined, description: 'PEM public keys (files, or folders of *.pem/*.pub) whose signatures the node accepts on bundles' },
   { key: 'watch', flag: 'watch', env: 'WEFT_WATCH', kind: 'boolean', default: 'false', description: 'Rebuild and redeploy each --app folder when its source or weft.json changes (development)' },
   { key: 'allowUnsigned', flag: 'allow-unsigned', env: 'WEFT_ALLOW_UNSIGNED', kind: 'boolean', default: 'false', description: 'Serve apps without a signature from a trusted key (app folders, unsigned bundles); digests are still checked' },
-  { key: 'adminToken', flag: 'admin-token', env: 'WEFT_ADMIN_TOKEN', kind: 'string', default: undefined, description: 'Bearer token the /admin API and repository load/unload require; without one, they answer loopback clients only' },
+  { key: 'adminToken', secret: true, flag: 'admin-token', env: 'WEFT_ADMIN_TOKEN', kind: 'string', default: undefined, description: 'An API key with the admin scope (tenant "admin"); like any key, once set every API asks for a key' },
+  // Access (src/auth, docs/security.md): API keys with a tenant and scopes, per-tenant limits, TLS.
+  { key: 'apiKey', secret: true, flag: 'api-key', env: 'WEFT_API_KEYS', kind: 'list', default: undefined, description: 'An API key defined in config as TENANT:SCOPE[+SCOPE...]:KEY, e.g. acme:infer:ppocr-*+metrics:s3cret (repeatable); keys made with `weft apikey create` live hashed in <data-dir>/keys.json' },
+  { key: 'insecure', flag: 'insecure', env: 'WEFT_INSECURE', kind: 'boolean', default: 'false', description: 'Serve a non-loopback --host without any API key (auth off for everyone who can reach it)' },
+  { key: 'tenantRate', flag: 'tenant-rate', env: 'WEFT_TENANT_RATE', kind: 'number', default: '0', description: 'Default requests per second per tenant, bursts up to one second of it (0: unlimited); a key may set its own' },
+  { key: 'tenantConcurrency', flag: 'tenant-concurrency', env: 'WEFT_TENANT_CONCURRENCY', kind: 'integer', default: '0', description: 'Default requests one tenant may have in flight at once (0: unlimited); a key may set its own' },
+  { key: 'admissionSlots', flag: 'admission-slots', env: 'WEFT_ADMISSION_SLOTS', kind: 'integer', default: '64', description: 'With API keys, inference requests admitted to the engine at once; more wait, served round-robin between tenants (0: no fair queue)' },
+  { key: 'tlsCert', flag: 'tls-cert', env: 'WEFT_TLS_CERT', kind: 'string', default: undefined, description: 'PEM certificate (chain) file: serve HTTPS instead of HTTP (with --tls-key)' },
+  { key: 'tlsKey', flag: 'tls-key', env: 'WEFT_TLS_KEY', kind: 'string', default: undefined, description: 'PEM private key file of --tls-cert' },
   { key: 'registryUsername', flag: 'registry-username', env: 'WEFT_REGISTRY_USERNAME', kind: 'string', default: undefined, description: 'Registry user for push and pull (else ~/.docker/config.json auths)' },
-  { key: 'registryPassword', flag: 'registry-password', env: 'WEFT_REGISTRY_PASSWORD', kind: 'string', default: undefined, description: 'Registry password or token for push and pull' },
+  { key: 'registryPassword', secret: true, flag: 'registry-password', env: 'WEFT_REGISTRY_PASSWORD', kind: 'string', default: undefined, description: 'Registry password or token for push and pull' },
   { key: 'dockerConfig', flag: 'docker-config', env: 'WEFT_DOCKER_CONFIG', kind: 'string', default: 'auto', description: 'Docker config file whose `auths` hold registry credentials (auto: $DOCKER_CONFIG/config.json, else ~/.docker/config.json)' },
   { key: 'insecureRegistries', flag: 'insecure-registry', env: 'WEFT_INSECURE_REGISTRIES', kind: 'list', default: undefined, description: 'Registry hosts spoken to over plain http (loopback hosts always are)' },
   { key: 'uploadChunkSize', flag: 'upload-chunk-size', env: 'WEFT_UPLOAD_CHUNK_SIZE', kind: 'bytes', default: '16MiB', description: 'Blobs up to this size are pushed in one streamed PUT, larger ones in chunks of this size' },
@@ -83,8 +94,8 @@ export const settings = [
   { key: 'nodeName', flag: 'node-name', env: 'WEFT_NODE_NAME', kind: 'string', default: 'auto', description: 'Name of this node in the fleet (auto: hostname and a random suffix)' },
   { key: 'natsCreds', flag: 'nats-creds', env: 'WEFT_NATS_CREDS', kind: 'string', default: undefined, description: 'NATS credentials file (JWT and NKey seed) for the fleet connection' },
   { key: 'natsUser', flag: 'nats-user', env: 'WEFT_NATS_USER', kind: 'string', default: undefined, description: 'NATS user name for the fleet connection' },
-  { key: 'natsPassword', flag: 'nats-password', env: 'WEFT_NATS_PASSWORD', kind: 'string', default: undefined, description: 'NATS password for the fleet connection' },
-  { key: 'natsToken', flag: 'nats-token', env: 'WEFT_NATS_TOKEN', kind: 'string', default: undefined, description: 'NATS token for the fleet connection' },
+  { key: 'natsPassword', secret: true, flag: 'nats-password', env: 'WEFT_NATS_PASSWORD', kind: 'string', default: undefined, description: 'NATS password for the fleet connection' },
+  { key: 'natsToken', secret: true, flag: 'nats-token', env: 'WEFT_NATS_TOKEN', kind: 'string', default: undefined, description: 'NATS token for the fleet connection' },
   { key: 'natsCa', flag: 'nats-ca', env: 'WEFT_NATS_CA', kind: 'string', default: undefined, description: 'CA certificate file the NATS servers\' TLS certificates must chain to (turns TLS on)' },
   { key: 'natsDomain', flag: 'nats-domain', env: 'WEFT_NATS_DOMAIN', kind: 'string', default: undefined, description: 'JetStream domain holding the fleet\'s buckets (an edge node on a leaf server with its own domain names the hub\'s)' },
   { key: 'powerBudget', flag: 'power-budget', env: 'WEFT_POWER_BUDGET', kind: 'number', default: undefined, description: 'Watts this node may draw, reported to the fleet' },

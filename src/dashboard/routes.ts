@@ -1,10 +1,10 @@
 // The dashboard's routes: the page shell and its built assets (GET /dashboard, /dashboard/*),
-// and the data behind the same guard as the admin API — the snapshot (GET /admin/dashboard), its
+// and the data behind the admin scope like all of /admin (src/auth) — the snapshot (GET /admin/dashboard), its
 // live feed as server-sent events (GET /admin/dashboard/events), and the kept traces
 // (GET /admin/traces, GET /admin/traces/{traceId}).
 
 import { readFile } from 'node:fs/promises';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { ErrorCode, WeftError } from '../errors.js';
 import { DashboardFeed, type DashboardSources } from './feed.js';
@@ -18,8 +18,6 @@ const ASSETS: Record<string, string> = {
 };
 
 export interface DashboardRoutesOptions extends DashboardSources {
-  /** The admin API's guard (admin token when set, else loopback clients only). */
-  guard: MiddlewareHandler;
   /** Milliseconds between feed events; tests may shorten it. */
   intervalMs?: number;
 }
@@ -54,10 +52,6 @@ export function dashboardRoutes(options: DashboardRoutesOptions): Hono {
     return c.body(new Uint8Array(await asset(c.req.param('file'))), 200, { 'Content-Type': type, 'Cache-Control': 'no-cache' });
   });
 
-  app.use('/admin/dashboard', options.guard);
-  app.use('/admin/dashboard/*', options.guard);
-  app.use('/admin/traces', options.guard);
-  app.use('/admin/traces/*', options.guard);
   app.get('/admin/dashboard', async (c) => c.json(await feed.snapshot()));
   app.get('/admin/dashboard/events', (c) =>
     streamSSE(c, async (stream) => {

@@ -32,7 +32,7 @@ export async function startWeft(args: string[], env: Record<string, string> = {}
     const timer = setTimeout(() => reject(new Error(`weft did not start within ${startMs / 1000} s:\n${stderr}`)), startMs);
     proc.stderr!.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
-      const m = /weft node listening url=(http:\/\/[^\s]+)/.exec(stderr);
+      const m = /weft node listening url=(https?:\/\/[^\s]+)/.exec(stderr);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);

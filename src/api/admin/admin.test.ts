@@ -1,5 +1,6 @@
 // The admin API with an admin token, over a real model manager: deploy an app folder (allowed
-// unsigned here), infer through the engine, list, remove; wrong or missing tokens are refused.
+// unsigned here), infer through the engine, list, remove; wrong or missing tokens are refused by
+// the one guard (src/auth), where the admin token is a key with the admin scope.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,8 @@ import { createLogger, Telemetry } from '../../telemetry/index.js';
 import { errorResponse } from '../http-errors.js';
 import { AppDeployer } from './apps.js';
 import { adminRoutes } from './routes.js';
+import { authMiddleware, KeyStore, TenantLimits } from '../../auth/index.js';
+import { Hono } from 'hono';
 
 describe('admin API', () => {
   let dir: string;
@@ -31,7 +34,10 @@ describe('admin API', () => {
     const log = createLogger('error', () => undefined);
     manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 30 }, log });
     telemetry = await Telemetry.create(config, { version: 'test', log });
-    const app = adminRoutes({ deployer: new AppDeployer({ manager, llm: new LlmService([], { backend: new LlamaBackend({ warn: () => undefined }), log, healthIntervalMs: 1000, retryMs: 1000 }), sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log }), adminToken: token, telemetry });
+    const keys = await KeyStore.open({ dataDir: config.dataDir, adminToken: token });
+    const app = new Hono();
+    app.use('*', authMiddleware({ keys, limits: new TenantLimits({ rate: 0, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000 }) }));
+    app.route('/', adminRoutes({ deployer: new AppDeployer({ manager, llm: new LlmService([], { backend: new LlamaBackend({ warn: () => undefined }), log, healthIntervalMs: 1000, retryMs: 1000 }), sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log }), telemetry }));
     app.onError((err, c) => c.json(errorResponse(err).body, errorResponse(err).status as 400));
     request = async (path, init = {}) => {
       const res = await app.request(path, init);
@@ -51,7 +57,7 @@ describe('admin API', () => {
     for (const headers of attempts) {
       for (const path of ['/admin/apps', '/admin/stats']) {
         const res = await request(path, { headers });
-        assert.deepEqual([res.status, res.body.code], [403, ErrorCode.Forbidden], path);
+        assert.deepEqual([res.status, res.body.code], [401, ErrorCode.Unauthorized], path);
       }
     }
     assert.equal((await request('/admin/stats', { headers: auth })).status, 200);

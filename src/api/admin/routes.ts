@@ -1,7 +1,7 @@
 // The admin API: deploy (`POST /admin/apps {"ref": …}`), remove (`DELETE /admin/apps/{name}`)
 // and list (`GET /admin/apps`) apps on a running node, and the per-model live stats that
-// `weft top` reads (`GET /admin/stats`). It requires the admin token when one is set, and
-// otherwise answers loopback clients only (guard.ts).
+// `weft top` reads (`GET /admin/stats`). The server's one guard (src/auth) asks for the admin
+// scope on all of /admin.
 
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
@@ -9,21 +9,18 @@ import { readJsonBody } from '../json-body.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { FleetControl } from '../../fleet/index.js';
 import type { AppDeployer } from './apps.js';
-import { adminGuard } from './guard.js';
 import { fleetRoutes } from './fleet.js';
 
 export interface AdminRoutesOptions {
   /** Mounts the app endpoints when given. */
   deployer: AppDeployer | undefined;
-  adminToken: string | undefined;
   telemetry: Telemetry;
   /** Mounts /admin/fleet/... when given; read per request (a node joins its fleet once it listens). */
   fleet?: (() => FleetControl | undefined) | undefined;
 }
 
-export function adminRoutes({ deployer, adminToken, telemetry, fleet }: AdminRoutesOptions): Hono {
+export function adminRoutes({ deployer, telemetry, fleet }: AdminRoutesOptions): Hono {
   const app = new Hono();
-  app.use('/admin/*', adminGuard(adminToken));
   app.get('/admin/stats', (c) => c.json(telemetry.stats()));
   if (fleet !== undefined) app.route('/', fleetRoutes(fleet));
   if (deployer === undefined) return app;

@@ -6,6 +6,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import { Datatypes, elementCount, type Datatype, type Tensor, type TensorData } from '../../backends/index.js';
 import { fromJsonValues, type ElementSite } from './datatypes.js';
 import { dataFromBytes, elementSize } from '../../backends/index.js';
+import { checkJsonDepth } from '../json-body.js';
 
 export interface DecodedInput {
   name: string;
@@ -83,6 +84,7 @@ function parseJson(bytes: Uint8Array): unknown {
   } catch (err) {
     throw new WeftError(ErrorCode.InvalidJson, 'the request JSON is not valid UTF-8', { cause: err });
   }
+  checkJsonDepth(text);
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,7 +1,7 @@
 // KServe v2 / Open Inference Protocol over HTTP: health, server and model metadata, inference
 // (JSON and binary tensors) and the model repository extension.
 
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import { tensorsByName, type ModelManager } from '../../engine/index.js';
 import { decodeInferRequest } from './decode.js';
@@ -16,8 +16,6 @@ export interface KserveRoutesOptions {
   serverVersion: string;
   /** False while the node starts or drains. */
   isReady: () => boolean;
-  /** Guards the repository extension's load and unload, which are admin actions. */
-  adminGuard: MiddlewareHandler;
 }
 
 const EXTENSIONS = ['binary_tensor_data', 'model_repository'];
@@ -143,11 +141,11 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
       }));
     return c.json(entries);
   });
-  app.post('/v2/repository/models/:name/load', options.adminGuard, async (c) => {
+  app.post('/v2/repository/models/:name/load', async (c) => {
     await manager.load(c.req.param('name'));
     return c.json({});
   });
-  app.post('/v2/repository/models/:name/unload', options.adminGuard, async (c) => {
+  app.post('/v2/repository/models/:name/unload', async (c) => {
     await manager.unload(c.req.param('name'));
     return c.json({});
   });

@@ -1,0 +1,134 @@
+// Keys, scopes and limits without a server: hashing (never the key on disk), expiry, revocation
+// seen through the file, scope wildcards, the token bucket and round-robin admission.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode, WeftError } from '../errors.js';
+import { allows, KeyStore, KEYS_FILE, needOf, TenantLimits } from './index.js';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'weft-auth-'));
+}
+
+describe('scopes', () => {
+  it('match names and wildcards, and nothing else', () => {
+    assert.ok(allows(['infer:ppocr-*'], 'infer:ppocr-det'));
+    assert.ok(allows(['infer:*'], 'infer:anything'));
+    assert.ok(allows(['metrics'], 'metrics'));
+    assert.ok(!allows(['infer:ppocr-*'], 'infer:other'));
+    assert.ok(!allows(['infer:a.b'], 'infer:aXb'), 'a dot is a dot, not any character');
+    assert.ok(!allows(['infer:*'], 'admin'));
+    assert.ok(!allows(['metrics'], 'infer:x'));
+  });
+
+  it('are read off the path', () => {
+    assert.deepEqual(needOf('GET', '/v2/health/live'), { kind: 'open' });
+    assert.deepEqual(needOf('POST', '/v2/models/ppocr-det/versions/1/infer'), { kind: 'scope', scope: 'infer:ppocr-det', infer: true });
+    assert.deepEqual(needOf('GET', '/v2/models/ppocr-det'), { kind: 'scope', scope: 'infer:ppocr-det', infer: false });
+    assert.deepEqual(needOf('POST', '/v2/repository/models/x/unload'), { kind: 'scope', scope: 'admin', infer: false });
+    assert.deepEqual(needOf('POST', '/apps/ocr/recognize'), { kind: 'scope', scope: 'infer:ocr', infer: true });
+    assert.deepEqual(needOf('GET', '/metrics'), { kind: 'scope', scope: 'metrics', infer: false });
+    assert.deepEqual(needOf('POST', '/v1/chat/completions'), { kind: 'body-model' });
+    assert.deepEqual(needOf('GET', '/v2'), { kind: 'key' });
+  });
+});
+
+describe('key store', () => {
+  it('keeps only a keyed hash, authenticates, expires and revokes', async () => {
+    const dir = tempDir();
+    try {
+      let now = Date.parse('2026-01-01T00:00:00Z');
+      const keys = await KeyStore.open({ dataDir: dir, clock: () => now });
+      assert.equal(keys.enabled(), false);
+      const { key, info } = keys.create({ tenant: 'acme', scopes: ['infer:ppocr-*', 'metrics'], expiresAt: '2026-01-02T00:00:00Z', rate: 5 });
+      assert.equal(keys.enabled(), true);
+      const file = readFileSync(join(dir, KEYS_FILE), 'utf8');
+      assert.ok(!file.includes(key) && !file.includes(key.split('_')[2]!), 'the key is not on disk');
+      assert.equal(statSync(join(dir, KEYS_FILE)).mode & 0o777, 0o600);
+      assert.equal(statSync(join(dir, 'caller-secret')).mode & 0o777, 0o600);
+      assert.deepEqual(keys.authenticate(key), { id: info.id, tenant: 'acme', scopes: ['infer:ppocr-*', 'metrics'], rate: 5 });
+      assert.equal(keys.authenticate(key + 'x'), undefined);
+      // Another process (the CLI) opening the same folder sees the key and can revoke it.
+      const other = await KeyStore.open({ dataDir: dir, clock: () => now });
+      assert.ok(other.authenticate(key));
+      other.revoke(info.id);
+      now += 1500; // past the reload check
+      assert.equal(keys.authenticate(key), undefined, 'revoked through the file');
+      const second = keys.create({ tenant: 'acme', scopes: ['admin'], expiresAt: '2026-01-01T00:01:00Z' });
+      assert.ok(keys.authenticate(second.key));
+      now = Date.parse('2026-01-01T00:01:00Z');
+      assert.equal(keys.authenticate(second.key), undefined, 'expired');
+      assert.throws(() => keys.revoke('nope'), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.KeyNotFound);
+      assert.throws(() => keys.create({ tenant: 'acme', scopes: ['infer'] }), (e: unknown) => e instanceof WeftError && e.field === 'scopes');
+      assert.throws(() => keys.create({ tenant: 'a b', scopes: ['admin'] }), (e: unknown) => e instanceof WeftError && e.field === 'tenant');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes keys from config and the admin token, which cannot be revoked at run time', async () => {
+    const dir = tempDir();
+    try {
+      const keys = await KeyStore.open({ dataDir: dir, configKeys: ['light:infer:*+metrics:light-secret'], adminToken: 'tok' });
+      assert.deepEqual(keys.authenticate('tok')?.scopes, ['admin']);
+      assert.deepEqual(keys.authenticate('light-secret')?.scopes, ['infer:*', 'metrics']);
+      assert.ok(!JSON.stringify(keys.list()).includes('light-secret'));
+      const id = keys.list().find((k) => k.tenant === 'light')!.id;
+      assert.throws(() => keys.revoke(id), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.Conflict);
+      await assert.rejects(KeyStore.open({ dataDir: dir, configKeys: ['no-scopes'] }), (e: unknown) => e instanceof WeftError && e.field === 'apiKey');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('tenant limits', () => {
+  const p = (tenant: string, extra = {}) => ({ id: tenant, tenant, scopes: ['infer:*'], ...extra });
+
+  it('refuses past the rate with the wait, and refills', () => {
+    let now = 0;
+    const limits = new TenantLimits({ rate: 2, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000, clock: () => now });
+    limits.takeRate(p('a'));
+    limits.takeRate(p('a'));
+    assert.throws(() => limits.takeRate(p('a')), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited && e.retryAfterSeconds === 1 && /2 requests\/s/.test(e.message));
+    limits.takeRate(p('b')); // another tenant has its own bucket
+    now += 500;
+    limits.takeRate(p('a'));
+  });
+
+  it('caps a tenant in flight', async () => {
+    const limits = new TenantLimits({ rate: 0, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000 });
+    const release = await limits.admit(p('a', { concurrency: 1 }));
+    await assert.rejects(limits.admit(p('a', { concurrency: 1 })), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited);
+    release();
+    (await limits.admit(p('a', { concurrency: 1 })))();
+  });
+
+  it('admits waiting tenants round-robin, so a flood queues behind itself', async () => {
+    const limits = new TenantLimits({ rate: 0, concurrency: 0, slots: 1, maxWaiting: 100, waitTimeoutMs: 10_000 });
+    const order: string[] = [];
+    const first = await limits.admit(p('heavy'));
+    const waits = [...Array.from({ length: 5 }, () => 'heavy'), 'light'].map((t) => limits.admit(p(t)).then((release) => {
+      order.push(t);
+      release();
+    }));
+    first();
+    await Promise.all(waits);
+    assert.deepEqual(order.slice(0, 2), ['heavy', 'light'], `light waited behind one heavy request, not five: ${order.join(',')}`);
+  });
+
+  it('bounds the waiting and lets an aborted wait go', async () => {
+    const limits = new TenantLimits({ rate: 0, concurrency: 0, slots: 1, maxWaiting: 1, waitTimeoutMs: 10_000 });
+    const first = await limits.admit(p('a'));
+    const ac = new AbortController();
+    const waiting = limits.admit(p('a'), ac.signal);
+    await assert.rejects(limits.admit(p('a')), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.QueueFull);
+    ac.abort();
+    await assert.rejects(waiting, (e: unknown) => e instanceof WeftError && e.code === ErrorCode.Cancelled);
+    first();
+    (await limits.admit(p('b')))();
+  });
+});

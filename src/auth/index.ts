@@ -1,0 +1,12 @@
+// Who may call the node and how much: API keys with a tenant and scopes (keys.ts, scopes.ts), the
+// one guard every API passes (middleware.ts), per-tenant limits and fair admission (limits.ts),
+// and the keys' admin routes (routes.ts).
+
+export { KeyStore, KEYS_FILE } from './keys.js';
+export { TenantLimits } from './limits.js';
+export { authMiddleware, needOf } from './middleware.js';
+export { keyRoutes } from './routes.js';
+export { allows, parseScope } from './scopes.js';
+export type { KeyInfo, KeyLimits, NewKey, Principal, KeyStoreOptions } from './keys.js';
+export type { LimitsOptions } from './limits.js';
+export type { AuthOptions } from './middleware.js';

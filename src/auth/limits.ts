@@ -1,0 +1,148 @@
+// Per-tenant limits and fairness, in front of the engine: a token bucket per tenant (429 with
+// Retry-After), a cap on a tenant's requests in flight (429), and a fair gate: at most `slots`
+// inference requests are admitted to the engine at once, and those waiting are admitted
+// round-robin between tenants, so one tenant's flood queues behind itself, not before others.
+
+import { ErrorCode, WeftError } from '../errors.js';
+import type { Principal } from './keys.js';
+
+export interface LimitsOptions {
+  /** Default requests per second per tenant; 0: unlimited. */
+  rate: number;
+  /** Default requests in flight per tenant; 0: unlimited. */
+  concurrency: number;
+  /** Inference requests admitted at once; 0: no gate. */
+  slots: number;
+  /** Most requests one tenant may have waiting at the gate. */
+  maxWaiting: number;
+  /** Milliseconds a request may wait at the gate. */
+  waitTimeoutMs: number;
+  clock?: () => number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+interface Waiter {
+  grant: () => void;
+}
+
+export class TenantLimits {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly inflight = new Map<string, number>();
+  private admitted = 0;
+  /** Waiting requests per tenant; Map order is the round-robin order. */
+  private readonly waiting = new Map<string, Waiter[]>();
+  private readonly clock: () => number;
+
+  constructor(private readonly options: LimitsOptions) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Takes one request from the tenant's bucket, or throws RATE_LIMITED with the wait. */
+  takeRate(p: Principal): void {
+    const rate = p.rate ?? this.options.rate;
+    if (rate <= 0) return;
+    const burst = Math.max(1, rate);
+    const now = this.clock();
+    const b = this.buckets.get(p.tenant) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    this.buckets.set(p.tenant, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return;
+    }
+    const retryAfterSeconds = Math.max(1, Math.ceil((1 - b.tokens) / rate));
+    throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' is over its rate limit of ${rate} requests/s; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  /**
+   * Admits an inference request: checks the tenant's concurrency, then waits its turn at the fair
+   * gate. Resolves with the release to call when the request is done.
+   */
+  async admit(p: Principal, signal?: AbortSignal): Promise<() => void> {
+    const cap = p.concurrency ?? this.options.concurrency;
+    const mine = this.inflight.get(p.tenant) ?? 0;
+    if (cap > 0 && mine >= cap) throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' has ${mine} requests in flight, its concurrency limit; retry when one finishes`, { retryAfterSeconds: 1 });
+    this.inflight.set(p.tenant, mine + 1);
+    const untrack = () => {
+      const n = (this.inflight.get(p.tenant) ?? 1) - 1;
+      if (n <= 0) this.inflight.delete(p.tenant);
+      else this.inflight.set(p.tenant, n);
+    };
+    try {
+      await this.enter(p.tenant, signal);
+    } catch (err) {
+      untrack();
+      throw err;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      untrack();
+      this.leave();
+    };
+  }
+
+  private enter(tenant: string, signal?: AbortSignal): Promise<void> {
+    const { slots } = this.options;
+    if (slots <= 0) return Promise.resolve();
+    if (this.admitted < slots && this.waiting.size === 0) {
+      this.admitted++;
+      return Promise.resolve();
+    }
+    const queue = this.waiting.get(tenant) ?? [];
+    if (queue.length >= this.options.maxWaiting) {
+      return Promise.reject(new WeftError(ErrorCode.QueueFull, `tenant '${tenant}' has ${queue.length} requests waiting for admission; retry later`, { retryAfterSeconds: 1 }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const drop = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        const q = this.waiting.get(tenant);
+        const i = q?.indexOf(waiter) ?? -1;
+        if (q !== undefined && i >= 0) q.splice(i, 1);
+        if (q !== undefined && q.length === 0) this.waiting.delete(tenant);
+      };
+      const waiter: Waiter = {
+        grant: () => {
+          drop();
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        drop();
+        reject(new WeftError(ErrorCode.Cancelled, 'the client went away while waiting for admission'));
+      };
+      const timer = setTimeout(() => {
+        drop();
+        reject(new WeftError(ErrorCode.QueueTimeout, `waited ${this.options.waitTimeoutMs} ms for admission (--queue-timeout)`));
+      }, this.options.waitTimeoutMs);
+      timer.unref();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      queue.push(waiter);
+      this.waiting.set(tenant, queue);
+    });
+  }
+
+  /** Frees a slot and hands it to the next tenant in turn (that tenant then goes to the back). */
+  private leave(): void {
+    if (this.options.slots <= 0) return;
+    const next = this.waiting.entries().next();
+    if (next.done) {
+      this.admitted--;
+      return;
+    }
+    const [tenant, queue] = next.value;
+    // Move the tenant to the back of the round before granting, so the next slot goes to another.
+    this.waiting.delete(tenant);
+    if (queue.length > 1) this.waiting.set(tenant, queue);
+    const waiter = queue[0]!;
+    if (queue.length === 1) queue.length = 0;
+    waiter.grant();
+  }
+}

@@ -1,0 +1,230 @@
+// End to end against a real node process: API keys made by `weft apikey` on the data dir and
+// through the admin API, asked for by every API (KServe v2, OpenAI through the official client,
+// admin, /metrics) with 401/403 naming what is missing, revocation seen by the running node, a
+// tenant's rate limit, fair admission between a flooding tenant and a light one, and HTTPS with a
+// certificate made at test time.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { APIError } from 'openai';
+import { openAiClient } from './kit/llm.js';
+import { writeTestModels, SLOW_WIDTH } from './kit/models.js';
+import { writeTinyGguf } from './kit/tiny-gguf.js';
+import { runWeft, weftOk } from './kit/weft-cli.js';
+import { fetchJson, startWeft, type WeftProcess } from './kit/weft-process.js';
+import { waitFor } from './kit/wait.js';
+
+const LIGHT_KEY = 'light-tenant-config-key';
+const lastLine = (out: string) => out.trim().split('\n').at(-1)!;
+
+describe('API keys, scopes and tenant limits', () => {
+  let dir: string;
+  let data: string;
+  let weft: WeftProcess | undefined;
+  let adminKey: string;
+  const bearer = (key: string, extra: Record<string, string> = {}) => ({ Authorization: `Bearer ${key}`, ...extra });
+  const affine = (key?: string) =>
+    fetchJson(`${weft!.url}/v2/models/affine/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key === undefined ? {} : bearer(key)) },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+    });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-auth-e2e-'));
+    data = join(dir, 'data');
+    await writeTestModels(join(dir, 'models'));
+    // One run at a time, no batching wait: each request costs one run of the slow model.
+    writeFileSync(join(dir, 'models', 'slow', 'config.json'), JSON.stringify({ max_batch_size: 0, max_queue_size: 64, instances: 1 }));
+    const gguf = writeTinyGguf(join(dir, 'tiny.gguf'));
+    adminKey = lastLine(await weftOk(['apikey', 'create', '--tenant', 'ops', '--scope', 'admin', '--data-dir', data]));
+    weft = await startWeft(
+      ['--models', join(dir, 'models'), '--model', `tiny=${gguf}`, '--llm-threads', '1', '--api-key', `light:infer:*+metrics:${LIGHT_KEY}`, '--admission-slots', '1', '--energy', 'off'],
+      { WEFT_DATA_DIR: data },
+    );
+  });
+  after(async () => {
+    await weft?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores only a hash of a created key, in a file only its owner reads', () => {
+    const file = readFileSync(join(data, 'keys.json'), 'utf8');
+    assert.ok(!file.includes(adminKey));
+    assert.match(file, /"tenant": "ops"/);
+  });
+
+  it('asks every API for a key, on loopback too: 401 with WWW-Authenticate', async () => {
+    assert.equal((await fetchJson(`${weft!.url}/v2/health/live`)).status, 200, 'liveness stays open');
+    for (const [method, path] of [['POST', '/v2/models/affine/infer'], ['GET', '/metrics'], ['GET', '/admin/apps'], ['GET', '/admin/keys'], ['GET', '/v1/models'], ['POST', '/v2/repository/models/affine/unload'], ['GET', '/admin/dashboard']]) {
+      for (const headers of [{}, bearer('not-a-key')]) {
+        const res = await fetchJson(`${weft!.url}${path}`, { method, headers });
+        assert.equal(res.status, 401, `${method} ${path}`);
+        assert.equal(res.body.code, 'UNAUTHORIZED');
+        assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="weft"');
+        assert.ok(!JSON.stringify(res.body).includes('not-a-key'), 'the presented key is not echoed');
+      }
+    }
+    await assert.rejects(openAiClient(weft!.url).models.list(), (e: unknown) => e instanceof APIError && e.status === 401);
+    assert.equal((await affine(adminKey)).status, 200, 'admin may do anything');
+    assert.ok(!weft!.logs().includes(adminKey) && !weft!.logs().includes(LIGHT_KEY), 'no key in the logs');
+  });
+
+  it('answers a key lacking a scope with 403 naming it, on KServe, OpenAI, admin and /metrics', async () => {
+    const made = await weftOk(['apikey', 'create', '--tenant', 'acme', '--scope', 'infer:aff*', '--url', weft!.url, '--token', adminKey]);
+    const acme = lastLine(made);
+    assert.match(made, /created key [0-9a-f]+ for tenant 'acme'/);
+    assert.equal((await affine(acme)).status, 200);
+    const metrics = await fetchJson(`${weft!.url}/metrics`, { headers: bearer(acme) });
+    assert.deepEqual([metrics.status, metrics.body.code], [403, 'FORBIDDEN']);
+    assert.match(metrics.body.error, /lacks the scope 'metrics'/);
+    const unload = await fetchJson(`${weft!.url}/v2/repository/models/affine/unload`, { method: 'POST', headers: bearer(acme) });
+    assert.equal(unload.status, 403);
+    assert.match(unload.body.error, /'admin'/);
+    const sum = await fetchJson(`${weft!.url}/v2/models/sum_two`, { headers: bearer(acme) });
+    assert.match(sum.body.error, /'infer:sum_two'/);
+    await assert.rejects(
+      openAiClient(weft!.url).withOptions({ apiKey: acme }).chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
+      (e: unknown) => e instanceof APIError && e.status === 403 && /infer:tiny/.test(e.message),
+    );
+    // The light tenant's config key holds infer:* and metrics.
+    const light = openAiClient(weft!.url).withOptions({ apiKey: LIGHT_KEY });
+    const chat = await light.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    assert.equal(chat.object, 'chat.completion');
+    // A stream holds the one admission slot (--admission-slots 1) until it ends, then frees it.
+    const stream = await light.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, stream: true });
+    let chunks = 0;
+    for await (const chunk of stream) if (chunk.object === 'chat.completion.chunk') chunks++;
+    assert.ok(chunks > 0);
+    assert.equal((await affine(LIGHT_KEY)).status, 200, 'the slot came back after the stream');
+    assert.equal((await fetchJson(`${weft!.url}/metrics`, { headers: bearer(LIGHT_KEY) })).status, 200);
+  });
+
+  it('lists keys without the keys, and a revocation on the data dir reaches the running node', async () => {
+    const acme = lastLine(await weftOk(['apikey', 'create', '--tenant', 'acme', '--scope', 'infer:affine', '--data-dir', data]));
+    await waitFor('the node sees the new key', async () => ((await affine(acme)).status === 200 ? true : undefined), 10_000);
+    const listed = await weftOk(['apikey', 'list', '--url', weft!.url, '--token', adminKey]);
+    assert.ok(!listed.includes(acme) && !listed.includes(LIGHT_KEY) && !listed.includes(adminKey));
+    const id = /^weft_([0-9a-f]+)_/.exec(acme)![1]!;
+    assert.match(listed, new RegExp(`${id}\\s+acme\\s+infer:affine`));
+    assert.match(await weftOk(['apikey', 'revoke', id, '--data-dir', data]), /revoked key/);
+    await waitFor('the node refuses the revoked key', async () => ((await affine(acme)).status === 401 ? true : undefined), 10_000);
+    const again = await runWeft(['apikey', 'revoke', id, '--url', weft!.url, '--token', adminKey]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /KEY_NOT_FOUND/);
+  });
+
+  it('answers a tenant over its rate with 429 and Retry-After', async () => {
+    const res = await fetchJson(`${weft!.url}/admin/keys`, { method: 'POST', headers: bearer(adminKey, { 'content-type': 'application/json' }), body: JSON.stringify({ tenant: 'slowpoke', scopes: ['infer:affine'], rate: 1 }) });
+    assert.equal(res.status, 201);
+    const key = res.body.key as string;
+    const statuses: number[] = [];
+    let limited;
+    for (let i = 0; i < 3; i++) {
+      const r = await affine(key);
+      statuses.push(r.status);
+      if (r.status === 429) limited = r;
+    }
+    assert.ok(statuses.includes(429), `statuses ${statuses.join(',')}`);
+    assert.equal(limited!.body.code, 'RATE_LIMITED');
+    assert.match(limited!.body.error, /rate limit of 1 requests\/s/);
+    assert.ok(Number(limited!.headers.get('retry-after')) >= 1);
+  });
+
+  it('answers too deep JSON and too large headers with a clear error, and keeps serving', async () => {
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const kserve = await fetchJson(`${weft!.url}/v2/models/affine/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(adminKey) },
+      body: `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":${deep}}]}`,
+    });
+    assert.deepEqual([kserve.status, kserve.body.code], [400, 'JSON_TOO_DEEP']);
+    const chat = await fetchJson(`${weft!.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(LIGHT_KEY) },
+      body: `{"model":"tiny","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${'{"items":'.repeat(3000)}{}${'}'.repeat(3000)}}}}`,
+    });
+    assert.equal(chat.status, 400);
+    assert.match(JSON.stringify(chat.body), /nested deeper than 64/);
+    const big = await fetch(`${weft!.url}/v2/health/live`, { headers: { 'x-filler': 'a'.repeat(20_000) } });
+    assert.equal(big.status, 431);
+    assert.equal((await affine(adminKey)).status, 200, 'the node keeps serving');
+  });
+
+  it("keeps a light tenant's request from waiting behind a heavy tenant's flood", async () => {
+    const heavy = lastLine(await weftOk(['apikey', 'create', '--tenant', 'heavy', '--scope', 'infer:slow', '--url', weft!.url, '--token', adminKey]));
+    const slow = (key: string) =>
+      fetchJson(`${weft!.url}/v2/models/slow/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(key) },
+        body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, SLOW_WIDTH], datatype: 'FP32', data: Array(SLOW_WIDTH).fill(1) }] }),
+      });
+    assert.equal((await slow(heavy)).status, 200, 'warm: the model is loaded');
+    const FLOOD = 12;
+    let heavyDone = 0;
+    const flood = Array.from({ length: FLOOD }, () => slow(heavy).then((r) => (heavyDone++, r.status)));
+    // Once one has finished, the rest have long arrived and wait at the gate.
+    await waitFor('a flood request finishes', async () => (heavyDone > 0 ? true : undefined), 120_000, 20);
+    const light = await slow(LIGHT_KEY);
+    const doneWhenLightFinished = heavyDone;
+    assert.equal(light.status, 200);
+    assert.deepEqual([...new Set(await Promise.all(flood))], [200]);
+    // FIFO would put it behind all FLOOD; round-robin lets it in after at most one more.
+    assert.ok(doneWhenLightFinished <= 4, `${doneWhenLightFinished} of ${FLOOD} heavy requests finished before the light one`);
+  });
+});
+
+describe('serving without keys', () => {
+  it('never prints a key or token in `weft config`', async () => {
+    const out = await weftOk(['config', '--admin-token', 'admin-secret-1', '--api-key', 'acme:metrics:api-secret-2']);
+    assert.ok(!out.includes('admin-secret-1') && !out.includes('api-secret-2'));
+    assert.match(out, /adminToken\n.*\n {2}value: \(set, not shown\)/);
+  });
+
+  it('refuses a non-loopback address unless --insecure, and says how to make a key', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'weft-auth-nokeys-'));
+    try {
+      const r = await runWeft(['serve', '--host', '0.0.0.0', '--port', '0', '--data-dir', data, '--model', 'x=/nonexistent.onnx']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /refusing to serve 0\.0\.0\.0 without API keys/);
+      assert.match(r.stderr, /weft apikey create/);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TLS', () => {
+  let dir: string;
+  let weft: WeftProcess | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-auth-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+    weft = await startWeft(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem'), '--model', `tiny=${writeTinyGguf(join(dir, 'tiny.gguf'))}`, '--llm-threads', '1', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
+  });
+  after(async () => {
+    await weft?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves HTTPS with the given certificate, and plain HTTP gets no answer', async () => {
+    assert.match(weft!.url, /^https:\/\//);
+    const ca = readFileSync(join(dir, 'cert.pem'));
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get(`${weft!.url}/v2/health/ready`, { ca }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        })
+        .on('error', reject);
+    });
+    assert.match(body, /^200/);
+    await assert.rejects(fetch(weft!.url.replace('https:', 'http:') + '/v2/health/ready'));
+  });
+});
