@@ -50,7 +50,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     healthIntervalMs: config.upstreamHealthInterval,
     retryMs: config.upstreamRetry,
     // One budget per device for every model: GGUF weights count against it too.
-    reserveMemory: (name, device, bytes) => manager.reserveExternal(name, device, bytes),
+    budget: manager,
     observer: telemetry,
   });
   telemetry.watchModels(() => [...manager.status(), ...llm.list()]);

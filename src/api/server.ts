@@ -94,6 +94,7 @@ export class ApiServer {
       '/',
       kserveRoutes({
         manager: this.options.manager,
+        llm: this.options.llm,
         serverName: 'weft',
         serverVersion: this.options.version,
         isReady: () => this.started && !this.draining,

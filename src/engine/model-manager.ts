@@ -38,6 +38,19 @@ export interface InferResult extends JobResult {
   version: number;
 }
 
+/** A loaded model of another kind (a language model) held in this manager's budget. */
+export interface Resident {
+  readonly name: string;
+  readonly device: Device;
+  readonly bytes: number;
+  /** Running, queued or loading: never evicted then. */
+  busy(): boolean;
+  /** Its last use on the budget's clock (`tick()`). */
+  lastUsed(): number;
+  /** Unloads it; must give its bytes back (call the release) before returning. */
+  evict(): void;
+}
+
 export interface ModelManagerOptions {
   backend: Backend;
   /** Bytes per device that loaded models may take. */
@@ -81,6 +94,7 @@ class ModelVersion {
 export class ModelManager {
   private readonly models = new Map<string, Map<number, ModelVersion>>();
   private readonly used: Record<Device, number> = { cpu: 0, cuda: 0 };
+  private readonly residents = new Set<Resident>();
   private useCounter = 0;
 
   constructor(
@@ -318,16 +332,26 @@ export class ModelManager {
   }
 
   /**
-   * Counts memory held outside this manager (a language model) against a device's budget,
-   * evicting idle models here to make room. Returns the function that gives it back.
+   * Counts a model held by another kind's service (a language model) in the same budget, and in
+   * the same LRU eviction: it is evicted like an idle ONNX version when room is needed, never
+   * while `busy()`. Throws MEMORY_BUDGET_EXCEEDED when no room can be made. Returns the release.
    */
-  reserveExternal(name: string, device: Device, need: number): () => void {
-    this.reserveOn(name, device, need, undefined);
+  admitResident(resident: Resident): () => void {
+    this.reserveOn(resident.name, resident.device, resident.bytes, resident);
+    this.residents.add(resident);
     let held = true;
     return () => {
-      if (held) this.used[device] -= need;
+      if (held) {
+        this.used[resident.device] -= resident.bytes;
+        this.residents.delete(resident);
+      }
       held = false;
     };
+  }
+
+  /** The budget's LRU clock: a resident calls it on every use. */
+  tick(): number {
+    return ++this.useCounter;
   }
 
   /** Makes room for `need` bytes on the model's device, evicting idle models least recently used first. */
@@ -335,15 +359,21 @@ export class ModelManager {
     this.reserveOn(m.name, m.device, need, m);
   }
 
-  private reserveOn(name: string, device: Device, need: number, self: ModelVersion | undefined): void {
+  private reserveOn(name: string, device: Device, need: number, self: ModelVersion | Resident): void {
     const budget = this.options.memoryBudget[device];
     if (need > budget) {
       throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' needs ${need} bytes but the ${device} memory budget is ${budget}`);
     }
-    const idle = this.names()
-      .flatMap((n) => [...this.versionsOf(n).values()])
-      .filter((o) => o !== self && o.device === device && o.state === 'ready' && o.refs === 0)
-      .sort((a, b) => a.lastUsed - b.lastUsed);
+    // Idle models of every kind on this device, least recently used first.
+    const idle: Array<{ lastUsed: number; evict: () => void; name: string }> = [
+      ...this.names()
+        .flatMap((n) => [...this.versionsOf(n).values()])
+        .filter((o) => o !== self && o.device === device && o.state === 'ready' && o.refs === 0)
+        .map((o) => ({ name: o.name, lastUsed: o.lastUsed, evict: () => void this.release(o) })),
+      ...[...this.residents]
+        .filter((r) => r !== self && r.device === device && !r.busy())
+        .map((r) => ({ name: r.name, lastUsed: r.lastUsed(), evict: () => r.evict() })),
+    ].sort((a, b) => a.lastUsed - b.lastUsed);
     while (this.used[device] + need > budget) {
       const victim = idle.shift();
       if (victim === undefined) {
@@ -353,9 +383,10 @@ export class ModelManager {
           { retryAfterSeconds: 1 },
         );
       }
-      this.options.log.info('model evicted', { model: victim.name, version: victim.version, reason: 'memory budget' });
+      this.options.log.info('model evicted', { model: victim.name, reason: 'memory budget' });
       this.options.observer?.modelUnloaded(victim.name, 'memory budget');
-      void this.release(victim);
+      // Synchronous for the budget: a victim's bytes are back before the next one is picked.
+      victim.evict();
     }
     this.used[device] += need;
   }

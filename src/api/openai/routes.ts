@@ -69,7 +69,12 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
   const clientSignal = c.req.raw.signal;
   const onClose = () => controller.abort();
   clientSignal.addEventListener('abort', onClose, { once: true });
-  const events = llm.generate(model, input, { signal: controller.signal, scope, ...(request.priority !== undefined && { priority: request.priority }) });
+  const events = llm.generate(model, input, {
+    signal: controller.signal,
+    scope,
+    ...(request.priority !== undefined && { priority: request.priority }),
+    ...(request.keep_alive !== undefined && { keepAliveMs: request.keep_alive }),
+  });
   // The first event is awaited before any byte goes out, so rejections get a proper status.
   let first: IteratorResult<GenerateEvent>;
   try {
@@ -158,7 +163,11 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
       const request = parseBody(embeddingRequest, await readJsonBody(c));
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       scopeOf(c)?.setOperation('embeddings', request.model);
-      const { vectors, promptTokens } = await llm.embed(request.model, inputs, { signal: c.req.raw.signal, scope: scopeOf(c) });
+      const { vectors, promptTokens } = await llm.embed(request.model, inputs, {
+        signal: c.req.raw.signal,
+        scope: scopeOf(c),
+        ...(request.keep_alive !== undefined && { keepAliveMs: request.keep_alive }),
+      });
       const base64 = request.encoding_format === 'base64';
       return c.json({
         object: 'list',
