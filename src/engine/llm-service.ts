@@ -21,6 +21,7 @@ import type { ModelState, Resident } from './model-manager.js';
 import type { ModelDefinition } from './repository.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
+import { checkPriority } from './admission.js';
 import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 
 export interface LlmCallOptions {
@@ -205,7 +206,7 @@ export class LlmService {
     try {
       model = await this.ready(e);
       await model.check(input);
-      release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
     } catch (err) {
       this.end(e);
       span?.end(err);
@@ -281,7 +282,7 @@ export class LlmService {
       e = this.entry(name);
       this.begin(e, options);
       const model = await this.ready(e);
-      const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      const release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
       const ran = this.options.observer?.generationStarted(name, model.device, options.scope);
       try {
         const result = await model.embed(inputs, options.signal);
@@ -373,15 +374,6 @@ export class LlmService {
       });
     }
     return e;
-  }
-
-  private priority(e: LlmEntry, requested: number | undefined): number {
-    const { priorityLevels, defaultPriorityLevel } = e.definition.config;
-    const priority = requested ?? defaultPriorityLevel;
-    if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
-      throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, { field: 'priority' });
-    }
-    return priority;
   }
 
   private async ready(e: LlmEntry): Promise<LlmModel> {

@@ -10,6 +10,7 @@ import type { ModelDefinition } from './repository.js';
 import type { ModelConfig } from './model-config.js';
 import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
 import { validateCall } from './validate.js';
+import { checkPriority } from './admission.js';
 
 export const ModelStates = ['unloaded', 'loading', 'ready', 'unloading', 'unavailable'] as const;
 export type ModelState = (typeof ModelStates)[number];
@@ -203,7 +204,7 @@ export class ModelManager {
   async infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult> {
     const m = this.resolve(name, version);
     this.checkAvailable(m);
-    const { priorityLevels, defaultPriorityLevel, queueTimeoutMs } = m.config;
+    const { queueTimeoutMs } = m.config;
     request.scope?.modelCallStarted();
     m.refs++;
     m.lastUsed = ++this.useCounter;
@@ -211,12 +212,7 @@ export class ModelManager {
     try {
       await this.ensureLoaded(m);
       validateCall(request.inputs, request.outputs, m.signature!, { maxBatchSize: m.maxBatchSize, model: m.name });
-      const priority = request.priority ?? defaultPriorityLevel;
-      if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
-        throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, {
-          field: 'parameters.priority',
-        });
-      }
+      const priority = checkPriority(request.priority, m.config, 'parameters.priority');
       const result = await m.scheduler!.enqueue({ ...request, priority, timeoutMs: request.timeoutMs ?? queueTimeoutMs });
       // The inference.run span, its queue span and batch link, for every caller.
       request.scope?.modelCallDone(m.name, result);
