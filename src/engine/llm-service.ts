@@ -22,6 +22,7 @@ import type { ModelDefinition } from './repository.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
 import { checkPriority } from './admission.js';
+import type { LanguageModels } from './engine.js';
 import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 
 export interface LlmCallOptions {
@@ -97,7 +98,7 @@ class LlmEntry {
   }
 }
 
-export class LlmService {
+export class LlmService implements LanguageModels {
   private readonly entries = new Map<string, LlmEntry>();
 
   constructor(

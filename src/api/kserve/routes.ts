@@ -3,16 +3,16 @@
 
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { tensorsByName, type LlmService, type ModelManager, type ModelState } from '../../engine/index.js';
+import { tensorsByName, type LanguageModels, type TensorModels, type ModelState } from '../../engine/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
 import { scopeOf } from '../telemetry-middleware.js';
 
 export interface KserveRoutesOptions {
-  manager: ModelManager;
+  manager: TensorModels;
   /** Language models: listed, loaded and unloaded by the repository extension like tensor models. */
-  llm?: LlmService | undefined;
+  llm?: LanguageModels | undefined;
   serverName: string;
   serverVersion: string;
   /** False while the node starts or drains. */

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { GenerateEvent, GenerateInput } from '../../backends/index.js';
-import type { LlmService } from '../../engine/index.js';
+import type { LanguageModels } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
 import { readJsonBody } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
@@ -14,7 +14,7 @@ import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
 
 export interface OpenAiRoutesOptions {
-  llm: LlmService;
+  llm: LanguageModels;
 }
 
 type Kind = 'chat' | 'text';
@@ -55,7 +55,7 @@ function chunkBody(kind: Kind, id: string, model: string, part: { text?: string;
   return { id, object, created, model, choices: [choice] };
 }
 
-async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<Response> {
+async function generateRoute(c: Context, llm: LanguageModels, kind: Kind): Promise<Response> {
   const body = await readJsonBody(c);
   const request = kind === 'chat' ? parseBody(chatRequest, body) : parseBody(completionRequest, body);
   const input: GenerateInput = kind === 'chat' ? chatInput(request as never) : completionInput(request as never);
