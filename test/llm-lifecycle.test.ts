@@ -80,6 +80,11 @@ describe('a language model in the node memory budget', () => {
     const line = text.split('\n').find((l) => l.startsWith(`weft_model_memory_bytes{model="${model}"`));
     return line === undefined ? undefined : Number(line.split(' ').at(-1));
   };
+  const evictions = async (reason: string) => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('weft_model_evictions_total{') && l.includes('model="tiny"') && l.includes(`reason="${reason}"`));
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
   const admin = { Authorization: `Bearer ${TOKEN}` };
 
   it('lists the GGUF in the repository index, and loads and unloads it as an admin action', async () => {
@@ -105,6 +110,7 @@ describe('a language model in the node memory budget', () => {
     assert.equal(await waitFor('tiny evicted', async () => ((await stateOf('tiny')) === 'UNAVAILABLE' ? true : undefined)), true);
     assert.equal((await index()).find((e) => e.name === 'tiny')!.reason, 'not loaded; loads on first request');
     assert.equal(await memoryMetric('tiny'), undefined);
+    assert.equal(await evictions('memory_budget'), 1);
 
     assert.ok((await complete()).choices[0]!.text.length >= 0);
     assert.equal(await stateOf('tiny'), 'READY', 'reloaded on its next request');
@@ -125,6 +131,7 @@ describe('a language model in the node memory budget', () => {
   it('unloads after the request when its keep_alive is 0, and keeps a negative keep_alive', async () => {
     await complete({ keep_alive: 0 });
     assert.equal(await waitFor('tiny unloaded', async () => ((await stateOf('tiny')) === 'UNAVAILABLE' ? true : undefined)), true);
+    assert.equal(await evictions('keep_alive'), 1);
     await complete({ keep_alive: -1 });
     assert.equal(await stateOf('tiny'), 'READY');
     const bad = await fetch(`${url}/v1/completions`, {

@@ -70,8 +70,8 @@ export interface LlmServiceOptions {
    * a resident, evicted LRU with the ONNX models; MEMORY_BUDGET_EXCEEDED when no room is left.
    */
   budget?: { admitResident(resident: Resident): () => void; tick(): number };
-  /** Told when each generation or embedding runs, so its device time is charged to its request. */
-  observer?: Required<Pick<EngineObserver, 'generationStarted'>>;
+  /** Told when each generation or embedding runs (its device time is charged to its request), and of loads and keep_alive unloads. */
+  observer?: Required<Pick<EngineObserver, 'generationStarted'>> & Partial<Pick<EngineObserver, 'modelLoaded' | 'modelUnloaded'>>;
 }
 
 class LlmEntry {
@@ -334,6 +334,7 @@ export class LlmService implements LanguageModels {
     const expire = () => {
       if (e.refs > 0 || e.state !== 'ready') return;
       this.options.log.info('model unloaded', { model: e.definition.name, reason: 'keep_alive expired' });
+      this.options.observer?.modelUnloaded?.(e.definition.name, 'keep_alive');
       void this.release(e);
     };
     if (e.keepAliveMs === 0) return expire();
@@ -434,7 +435,9 @@ export class LlmService implements LanguageModels {
     e.queue = new SlotQueue({ model: name, slots: model.concurrency, maxQueueSize: config.maxQueueSize, priorityLevels: config.priorityLevels });
     e.model = model;
     e.state = e.held ? 'unavailable' : 'ready';
-    this.options.log.info('model loaded', { model: name, kind: model.kind, memoryBytes: e.memoryBytes, ms: Math.round(performance.now() - started) });
+    const ms = performance.now() - started;
+    this.options.log.info('model loaded', { model: name, kind: model.kind, memoryBytes: e.memoryBytes, ms: Math.round(ms) });
+    if (model.device !== undefined) this.options.observer?.modelLoaded?.(name, model.device, ms);
     return model;
   }
 }
