@@ -9,7 +9,7 @@ import { ApiServer, AppDeployer } from './api/index.js';
 import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
-import { LlmService, ModelManager, resolveModels } from './engine/index.js';
+import { isTensorModel, LlmService, ModelManager, resolveModels } from './engine/index.js';
 import { openFleet, type FleetHandle } from './fleet/index.js';
 import { Sandbox } from './sandbox/index.js';
 import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
@@ -37,14 +37,14 @@ export interface WeftNode {
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config);
-  const manager = new ModelManager(definitions.filter((d) => d.format === 'onnx'), {
+  const manager = new ModelManager(definitions.filter(isTensorModel), {
     backend: new OnnxBackend({ warn: (message) => log.warn(message) }),
     // Without GPU discovery yet, the cuda budget equals the configured one.
     memoryBudget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
     log,
     observer: telemetry,
   });
-  const llm = new LlmService(definitions.filter((d) => d.format !== 'onnx'), {
+  const llm = new LlmService(definitions.filter((d) => !isTensorModel(d)), {
     backend: new LlamaBackend({ warn: (message) => log.warn(message) }),
     log,
     healthIntervalMs: config.upstreamHealthInterval,

@@ -6,6 +6,7 @@ import type { Device, EmbedResult, GenerateEvent, GenerateInput, ModelSignature 
 import type { InferRequest, InferResult, ModelVersionStatus } from './model-manager.js';
 import type { LlmCallOptions, LlmModelInfo } from './llm-service.js';
 import type { LlmModelStats } from './llm-stats.js';
+import type { ModelDefinition } from './repository.js';
 
 /** The repository side every model kind shares: explicit load and unload (the KServe repository extension). */
 export interface ModelLifecycle {
@@ -37,4 +38,31 @@ export interface LanguageModels extends ModelLifecycle {
   /** Streams one generation; rejections come from the first `next()`, the last event is `done`. */
   generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent>;
   embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult>;
+}
+
+/** The services a node's models are split between; add and remove are the app deployer's. */
+export interface ModelServices {
+  tensors: Pick<TensorModels, 'names'> & { add(definitions: readonly ModelDefinition[]): void; remove(names: readonly string[]): Promise<void> };
+  language: Pick<LanguageModels, 'has'> & { add(definitions: readonly ModelDefinition[]): void; remove(names: readonly string[]): Promise<void> };
+}
+
+/** The one rule that sorts models by kind: ONNX files are tensor models, GGUF files and upstreams language models. */
+export function isTensorModel(d: Pick<ModelDefinition, 'format'>): boolean {
+  return d.format === 'onnx';
+}
+
+/** Whether either service serves `name` (names are unique across both). */
+export function servesModel(s: ModelServices, name: string): boolean {
+  return s.tensors.names().includes(name) || s.language.has(name);
+}
+
+/** Adds models at run time, each to the service of its kind. */
+export function addModels(s: ModelServices, definitions: readonly ModelDefinition[]): void {
+  s.tensors.add(definitions.filter(isTensorModel));
+  s.language.add(definitions.filter((d) => !isTensorModel(d)));
+}
+
+/** Removes models at run time from whichever service holds each. */
+export async function removeModels(s: ModelServices, names: readonly string[]): Promise<void> {
+  await Promise.all([s.tensors.remove(names.filter((n) => s.tensors.names().includes(n))), s.language.remove(names.filter((n) => s.language.has(n)))]);
 }
