@@ -11,7 +11,7 @@ import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { ErrorCode, WeftError } from './errors.js';
-import { LlmService, ModelManager, resolveModels } from './engine/index.js';
+import { isTensorModel, LlmService, ModelManager, resolveModels } from './engine/index.js';
 import { FleetRouter, openFleet, type FleetHandle } from './fleet/index.js';
 import { Sandbox } from './sandbox/index.js';
 import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
@@ -68,20 +68,20 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const tls = readTls(config);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config, (message) => log.warn(message));
-  const manager = new ModelManager(definitions.filter((d) => d.format === 'onnx'), {
+  const manager = new ModelManager(definitions.filter(isTensorModel), {
     backend: new OnnxBackend({ warn: (message) => log.warn(message) }),
     // Without GPU discovery yet, the cuda budget equals the configured one.
     memoryBudget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
     log,
     observer: telemetry,
   });
-  const llm = new LlmService(definitions.filter((d) => d.format !== 'onnx'), {
+  const llm = new LlmService(definitions.filter((d) => !isTensorModel(d)), {
     backend: new LlamaBackend({ warn: (message) => log.warn(message) }),
     log,
     healthIntervalMs: config.upstreamHealthInterval,
     retryMs: config.upstreamRetry,
     // One budget per device for every model: GGUF weights count against it too.
-    reserveMemory: (name, device, bytes) => manager.reserveExternal(name, device, bytes),
+    budget: manager,
     observer: telemetry,
   });
   telemetry.watchModels(() => [...manager.status(), ...llm.list()]);
@@ -131,8 +131,11 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     fleet = await openFleet({
       config, url: `${tls === undefined ? 'http' : 'https'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
       budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
-      // GGUF weights are reserved in the manager's budget already: listed here for routing only.
-      models: () => [...manager.status().map((m) => ({ name: m.name, device: m.device, memoryBytes: m.memoryBytes })), ...llm.names().map((name) => ({ name, device: 'cpu' as const, memoryBytes: 0 }))],
+      // Every model, language models with the weights and KV cache they hold in the one budget.
+      models: () => [
+        ...manager.status().map((m) => ({ name: m.name, device: m.device, memoryBytes: m.memoryBytes })),
+        ...llm.list().map((m) => ({ name: m.name, device: m.device ?? ('cpu' as const), memoryBytes: m.memoryBytes ?? 0 })),
+      ],
       stats: () => telemetry.stats(),
     });
   } catch (err) {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
-import type { LlmService, ModelManager } from '../engine/index.js';
+import type { LanguageModels, TensorModels } from '../engine/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
@@ -30,9 +30,9 @@ const DRAIN_LINGER_MS = 100;
 const LINGER_FACTOR = 4;
 
 export interface ApiServerOptions {
-  manager: ModelManager;
+  manager: TensorModels;
   /** Language models, served through the OpenAI-compatible routes. */
-  llm?: LlmService;
+  llm?: LanguageModels;
   /** Runs app components; app routes are mounted when given. */
   sandbox?: Sandbox;
   log: Logger;
@@ -131,6 +131,7 @@ export class ApiServer {
       '/',
       kserveRoutes({
         manager: this.options.manager,
+        llm: this.options.llm,
         serverName: 'weft',
         serverVersion: this.options.version,
         isReady: () => this.started && !this.draining,

@@ -5,6 +5,7 @@ export { arrayTypeOf, dataFromBytes, dataToBytes, elementSize, isFixedDatatype, 
 export { ChatRoles, FinishReasons } from './llm-types.js';
 export { LlamaBackend, LlamaLocalModel } from './llama/index.js';
 export { RemoteModel, apiBase } from './remote/index.js';
+export { languageModelMemory, openLanguageModel } from './language-models.js';
 export type {
   Backend,
   Datatype,
@@ -20,3 +21,4 @@ export type { FixedArrayConstructor, FixedData, FixedDatatype } from './tensor-b
 export type { ChatMessage, ChatRole, EmbedResult, FinishReason, GenerateEvent, GenerateInput, LlmModel, SamplingOptions } from './llm-types.js';
 export type { LlamaBackendOptions, LlamaLoadOptions } from './llama/index.js';
 export type { RemoteModelOptions, UpstreamState } from './remote/index.js';
+export type { LanguageModelDeps, LanguageModelSpec } from './language-models.js';

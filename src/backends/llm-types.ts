@@ -2,6 +2,9 @@
 // remote for OpenAI-compatible upstreams): a generation request, the events it streams, and
 // embeddings. Leaf module: the engine adds queues and stats on top; the api adds wire formats.
 
+import type { Device } from './types.js';
+import type { UpstreamState } from './remote/upstream-pool.js';
+
 export const ChatRoles = ['system', 'user', 'assistant'] as const;
 export type ChatRole = (typeof ChatRoles)[number];
 
@@ -52,6 +55,12 @@ export interface LlmModel {
   readonly kind: 'local' | 'remote';
   /** Generations it runs at once (the engine queues the rest); Infinity when it queues itself. */
   readonly concurrency: number;
+  /** Local models: where it runs. */
+  readonly device?: Device;
+  /** Remote models: each upstream's health and load. */
+  upstreams?(): UpstreamState[];
+  /** Local models: the fraction (0 to 1) of the KV cache that running generations hold. */
+  kvCacheUsage?(): number;
   /** Rejects a request that can never run (prompt too long, bad schema) before it is queued. */
   check(input: GenerateInput): Promise<void>;
   /**

@@ -21,7 +21,7 @@ describe('dashboard feed', () => {
     const telemetry = await Telemetry.create(loadConfig({ flags: { energy: 'off' } }), { version: 'test', log });
     const manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 20 }, log });
     // The language-model service's own list (no GGUF needed to read its figures from /metrics).
-    const llm = { names: () => ['tiny'], list: () => [{ name: 'tiny', kind: 'local' as const, state: 'ready' as const, reason: undefined, inflight: 0, queued: 0, device: 'cpu' as const }] };
+    const llm = { names: () => ['tiny'], list: () => [{ name: 'tiny', version: 1, kind: 'local' as const, state: 'ready' as const, reason: undefined, inflight: 0, queued: 0, device: 'cpu' as const }] };
     const feed = new DashboardFeed({ telemetry, manager, llm, version: 'test' });
     for (const [tokens, error] of [[5, undefined], [9, undefined], [0, { code: 'CONTEXT_LENGTH_EXCEEDED' }]] as const) {
       const scope = telemetry.startRequest({ method: 'POST', path: '/v1/chat/completions', traceparent: undefined, tenant: undefined, authorization: undefined });

@@ -2,7 +2,7 @@
 // states, the /metrics registry and the kept traces — so every figure on the page is one the
 // admin API or /metrics gives at that moment. The browser only draws what it is sent.
 
-import type { LlmService, ModelManager } from '../engine/index.js';
+import type { LanguageModels, TensorModels } from '../engine/index.js';
 import type { KeptTraces, Telemetry } from '../telemetry/index.js';
 import type { AppSplit, DashboardApp, DashboardMetrics, DashboardModel, DashboardSnapshot, FleetStatus } from './types.js';
 
@@ -12,9 +12,9 @@ const RECENT_TRACES = 50;
 
 export interface DashboardSources {
   telemetry: Telemetry;
-  manager: ModelManager;
+  manager: TensorModels;
   /** Language models: their states, and names for their /metrics series. */
-  llm?: Pick<LlmService, 'list' | 'names'> | undefined;
+  llm?: Pick<LanguageModels, 'list' | 'names'> | undefined;
   /** Deployed apps (the app deployer). */
   apps?: { list(): DashboardApp[] } | undefined;
   version: string;

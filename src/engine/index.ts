@@ -5,8 +5,10 @@ export { resolveModels, scanRepository, appModels, ModelFormats } from './reposi
 export { LlmService } from './llm-service.js';
 export { SlotQueue } from './slot-queue.js';
 export { parseModelConfig } from './model-config.js';
+export { addModels, isTensorModel, removeModels, servesModel } from './engine.js';
 export { tensorsByName, validateCall } from './validate.js';
-export type { ModelManagerOptions, ModelState, ModelVersionStatus, InferRequest, InferResult } from './model-manager.js';
+export type { LanguageModels, ModelLifecycle, ModelServices, TensorModels } from './engine.js';
+export type { ModelManagerOptions, ModelState, ModelVersionStatus, InferRequest, InferResult, Resident } from './model-manager.js';
 export type { Scheduler, SchedulerOptions, Job, JobResult } from './scheduler.js';
 export type { ModelDefinition, ModelFormat } from './repository.js';
 export type { LlmCallOptions, LlmModelInfo, LlmServiceOptions } from './llm-service.js';

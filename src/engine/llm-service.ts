@@ -1,13 +1,28 @@
 // The language models of a node — GGUF files run by llama.cpp and OpenAI-compatible upstreams —
 // behind one API that the HTTP frontends and the component sandbox call: `generate` streams
-// events, `embed` returns vectors. Adds per-model admission (SlotQueue), loading and stats.
+// events, `embed` returns vectors. Adds per-model admission (SlotQueue), loading and stats, and
+// the lifecycle the tensor models have: the states of ModelState, memory (weights + KV cache)
+// counted in the node's one budget with LRU eviction, keep_alive, explicit load and unload.
 
-import { statSync } from 'node:fs';
-import { ErrorCode, WeftError } from '../errors.js';
-import { LlamaLocalModel, RemoteModel, type EmbedResult, type GenerateEvent, type GenerateInput, type LlamaBackend, type LlmModel, type UpstreamState } from '../backends/index.js';
+import { ErrorCode, WeftError, cancelledError } from '../errors.js';
+import {
+  languageModelMemory,
+  openLanguageModel,
+  type Device,
+  type EmbedResult,
+  type GenerateEvent,
+  type GenerateInput,
+  type LanguageModelSpec,
+  type LlamaBackend,
+  type LlmModel,
+  type UpstreamState,
+} from '../backends/index.js';
+import type { ModelState, Resident } from './model-manager.js';
 import type { ModelDefinition } from './repository.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
+import { checkPriority } from './admission.js';
+import type { LanguageModels } from './engine.js';
 import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 
 export interface LlmCallOptions {
@@ -19,12 +34,19 @@ export interface LlmCallOptions {
   timeoutMs?: number;
   /** The request this call serves (a route's or a component's): gets its span, tokens and GenAI timings. */
   scope?: RequestScope;
+  /**
+   * Ollama's keep_alive: how long the model stays loaded after this call, in milliseconds, and
+   * from then on (0 unloads it once idle, -1 keeps it until evicted); undefined keeps the current.
+   */
+  keepAliveMs?: number;
 }
 
 export interface LlmModelInfo {
   name: string;
+  /** The version served (the latest GGUF version; 1 for an upstream). */
+  version: number;
   kind: 'local' | 'remote';
-  state: 'unloaded' | 'loading' | 'ready' | 'unavailable';
+  state: ModelState;
   /** Why it is unavailable, when it is. */
   reason: string | undefined;
   /** Generations running and waiting. */
@@ -33,7 +55,9 @@ export interface LlmModelInfo {
   /** Local models: the fraction (0 to 1) of the KV cache that running generations hold (0 when not loaded). */
   kvCacheUsage?: number;
   /** Local models: where they run once loaded. */
-  device?: 'cpu' | 'cuda';
+  device?: Device;
+  /** Local models: weights + KV cache held in the node's budget (an estimate, see LlamaBackend.estimateMemory). */
+  memoryBytes?: number;
   /** Remote models: each upstream's health and load. */
   upstreams?: UpstreamState[];
 }
@@ -44,26 +68,39 @@ export interface LlmServiceOptions {
   healthIntervalMs: number;
   retryMs: number;
   /**
-   * Counts a local model's memory against the node's budget (the tensor models' manager);
-   * throws MEMORY_BUDGET_EXCEEDED when it cannot make room. Returns the release function.
+   * The node's memory budget (the tensor models' manager): a loaded GGUF is admitted there as
+   * a resident, evicted LRU with the ONNX models; MEMORY_BUDGET_EXCEEDED when no room is left.
    */
-  reserveMemory?: (name: string, device: 'cpu' | 'cuda', bytes: number) => () => void;
-  /** Told when each generation or embedding runs, so its device time is charged to its request. */
-  observer?: Required<Pick<EngineObserver, 'generationStarted'>>;
+  budget?: { admitResident(resident: Resident): () => void; tick(): number };
+  /** Told when each generation or embedding runs (its device time is charged to its request), and of loads and keep_alive unloads. */
+  observer?: Required<Pick<EngineObserver, 'generationStarted'>> & Partial<Pick<EngineObserver, 'modelLoaded' | 'modelUnloaded'>>;
 }
 
 class LlmEntry {
   model: LlmModel | undefined;
+  state: ModelState = 'unloaded';
   /** Gives the model's memory back to the budget. */
   releaseMemory: (() => void) | undefined;
+  memoryBytes = 0;
   loading: Promise<LlmModel> | undefined;
+  releasing: Promise<void> | undefined;
   reason: string | undefined;
   queue: SlotQueue | undefined;
+  /** Calls admitted and not finished (queued, running, or waiting for the load). */
+  refs = 0;
+  lastUsed = 0;
+  /** Unloaded through the repository API: refused until an explicit load. */
+  held = false;
+  keepAliveMs: number;
+  keepAliveTimer: NodeJS.Timeout | undefined;
+  idleWaiters: Array<() => void> = [];
   readonly stats: LlmModelStats = emptyStats();
-  constructor(readonly definition: ModelDefinition) {}
+  constructor(readonly definition: ModelDefinition) {
+    this.keepAliveMs = definition.config.keepAliveMs;
+  }
 }
 
-export class LlmService {
+export class LlmService implements LanguageModels {
   private readonly entries = new Map<string, LlmEntry>();
 
   constructor(
@@ -103,19 +140,40 @@ export class LlmService {
   list(): LlmModelInfo[] {
     return this.names().map((name) => {
       const e = this.entries.get(name)!;
-      const remote = e.model instanceof RemoteModel ? e.model : undefined;
+      const model = e.model;
       return {
         name,
+        version: Math.max(1, ...e.definition.versions.keys()),
         kind: e.definition.format === 'upstream' ? 'remote' : 'local',
-        state: e.model ? 'ready' : e.loading ? 'loading' : e.reason ? 'unavailable' : 'unloaded',
+        state: e.state,
         reason: e.reason,
         inflight: e.queue?.inflight ?? 0,
         queued: e.queue?.queued ?? 0,
-        ...(e.definition.format !== 'upstream' && { kvCacheUsage: e.model instanceof LlamaLocalModel ? e.model.kvCacheUsage() : 0 }),
-        ...(e.model instanceof LlamaLocalModel && { device: e.model.device }),
-        ...(remote && { upstreams: remote.upstreams() }),
+        ...(e.definition.format !== 'upstream' && { kvCacheUsage: model?.kvCacheUsage?.() ?? 0 }),
+        ...(model?.device !== undefined && { device: model.device, memoryBytes: e.memoryBytes }),
+        ...(model?.upstreams && { upstreams: model.upstreams() }),
       };
     });
+  }
+
+  /** Explicit load (repository API): clears an explicit unload. */
+  async load(name: string): Promise<void> {
+    const e = this.entry(name);
+    e.held = false;
+    e.reason = undefined;
+    if (e.state === 'unavailable') e.state = 'unloaded';
+    await this.ready(e);
+    this.armKeepAlive(e);
+  }
+
+  /** Explicit unload (repository API): new calls are refused, running ones finish, then the model is released. */
+  async unload(name: string): Promise<void> {
+    const e = this.entry(name);
+    e.held = true;
+    e.state = 'unavailable';
+    e.reason = 'unloaded';
+    if (e.refs > 0) await new Promise<void>((resolve) => e.idleWaiters.push(resolve));
+    await this.release(e);
   }
 
   /** Running totals per model: TTFT, time per output token, tokens in and out. */
@@ -147,10 +205,17 @@ export class LlmService {
       // A request without max_tokens gets the model's default: none runs until the context is full.
       const { defaultMaxTokens } = e.definition.config;
       if (input.maxTokens === undefined && e.definition.format !== 'upstream' && defaultMaxTokens > 0) input = { ...input, maxTokens: defaultMaxTokens };
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    }
+    this.begin(e, options);
+    try {
       model = await this.ready(e);
       await model.check(input);
-      release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
     } catch (err) {
+      this.end(e);
       span?.end(err);
       throw err;
     }
@@ -164,7 +229,7 @@ export class LlmService {
     let outcome = 'error';
     let promptTokens = 0;
     let completionTokens = 0;
-    const ran = this.options.observer?.generationStarted(name, model instanceof LlamaLocalModel ? model.device : undefined, options.scope);
+    const ran = this.options.observer?.generationStarted(name, model.device, options.scope);
     let failure: unknown;
     const events = model.generate(input, controller.signal)[Symbol.asyncIterator]();
     try {
@@ -187,7 +252,7 @@ export class LlmService {
     } catch (err) {
       if (options.signal.aborted) {
         outcome = 'cancelled';
-        failure = new WeftError(ErrorCode.Cancelled, 'the client cancelled the request', { cause: err });
+        failure = cancelledError(err);
       } else {
         failure = err instanceof WeftError ? err : new WeftError(ErrorCode.InferenceFailed, `model '${name}' failed: ${(err as Error).message}`, { cause: err });
       }
@@ -199,6 +264,7 @@ export class LlmService {
       await events.return?.().catch(() => undefined);
       ran?.();
       release();
+      this.end(e);
       const record: GenerationRecord = {
         model: name,
         kind: model.kind,
@@ -218,11 +284,13 @@ export class LlmService {
   async embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult> {
     const span = options.scope?.startSpan('inference.run', { 'gen_ai.request.model': name, 'gen_ai.operation.name': 'embeddings' });
     let failure: unknown;
+    let e: LlmEntry | undefined;
     try {
-      const e = this.entry(name);
+      e = this.entry(name);
+      this.begin(e, options);
       const model = await this.ready(e);
-      const release = await e.queue!.acquire(this.priority(e, options.priority), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
-      const ran = this.options.observer?.generationStarted(name, model instanceof LlamaLocalModel ? model.device : undefined, options.scope);
+      const release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      const ran = this.options.observer?.generationStarted(name, model.device, options.scope);
       try {
         const result = await model.embed(inputs, options.signal);
         e.stats.embeddings++;
@@ -237,6 +305,7 @@ export class LlmService {
       failure = err;
       throw err;
     } finally {
+      if (e) this.end(e);
       span?.end(failure);
     }
   }
@@ -245,13 +314,64 @@ export class LlmService {
     await Promise.all([...this.entries.values()].map((e) => this.release(e)));
   }
 
+  /** A call starts: counted (never evicted while in flight), its keep_alive taken. */
+  private begin(e: LlmEntry, options: LlmCallOptions): void {
+    if (e.held) {
+      throw new WeftError(ErrorCode.ModelUnavailable, `model '${e.definition.name}' is unavailable: it was unloaded; POST /v2/repository/models/${e.definition.name}/load to load it`);
+    }
+    if (options.keepAliveMs !== undefined) e.keepAliveMs = options.keepAliveMs;
+    e.refs++;
+    e.lastUsed = this.options.budget?.tick() ?? 0;
+    clearTimeout(e.keepAliveTimer);
+  }
+
+  private end(e: LlmEntry): void {
+    e.refs--;
+    e.lastUsed = this.options.budget?.tick() ?? 0;
+    if (e.refs > 0) return;
+    for (const wake of e.idleWaiters.splice(0)) wake();
+    this.armKeepAlive(e);
+  }
+
+  /** Ollama's habit: an idle local model unloads after its keep_alive (0: at once). Upstreams hold nothing here. */
+  private armKeepAlive(e: LlmEntry): void {
+    clearTimeout(e.keepAliveTimer);
+    if (e.definition.format === 'upstream' || e.keepAliveMs < 0 || e.state !== 'ready' || e.refs > 0) return;
+    const expire = () => {
+      if (e.refs > 0 || e.state !== 'ready') return;
+      this.options.log.info('model unloaded', { model: e.definition.name, reason: 'keep_alive expired' });
+      this.options.observer?.modelUnloaded?.(e.definition.name, 'keep_alive');
+      void this.release(e);
+    };
+    if (e.keepAliveMs === 0) return expire();
+    e.keepAliveTimer = setTimeout(expire, e.keepAliveMs);
+    e.keepAliveTimer.unref();
+  }
+
+  /**
+   * Unloads a model. Its memory returns to the budget at once (synchronously, so the budget can
+   * count on it while evicting); the runtime's release follows.
+   */
   private async release(e: LlmEntry): Promise<void> {
-    e.queue?.stop();
-    const model = e.model ?? (await e.loading?.catch(() => undefined));
-    e.model = undefined;
-    await model?.dispose();
+    clearTimeout(e.keepAliveTimer);
+    if (e.loading) await e.loading.catch(() => undefined);
+    if (e.releasing) return e.releasing;
+    const model = e.model;
     e.releaseMemory?.();
     e.releaseMemory = undefined;
+    e.memoryBytes = 0;
+    if (model === undefined) return;
+    e.queue?.stop();
+    e.model = undefined;
+    e.state = 'unloading';
+    e.releasing = model
+      .dispose()
+      .catch((err: unknown) => this.options.log.warn('model release failed', { model: e.definition.name, error: (err as Error).message }))
+      .finally(() => {
+        e.releasing = undefined;
+        if (e.state === 'unloading') e.state = e.held ? 'unavailable' : 'unloaded';
+      });
+    return e.releasing;
   }
 
   private entry(name: string): LlmEntry {
@@ -264,60 +384,66 @@ export class LlmService {
     return e;
   }
 
-  private priority(e: LlmEntry, requested: number | undefined): number {
-    const { priorityLevels, defaultPriorityLevel } = e.definition.config;
-    const priority = requested ?? defaultPriorityLevel;
-    if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
-      throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, { field: 'priority' });
-    }
-    return priority;
-  }
-
   private async ready(e: LlmEntry): Promise<LlmModel> {
+    // An eviction or keep-alive unload may be under way: load again once it is done.
+    while (e.releasing) await e.releasing;
     if (e.model) return e.model;
-    e.loading ??= this.load(e).finally(() => {
+    e.loading ??= this.open(e).finally(() => {
       e.loading = undefined;
     });
     return e.loading;
   }
 
-  private async load(e: LlmEntry): Promise<LlmModel> {
+  private spec(e: LlmEntry): LanguageModelSpec {
+    const { name, config } = e.definition;
+    if (e.definition.format === 'upstream') {
+      return { format: 'upstream', name, urls: config.upstream ?? [], upstreamModel: config.upstreamModel ?? name, healthIntervalMs: this.options.healthIntervalMs, retryMs: this.options.retryMs };
+    }
+    const path = [...e.definition.versions].sort((a, b) => a[0] - b[0]).at(-1)![1];
+    return { format: 'gguf', name, path, device: config.device, contextSize: config.contextSize, parallel: config.parallel, threads: config.threads };
+  }
+
+  private async open(e: LlmEntry): Promise<LlmModel> {
     const { name, config } = e.definition;
     const started = performance.now();
+    const spec = this.spec(e);
+    const deps = { llama: this.options.backend, log: this.options.log };
     let model: LlmModel;
+    e.state = 'loading';
     try {
-      if (e.definition.format === 'upstream') {
-        model = new RemoteModel({
-          model: name,
-          urls: config.upstream ?? [],
-          upstreamModel: config.upstreamModel ?? name,
-          healthIntervalMs: this.options.healthIntervalMs,
-          retryMs: this.options.retryMs,
-          log: this.options.log,
-        });
-      } else {
-        const path = [...e.definition.versions].sort((a, b) => a[0] - b[0]).at(-1)![1];
-        // Weights take about the file's size; the KV cache comes on top (see docs/llm.md).
-        const bytes = config.memory ?? statSync(path).size;
-        e.releaseMemory = this.options.reserveMemory?.(name, config.device, bytes);
-        model = await this.options.backend.load(path, {
-          device: config.device,
-          contextSize: config.contextSize,
-          parallel: config.parallel,
-          threads: config.threads,
-        });
+      const bytes = spec.format === 'gguf' ? (config.memory ?? (await languageModelMemory(spec, deps))) : 0;
+      if (spec.format === 'gguf' && this.options.budget) {
+        const resident: Resident = {
+          name,
+          device: spec.device,
+          bytes,
+          busy: () => e.refs > 0 || e.loading !== undefined,
+          lastUsed: () => e.lastUsed,
+          evict: () => void this.release(e),
+        };
+        e.releaseMemory = this.options.budget.admitResident(resident);
       }
+      e.memoryBytes = bytes;
+      model = await openLanguageModel(spec, deps);
     } catch (err) {
       e.releaseMemory?.();
       e.releaseMemory = undefined;
-      if (err instanceof WeftError && err.code === ErrorCode.MemoryBudgetExceeded) throw err;
+      e.memoryBytes = 0;
+      if (err instanceof WeftError && err.code === ErrorCode.MemoryBudgetExceeded) {
+        e.state = 'unloaded';
+        throw err;
+      }
+      e.state = 'unavailable';
       e.reason = `load failed: ${(err as Error).message}`;
       throw new WeftError(ErrorCode.ModelLoadFailed, `model '${name}' failed to load: ${(err as Error).message}`, { cause: err });
     }
     e.reason = undefined;
     e.queue = new SlotQueue({ model: name, slots: model.concurrency, maxQueueSize: config.maxQueueSize, priorityLevels: config.priorityLevels });
     e.model = model;
-    this.options.log.info('model loaded', { model: name, kind: model.kind, ms: Math.round(performance.now() - started) });
+    e.state = e.held ? 'unavailable' : 'ready';
+    const ms = performance.now() - started;
+    this.options.log.info('model loaded', { model: name, kind: model.kind, memoryBytes: e.memoryBytes, ms: Math.round(ms) });
+    if (model.device !== undefined) this.options.observer?.modelLoaded?.(name, model.device, ms);
     return model;
   }
 }

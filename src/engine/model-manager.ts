@@ -11,6 +11,8 @@ import type { ModelDefinition } from './repository.js';
 import type { ModelConfig } from './model-config.js';
 import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
 import { validateCall } from './validate.js';
+import { checkPriority } from './admission.js';
+import type { TensorModels } from './engine.js';
 
 export const ModelStates = ['unloaded', 'loading', 'ready', 'unloading', 'unavailable'] as const;
 export type ModelState = (typeof ModelStates)[number];
@@ -40,6 +42,19 @@ export interface InferRequest extends Omit<Job, 'priority' | 'timeoutMs'> {
 export interface InferResult extends JobResult {
   model: string;
   version: number;
+}
+
+/** A loaded model of another kind (a language model) held in this manager's budget. */
+export interface Resident {
+  readonly name: string;
+  readonly device: Device;
+  readonly bytes: number;
+  /** Running, queued or loading: never evicted then. */
+  busy(): boolean;
+  /** Its last use on the budget's clock (`tick()`). */
+  lastUsed(): number;
+  /** Unloads it; must give its bytes back (call the release) before returning. */
+  evict(): void;
 }
 
 export interface ModelManagerOptions {
@@ -86,9 +101,10 @@ class ModelVersion {
   }
 }
 
-export class ModelManager {
+export class ModelManager implements TensorModels {
   private readonly models = new Map<string, Map<number, ModelVersion>>();
   private readonly used: Record<Device, number> = { cpu: 0, cuda: 0 };
+  private readonly residents = new Set<Resident>();
   private useCounter = 0;
 
   constructor(
@@ -204,7 +220,7 @@ export class ModelManager {
   async infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult> {
     const m = this.resolve(name, version);
     this.checkAvailable(m);
-    const { priorityLevels, defaultPriorityLevel, queueTimeoutMs } = m.config;
+    const { queueTimeoutMs } = m.config;
     request.scope?.modelCallStarted();
     m.refs++;
     m.lastUsed = ++this.useCounter;
@@ -212,12 +228,7 @@ export class ModelManager {
     try {
       await this.ensureLoaded(m);
       validateCall(request.inputs, request.outputs, m.signature!, { maxBatchSize: m.maxBatchSize, model: m.name });
-      const priority = request.priority ?? defaultPriorityLevel;
-      if (!Number.isInteger(priority) || priority < 1 || priority > priorityLevels) {
-        throw new WeftError(ErrorCode.BadRequest, `priority must be an integer from 1 (highest) to ${priorityLevels}`, {
-          field: 'parameters.priority',
-        });
-      }
+      const priority = checkPriority(request.priority, m.config, 'parameters.priority');
       const result = await m.scheduler!.enqueue({ ...request, priority, timeoutMs: request.timeoutMs ?? queueTimeoutMs });
       // The inference.run span, its queue span and batch link, for every caller.
       request.scope?.modelCallDone(m.name, result);
@@ -368,16 +379,26 @@ export class ModelManager {
   }
 
   /**
-   * Counts memory held outside this manager (a language model) against a device's budget,
-   * evicting idle models here to make room. Returns the function that gives it back.
+   * Counts a model held by another kind's service (a language model) in the same budget, and in
+   * the same LRU eviction: it is evicted like an idle ONNX version when room is needed, never
+   * while `busy()`. Throws MEMORY_BUDGET_EXCEEDED when no room can be made. Returns the release.
    */
-  reserveExternal(name: string, device: Device, need: number): () => void {
-    this.reserveOn(name, device, need, undefined);
+  admitResident(resident: Resident): () => void {
+    this.reserveOn(resident.name, resident.device, resident.bytes, resident);
+    this.residents.add(resident);
     let held = true;
     return () => {
-      if (held) this.used[device] -= need;
+      if (held) {
+        this.used[resident.device] -= resident.bytes;
+        this.residents.delete(resident);
+      }
       held = false;
     };
+  }
+
+  /** The budget's LRU clock: a resident calls it on every use. */
+  tick(): number {
+    return ++this.useCounter;
   }
 
   /** Makes room for `need` bytes on the model's device, evicting idle models least recently used first. */
@@ -385,16 +406,23 @@ export class ModelManager {
     this.reserveOn(m.name, m.device, need, m);
   }
 
-  private reserveOn(name: string, device: Device, need: number, self: ModelVersion | undefined): void {
+  private reserveOn(name: string, device: Device, need: number, self: ModelVersion | Resident): void {
     const budget = this.options.memoryBudget[device];
     if (need > budget) {
-      const why = self ? this.neverFits(self) : undefined;
+      // A tensor model says what it is counted for; a language model's figure is its estimate.
+      const why = 'scheduler' in self ? this.neverFits(self) : undefined;
       throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' can never load here: ${why ?? `it needs ${formatBytes(need)} but the ${device} memory budget is ${formatBytes(budget)} (--memory-budget)`}`);
     }
-    const idle = this.names()
-      .flatMap((n) => [...this.versionsOf(n).values()])
-      .filter((o) => o !== self && o.device === device && o.state === 'ready' && o.refs === 0)
-      .sort((a, b) => a.lastUsed - b.lastUsed);
+    // Idle models of every kind on this device, least recently used first.
+    const idle: Array<{ lastUsed: number; evict: () => void; name: string }> = [
+      ...this.names()
+        .flatMap((n) => [...this.versionsOf(n).values()])
+        .filter((o) => o !== self && o.device === device && o.state === 'ready' && o.refs === 0)
+        .map((o) => ({ name: o.name, lastUsed: o.lastUsed, evict: () => void this.release(o) })),
+      ...[...this.residents]
+        .filter((r) => r !== self && r.device === device && !r.busy())
+        .map((r) => ({ name: r.name, lastUsed: r.lastUsed(), evict: () => r.evict() })),
+    ].sort((a, b) => a.lastUsed - b.lastUsed);
     while (this.used[device] + need > budget) {
       const victim = idle.shift();
       if (victim === undefined) {
@@ -404,9 +432,10 @@ export class ModelManager {
           { retryAfterSeconds: 1 },
         );
       }
-      this.options.log.info('model evicted', { model: victim.name, version: victim.version, reason: 'memory budget' });
+      this.options.log.info('model evicted', { model: victim.name, reason: 'memory budget' });
       this.options.observer?.modelUnloaded(victim.name, 'memory budget');
-      void this.release(victim);
+      // Synchronous for the budget: a victim's bytes are back before the next one is picked.
+      victim.evict();
     }
     this.used[device] += need;
   }

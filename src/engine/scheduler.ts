@@ -1,14 +1,15 @@
-// The per-model scheduler: a bounded priority queue in front of a model, feeding a dynamic
-// batcher that runs up to `instances` batches at once.
+// The per-model scheduler for tensor models: the one admission queue (admission.ts) in front of
+// a model, feeding a dynamic batcher that runs up to `instances` batches at once.
 //
 // Ownership: once `enqueue` returns a promise, the scheduler owns the job until it settles it
 // exactly once — with outputs, or with QUEUE_FULL, QUEUE_TIMEOUT, CANCELLED, SHUTTING_DOWN or
 // INFERENCE_FAILED.
 
-import { ErrorCode, QueueFullError, WeftError } from '../errors.js';
+import { ErrorCode, WeftError } from '../errors.js';
 import type { LoadedModel, Tensor } from '../backends/index.js';
 import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 import { batchRows, compatibilityKey, concatInputs, splitOutputs } from './batch.js';
+import { AdmissionQueue } from './admission.js';
 
 export interface SchedulerOptions {
   model: string;
@@ -52,8 +53,6 @@ interface QueuedJob extends Job {
   enqueuedAt: number;
   resolve: (result: JobResult) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 export interface Scheduler {
@@ -67,13 +66,10 @@ export interface Scheduler {
 }
 
 export class DynamicBatchScheduler implements Scheduler {
-  /** One FIFO per priority level; index 0 is level 1. */
-  private readonly queues: QueuedJob[][];
-  private queued = 0;
+  private readonly queue: AdmissionQueue<QueuedJob>;
   private runningBatches = 0;
   private runningJobs = 0;
   private delayTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
   private idleWaiters: Array<() => void> = [];
   /** Moving average of one batch's compute time, for Retry-After. */
   private avgComputeMs = 10;
@@ -83,23 +79,20 @@ export class DynamicBatchScheduler implements Scheduler {
     private readonly options: SchedulerOptions,
     private readonly now: () => number = performance.now.bind(performance),
   ) {
-    this.queues = Array.from({ length: options.priorityLevels }, () => []);
+    this.queue = new AdmissionQueue(options);
   }
 
   inflight(): number {
-    return this.queued + this.runningJobs;
+    return this.queue.size + this.runningJobs;
   }
 
   queuedCount(): number {
-    return this.queued;
+    return this.queue.size;
   }
 
   enqueue(job: Job): Promise<JobResult> {
-    if (this.stopped) return Promise.reject(new WeftError(ErrorCode.ShuttingDown, `model '${this.options.model}' is stopping`));
-    if (job.signal?.aborted) return Promise.reject(cancelled());
-    if (this.queued >= this.options.maxQueueSize) {
-      return Promise.reject(new QueueFullError(this.options.model, this.options.maxQueueSize, this.retryAfterSeconds()));
-    }
+    const refused = this.queue.refusal(job.signal, () => this.retryAfterSeconds());
+    if (refused) return Promise.reject(refused);
     return new Promise<JobResult>((resolve, reject) => {
       const queuedJob: QueuedJob = {
         ...job,
@@ -108,87 +101,46 @@ export class DynamicBatchScheduler implements Scheduler {
         enqueuedAt: this.now(),
         resolve,
         reject,
-        timer: undefined,
-        onAbort: undefined,
       };
-      queuedJob.timer = setTimeout(() => {
-        this.remove(queuedJob);
-        reject(
-          new WeftError(ErrorCode.QueueTimeout, `request waited ${job.timeoutMs} ms in the queue of model '${this.options.model}' without running`),
-        );
-      }, queueTimer(job.timeoutMs));
-      if (job.signal) {
-        queuedJob.onAbort = () => {
-          this.remove(queuedJob);
-          reject(cancelled());
-        };
-        job.signal.addEventListener('abort', queuedJob.onAbort, { once: true });
-      }
-      this.queues[job.priority - 1]!.push(queuedJob);
-      this.queued++;
+      this.queue.push(queuedJob, job.priority, job.timeoutMs, job.signal, reject);
       this.pump();
     });
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     clearTimeout(this.delayTimer);
-    for (const queue of this.queues) {
-      for (const job of [...queue]) {
-        this.remove(job);
-        job.reject(new WeftError(ErrorCode.ShuttingDown, `model '${this.options.model}' is stopping`));
-      }
-    }
+    this.queue.stop();
     if (this.runningBatches > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   private retryAfterSeconds(): number {
     const perBatch = Math.max(1, this.options.maxBatchSize);
-    const drainMs = (this.avgComputeMs * Math.ceil(this.queued / perBatch)) / this.options.instances;
+    const drainMs = (this.avgComputeMs * Math.ceil(this.queue.size / perBatch)) / this.options.instances;
     return Math.max(1, Math.ceil(drainMs / 1000));
-  }
-
-  /** Takes a job out of the queue and detaches its timer and abort listener. */
-  private remove(job: QueuedJob): void {
-    const queue = this.queues[job.priority - 1]!;
-    const index = queue.indexOf(job);
-    if (index >= 0) {
-      queue.splice(index, 1);
-      this.queued--;
-    }
-    clearTimeout(job.timer);
-    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
-  }
-
-  private head(): QueuedJob | undefined {
-    for (const queue of this.queues) if (queue.length > 0) return queue[0];
-    return undefined;
   }
 
   /** Starts batches while an instance is free and the queue holds a batch worth running now. */
   private pump(): void {
-    while (this.runningBatches < this.options.instances && this.queued > 0) {
+    while (this.runningBatches < this.options.instances && this.queue.size > 0) {
       const batch = this.formBatch();
       if (batch === undefined) return;
       clearTimeout(this.delayTimer);
-      for (const job of batch) this.remove(job);
+      for (const job of batch) this.queue.remove(job);
       void this.execute(batch);
     }
   }
 
   /** The batch to run now, or undefined when the batcher should wait for more requests. */
   private formBatch(): QueuedJob[] | undefined {
-    const head = this.head()!;
+    const head = this.queue.head()!;
     const max = this.options.maxBatchSize;
     if (max === 0 || head.rows >= max) return [head];
     const batch: QueuedJob[] = [];
     let rows = 0;
-    for (const queue of this.queues) {
-      for (const job of queue) {
-        if (job.key !== head.key || rows + job.rows > max) continue;
-        batch.push(job);
-        rows += job.rows;
-      }
+    for (const job of this.queue.ordered()) {
+      if (job.key !== head.key || rows + job.rows > max) continue;
+      batch.push(job);
+      rows += job.rows;
     }
     if (rows >= max) return batch;
     const waitedUs = (this.now() - head.enqueuedAt) * 1000;
@@ -248,7 +200,7 @@ export class DynamicBatchScheduler implements Scheduler {
       this.runningBatches--;
       this.runningJobs -= batch.length;
       if (this.runningBatches === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-      if (!this.stopped) this.pump();
+      if (!this.queue.isStopped) this.pump();
     }
   }
 
@@ -261,16 +213,4 @@ export class DynamicBatchScheduler implements Scheduler {
       job.resolve({ outputs: parts[i]!, batchSize, batchRequests: batch.length, queueMs: started - job.enqueuedAt, computeMs });
     });
   }
-}
-
-/** setTimeout's longest delay; a longer one would fire at once (Node clamps it to 1 ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** A queue timeout setTimeout can hold: a huge `timeout` parameter means "wait as long as possible". */
-export function queueTimer(timeoutMs: number): number {
-  return Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS);
-}
-
-function cancelled(): WeftError {
-  return new WeftError(ErrorCode.Cancelled, 'the client cancelled the request');
 }

@@ -1,13 +1,13 @@
-// Admission for a language model: `slots` generations run at once (one per sequence of its
-// context); the rest wait in a bounded queue with priority levels, and a full queue refuses at
-// once with QUEUE_FULL. Unlike the tensor batcher there is nothing to batch here: llama.cpp
-// already decodes every running sequence in one batch per step.
+// The slot pool of a language model, behind the one admission queue (admission.ts): `slots`
+// generations run at once (one per sequence of its context); the rest wait in admission. Unlike
+// the tensor batcher there is nothing to batch here: llama.cpp already decodes every running
+// sequence in one batch per step.
 //
 // Ownership: `acquire` resolves with a release function that the caller must call exactly once;
 // a rejected `acquire` (QUEUE_FULL, QUEUE_TIMEOUT, CANCELLED, SHUTTING_DOWN) holds nothing.
 
-import { ErrorCode, QueueFullError, WeftError } from '../errors.js';
-import { queueTimer } from './scheduler.js';
+import { ErrorCode } from '../errors.js';
+import { AdmissionQueue } from './admission.js';
 
 export interface SlotQueueOptions {
   model: string;
@@ -19,24 +19,18 @@ export interface SlotQueueOptions {
 }
 
 interface Waiter {
-  priority: number;
   grant: (release: () => void) => void;
-  reject: (err: Error) => void;
-  cleanup: () => void;
 }
 
 export class SlotQueue {
-  /** One FIFO per priority level; index 0 is level 1. */
-  private readonly queues: Waiter[][];
+  private readonly queue: AdmissionQueue<Waiter>;
   private running = 0;
-  private queuedCount = 0;
-  private stopped = false;
   /** Moving average of how long a slot is held, for Retry-After. */
   private avgHoldMs = 1000;
   private readonly now: () => number;
 
   constructor(private readonly options: SlotQueueOptions) {
-    this.queues = Array.from({ length: options.priorityLevels }, () => []);
+    this.queue = new AdmissionQueue(options);
     this.now = options.now ?? (() => performance.now());
   }
 
@@ -45,57 +39,26 @@ export class SlotQueue {
   }
 
   get queued(): number {
-    return this.queuedCount;
+    return this.queue.size;
   }
 
   acquire(priority: number, timeoutMs: number, signal: AbortSignal): Promise<() => void> {
-    if (this.stopped) return Promise.reject(new WeftError(ErrorCode.ShuttingDown, `model '${this.options.model}' is stopping`));
-    if (signal.aborted) return Promise.reject(cancelled());
-    if (this.running < this.options.slots && this.queuedCount === 0) return Promise.resolve(this.grant());
-    if (this.queuedCount >= this.options.maxQueueSize) {
-      const perSlot = Number.isFinite(this.options.slots) ? this.options.slots : 1;
-      const retry = Math.max(1, Math.ceil((this.avgHoldMs * Math.ceil((this.queuedCount + 1) / perSlot)) / 1000));
-      return Promise.reject(new QueueFullError(this.options.model, this.options.maxQueueSize, retry));
-    }
-    return new Promise((resolve, reject) => {
-      const queue = this.queues[priority - 1]!;
-      const onAbort = () => {
-        waiter.cleanup();
-        reject(cancelled());
-      };
-      const timer = setTimeout(() => {
-        waiter.cleanup();
-        reject(new WeftError(ErrorCode.QueueTimeout, `request waited ${timeoutMs} ms in the queue of model '${this.options.model}'`));
-      }, queueTimer(timeoutMs));
-      const waiter: Waiter = {
-        priority,
-        grant: resolve,
-        reject,
-        cleanup: () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          const i = queue.indexOf(waiter);
-          if (i >= 0) {
-            queue.splice(i, 1);
-            this.queuedCount--;
-          }
-        },
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      queue.push(waiter);
-      this.queuedCount++;
-    });
+    const free = this.running < this.options.slots && this.queue.size === 0;
+    const refused = this.queue.refusal(signal, () => this.retryAfterSeconds());
+    // A free slot admits at once; a full queue only refuses when the call would have to wait.
+    if (refused && !(free && refused.code === ErrorCode.QueueFull)) return Promise.reject(refused);
+    if (free) return Promise.resolve(this.grant());
+    return new Promise((resolve, reject) => this.queue.push({ grant: resolve }, priority, timeoutMs, signal, reject));
   }
 
   /** Rejects everything waiting; running generations keep their slots until released. */
   stop(): void {
-    this.stopped = true;
-    for (const queue of this.queues) {
-      for (const waiter of [...queue]) {
-        waiter.cleanup();
-        waiter.reject(new WeftError(ErrorCode.ShuttingDown, `model '${this.options.model}' is stopping`));
-      }
-    }
+    this.queue.stop();
+  }
+
+  private retryAfterSeconds(): number {
+    const perSlot = Number.isFinite(this.options.slots) ? this.options.slots : 1;
+    return Math.max(1, Math.ceil((this.avgHoldMs * Math.ceil((this.queue.size + 1) / perSlot)) / 1000));
   }
 
   private grant(): () => void {
@@ -113,14 +76,10 @@ export class SlotQueue {
 
   private next(): void {
     while (this.running < this.options.slots) {
-      const waiter = this.queues.find((q) => q.length > 0)?.[0];
+      const waiter = this.queue.head();
       if (waiter === undefined) return;
-      waiter.cleanup();
+      this.queue.remove(waiter);
       waiter.grant(this.grant());
     }
   }
-}
-
-function cancelled(): WeftError {
-  return new WeftError(ErrorCode.Cancelled, 'the client cancelled the request');
 }

@@ -5,7 +5,7 @@
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, WeftError, type ErrorCode as Code, cancelledError } from '../errors.js';
-import type { LlmService, ModelManager } from '../engine/index.js';
+import type { LanguageModels, TensorModels } from '../engine/index.js';
 import type { Logger, RequestScope } from '../telemetry/index.js';
 import { workerEntry } from '../worker-entry.js';
 import { FACTORS, HandleTable, type Grants, type HostContext } from './factors/index.js';
@@ -27,8 +27,8 @@ export interface PoolOptions {
   memoryBytes: number;
   deadlineMs: number;
   concurrency: number;
-  manager: ModelManager;
-  llm: LlmService | undefined;
+  manager: TensorModels;
+  llm: LanguageModels | undefined;
   log: Logger;
   onInstanceStart: ((app: string) => void) | undefined;
 }

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppBundle } from '../bundle/index.js';
 import { parseBytes, parseDuration } from '../config/index.js';
-import type { LlmService, ModelManager } from '../engine/index.js';
+import type { LanguageModels, TensorModels } from '../engine/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Logger, RequestScope } from '../telemetry/index.js';
 import { compileCoreModules, transpileComponent } from './compile.js';
@@ -17,9 +17,9 @@ import type { AppRequest, AppResponse } from './protocol.js';
 const WORLD = 'weft:app/app@0.1.0';
 
 export interface SandboxOptions {
-  manager: ModelManager;
+  manager: TensorModels;
   /** Language models components may call (weft:ai/inference generate, embed); none when absent. */
-  llm?: LlmService;
+  llm?: LanguageModels;
   log: Logger;
   /** The node's data dir; transpiled components are cached under it. */
   dataDir: string;

@@ -24,7 +24,7 @@ const APP = 'weft_app';
 export interface ModelGaugeSource {
   name: string;
   device?: string | undefined;
-  /** Absent where the model's memory is counted elsewhere (a language model's, by the manager). */
+  /** Absent where the model holds no memory on this node (an upstream). */
   memoryBytes?: number;
   /** Memory measured at load, where the backend measures it. */
   measuredBytes?: number | undefined;

@@ -15,8 +15,9 @@ export interface TinyNode {
   stop(): Promise<void>;
 }
 
-export function openAiClient(url: string): OpenAI {
-  return new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+/** The official client; `apiKey` only matters on a node that has keys. */
+export function openAiClient(url: string, apiKey = 'unused'): OpenAI {
+  return new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
 }
 
 /** A node serving the tiny model as `tiny` (one CPU thread: tests share the machine). */

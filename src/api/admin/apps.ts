@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { loadApp, type AppBundle } from '../../bundle/index.js';
 import type { NodeConfig } from '../../config/index.js';
-import { appModels, type LlmService, type ModelDefinition, type ModelManager } from '../../engine/index.js';
+import { addModels, appModels, removeModels, servesModel, type LlmService, type ModelDefinition, type ModelManager } from '../../engine/index.js';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import type { Logger } from '../../telemetry/index.js';
@@ -78,13 +78,12 @@ export class AppDeployer {
     for (let pending = this.pendingRemoval(definitions); pending.length > 0; pending = this.pendingRemoval(definitions)) await Promise.all(pending);
     // From here to the engine's add nothing awaits, so no other deploy or removal interleaves.
     for (const d of definitions) {
-      if (!this.shared.has(d.name) && (manager.names().includes(d.name) || llm.has(d.name))) {
+      if (!this.shared.has(d.name) && servesModel({ tensors: manager, language: llm }, d.name)) {
         throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is already served by this node`, { field: 'models' });
       }
     }
     const added = new Set(this.shared.claim(name, claims).map((c) => c.name));
-    manager.add(definitions.filter((d) => added.has(d.name) && d.format === 'onnx'));
-    llm.add(definitions.filter((d) => added.has(d.name) && d.format !== 'onnx'));
+    addModels({ tensors: manager, language: llm }, definitions.filter((d) => added.has(d.name)));
     const models = definitions.map((d) => d.name);
     if (bundle.manifest.component) {
       try {
@@ -109,7 +108,7 @@ export class AppDeployer {
   private async release(app: string, models: readonly string[]): Promise<void> {
     const { manager, llm } = this.options;
     const unused = this.shared.release(app, models);
-    const work = Promise.all([manager.remove(unused.filter((m) => manager.names().includes(m))), llm.remove(unused.filter((m) => llm.has(m)))]).then(() => undefined);
+    const work = removeModels({ tensors: manager, language: llm }, unused);
     for (const m of unused) this.releasing.set(m, work);
     try {
       await work;

@@ -3,7 +3,7 @@
 
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { tensorsByName, type ModelManager } from '../../engine/index.js';
+import { tensorsByName, type LanguageModels, type TensorModels, type ModelState } from '../../engine/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
@@ -11,7 +11,9 @@ import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 
 export interface KserveRoutesOptions {
-  manager: ModelManager;
+  manager: TensorModels;
+  /** Language models: listed, loaded and unloaded by the repository extension like tensor models. */
+  llm?: LanguageModels | undefined;
   serverName: string;
   serverVersion: string;
   /** False while the node starts or drains. */
@@ -47,7 +49,7 @@ function optionalInteger(parameters: Record<string, unknown>, name: string): num
 }
 
 export function kserveRoutes(options: KserveRoutesOptions): Hono {
-  const { manager } = options;
+  const { manager, llm } = options;
   const app = new Hono();
 
   app.get('/v2', (c) => c.json<ServerMetadata>({ name: options.serverName, version: options.serverVersion, extensions: EXTENSIONS }));
@@ -130,8 +132,9 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
       }
       readyOnly = typeof parsed === 'object' && parsed !== null && (parsed as { ready?: unknown }).ready === true;
     }
-    const entries: RepositoryIndexEntry[] = manager
-      .status()
+    const all: Array<{ name: string; version: number; state: ModelState; reason: string | undefined }> = [...manager.status(), ...(llm?.list() ?? [])];
+    const entries: RepositoryIndexEntry[] = all
+      .sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version)
       .filter((s) => !readyOnly || s.state === 'ready')
       .map((s) => ({
         name: s.name,
@@ -141,12 +144,14 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
       }));
     return c.json(entries);
   });
+  // A name is served by one of the two services (names are unique across both).
+  const owner = (name: string) => (llm?.has(name) ? llm : manager);
   app.post('/v2/repository/models/:name/load', async (c) => {
-    await manager.load(c.req.param('name'));
+    await owner(c.req.param('name')).load(c.req.param('name'));
     return c.json({});
   });
   app.post('/v2/repository/models/:name/unload', async (c) => {
-    await manager.unload(c.req.param('name'));
+    await owner(c.req.param('name')).unload(c.req.param('name'));
     return c.json({});
   });
   refuseOtherMethods(app);

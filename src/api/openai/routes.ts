@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { GenerateEvent, GenerateInput } from '../../backends/index.js';
-import type { LlmService } from '../../engine/index.js';
+import type { LanguageModels } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
 import { readJsonBody } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
@@ -15,7 +15,7 @@ import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
 
 export interface OpenAiRoutesOptions {
-  llm: LlmService;
+  llm: LanguageModels;
 }
 
 type Kind = 'chat' | 'text';
@@ -56,7 +56,7 @@ function chunkBody(kind: Kind, id: string, model: string, part: { text?: string;
   return { id, object, created, model, choices: [choice] };
 }
 
-async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<Response> {
+async function generateRoute(c: Context, llm: LanguageModels, kind: Kind): Promise<Response> {
   const body = await readJsonBody(c);
   const request = kind === 'chat' ? parseBody(chatRequest, body) : parseBody(completionRequest, body);
   const input: GenerateInput = kind === 'chat' ? chatInput(request as never) : completionInput(request as never);
@@ -70,7 +70,12 @@ async function generateRoute(c: Context, llm: LlmService, kind: Kind): Promise<R
   const clientSignal = c.req.raw.signal;
   const onClose = () => controller.abort();
   clientSignal.addEventListener('abort', onClose, { once: true });
-  const events = llm.generate(model, input, { signal: controller.signal, scope, ...(request.priority !== undefined && { priority: request.priority }) });
+  const events = llm.generate(model, input, {
+    signal: controller.signal,
+    scope,
+    ...(request.priority !== undefined && { priority: request.priority }),
+    ...(request.keep_alive !== undefined && { keepAliveMs: request.keep_alive }),
+  });
   // The first event is awaited before any byte goes out, so rejections get a proper status.
   let first: IteratorResult<GenerateEvent>;
   try {
@@ -159,7 +164,11 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
       const request = parseBody(embeddingRequest, await readJsonBody(c));
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       scopeOf(c)?.setOperation('embeddings', request.model);
-      const { vectors, promptTokens } = await llm.embed(request.model, inputs, { signal: c.req.raw.signal, scope: scopeOf(c) });
+      const { vectors, promptTokens } = await llm.embed(request.model, inputs, {
+        signal: c.req.raw.signal,
+        scope: scopeOf(c),
+        ...(request.keep_alive !== undefined && { keepAliveMs: request.keep_alive }),
+      });
       const base64 = request.encoding_format === 'base64';
       return c.json({
         object: 'list',

@@ -3,8 +3,22 @@
 // Leaf module: depends on the engine's types only.
 
 import { z } from 'zod';
+import { parseDuration } from '../../config/index.js';
 import { ErrorCode, WeftError, firstIssue } from '../../errors.js';
 import type { ChatMessage, GenerateInput } from '../../backends/index.js';
+
+/**
+ * Ollama's keep_alive: seconds as a number, or a duration ("5m", "30s", "0"); negative keeps the
+ * model loaded until evicted, 0 unloads it after the request. Parsed to milliseconds.
+ */
+const keepAlive = z.union([z.number(), z.string()]).transform((raw, ctx) => {
+  const ms = typeof raw === 'number' ? (raw < 0 ? -1 : raw * 1000) : parseDuration(raw.trim().startsWith('-') ? '-1' : raw);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'keep_alive must be seconds or a duration such as "5m" (negative: until evicted)' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 
@@ -37,6 +51,8 @@ const sampling = {
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   /** Weft's extension: queue priority, 1 is the highest. */
   priority: z.number().int().positive().optional(),
+  /** Ollama's extension: how long the model stays loaded after this request. */
+  keep_alive: keepAlive.optional(),
   user: z.string().optional(),
 };
 
@@ -75,6 +91,8 @@ export const embeddingRequest = z.object({
   /** The official client asks for base64 by default. */
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: z.undefined({ error: 'dimensions is not supported' }).optional(),
+  /** Ollama's extension: how long the model stays loaded after this request. */
+  keep_alive: keepAlive.optional(),
   user: z.string().optional(),
 });
 export type EmbeddingRequest = z.infer<typeof embeddingRequest>;

@@ -2,6 +2,7 @@
 // `parallel` sequences, so that that many generations advance together in shared batches.
 // Prebuilt binaries come from npm (@node-llama-cpp/*); nothing is ever built or downloaded.
 
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type {
   ChatHistoryItem,
@@ -60,6 +61,26 @@ export class LlamaBackend {
 
   private lib(): Promise<Library> {
     return (this.library ??= import('node-llama-cpp'));
+  }
+
+  /**
+   * Bytes a loaded GGUF takes, estimated before loading: the weights take about the file's size,
+   * and the KV cache holds, for every layer, one key and one value vector (f16) per token of
+   * context of every sequence (context_size × parallel, an upper bound), read from the GGUF's
+   * metadata. An estimate: llama.cpp's compute buffers are not counted.
+   */
+  async estimateMemory(path: string, options: Pick<LlamaLoadOptions, 'contextSize' | 'parallel'>): Promise<number> {
+    const weights = statSync(path).size;
+    const lib = await this.lib();
+    const info = await lib.readGgufFileInfo(path, { readTensorInfo: false });
+    const arch = info.architectureMetadata as { block_count?: number; embedding_length?: number; attention?: { head_count?: number; head_count_kv?: number | number[] } };
+    const layers = arch.block_count ?? 0;
+    const embd = arch.embedding_length ?? 0;
+    const heads = arch.attention?.head_count ?? 1;
+    const kvHeadsRaw = arch.attention?.head_count_kv ?? heads;
+    const kvHeads = Array.isArray(kvHeadsRaw) ? Math.max(...kvHeadsRaw) : kvHeadsRaw;
+    const kvPerToken = 2 * layers * Math.ceil((embd * kvHeads) / heads) * 2;
+    return weights + kvPerToken * options.contextSize * options.parallel;
   }
 
   async load(path: string, options: LlamaLoadOptions): Promise<LlamaLocalModel> {

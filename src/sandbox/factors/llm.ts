@@ -6,7 +6,7 @@
 // The leaf module, not backends/index.js: component workers load this file too.
 import { ChatRoles, type ChatRole, type GenerateEvent, type GenerateInput } from '../../backends/llm-types.js';
 import { ErrorCode, WeftError } from '../../errors.js';
-import type { LlmService } from '../../engine/index.js';
+import type { LanguageModels } from '../../engine/index.js';
 import type { RequestScope } from '../../telemetry/index.js';
 import type { GuestContext, HostAnswer, HostContext } from './types.js';
 
@@ -71,14 +71,14 @@ export class GenerationStream {
   /** The first event, pulled at start so that rejections surface from generate-stream. */
   private first: GenerateEvent | undefined;
 
-  private constructor(llm: LlmService, model: string, input: GenerateInput, private readonly signal: AbortSignal, scope: RequestScope | undefined) {
+  private constructor(llm: LanguageModels, model: string, input: GenerateInput, private readonly signal: AbortSignal, scope: RequestScope | undefined) {
     signal.addEventListener('abort', this.onAbort, { once: true });
     if (signal.aborted) this.controller.abort();
     this.events = llm.generate(model, input, { signal: this.controller.signal, scope });
   }
 
   /** Waits for admission (the model's queue) and the first event; throws the engine's refusal. */
-  static async start(llm: LlmService, model: string, input: GenerateInput, signal: AbortSignal, scope?: RequestScope): Promise<GenerationStream> {
+  static async start(llm: LanguageModels, model: string, input: GenerateInput, signal: AbortSignal, scope?: RequestScope): Promise<GenerationStream> {
     const stream = new GenerationStream(llm, model, input, signal, scope);
     try {
       const r = await stream.events.next();
@@ -109,7 +109,7 @@ export class GenerationStream {
   }
 }
 
-function service(ctx: HostContext): LlmService {
+function service(ctx: HostContext): LanguageModels {
   if (ctx.llm === undefined) throw new WeftError(ErrorCode.ModelNotFound, 'this node serves no language models');
   return ctx.llm;
 }

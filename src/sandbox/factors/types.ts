@@ -2,7 +2,7 @@
 // imports it gives a component inside the worker, the operations it runs on the main thread
 // for them, and a check of an app against the node when the app is loaded.
 
-import type { LlmService, ModelManager } from '../../engine/index.js';
+import type { LanguageModels, TensorModels } from '../../engine/index.js';
 import type { Manifest } from '../../bundle/index.js';
 import type { RequestScope } from '../../telemetry/index.js';
 import type { HandleTable } from './handles.js';
@@ -26,9 +26,9 @@ export interface GuestContext {
 export interface HostContext {
   app: string;
   grants: Grants;
-  manager: ModelManager;
+  manager: TensorModels;
   /** The node's language models; undefined where the node was built without them. */
-  llm: LlmService | undefined;
+  llm: LanguageModels | undefined;
   /** Aborted when the request ends (deadline, client gone, worker died, or done). */
   signal: AbortSignal;
   /** Objects this request holds between calls (LLM streams); closed when it ends. */
@@ -39,8 +39,8 @@ export interface HostContext {
 
 /** What an app is checked against at load: the models this node serves. */
 export interface NodeModels {
-  manager: ModelManager;
-  llm: LlmService | undefined;
+  manager: TensorModels;
+  llm: LanguageModels | undefined;
 }
 
 export interface HostAnswer {

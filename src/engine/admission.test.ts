@@ -1,0 +1,118 @@
+// One admission queue for every model kind: the tensor batcher (DynamicBatchScheduler) and the
+// language models' slot pool (SlotQueue) refuse, order, time out and cancel by the same rules,
+// with the same codes and messages, because both sit behind AdmissionQueue.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../errors.js';
+import type { LoadedModel, Tensor } from '../backends/index.js';
+import { checkPriority } from './admission.js';
+import { DynamicBatchScheduler } from './scheduler.js';
+import { SlotQueue } from './slot-queue.js';
+
+/** A tensor model whose runs finish when the test says so. */
+class GatedModel implements LoadedModel {
+  readonly signature = { inputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 1] }], outputs: [{ name: 'x', datatype: 'FP32' as const, shape: [-1, 1] }] };
+  readonly device = 'cpu' as const;
+  private gates: Array<() => void> = [];
+  async run(inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    await new Promise<void>((resolve) => this.gates.push(resolve));
+    return inputs;
+  }
+  release(): void {
+    this.gates.shift()?.();
+  }
+  async dispose(): Promise<void> {}
+}
+
+/** Both kinds behind the same face: one call held running, then calls that must wait. */
+interface Kind {
+  name: string;
+  /** Resolves with the label once the call runs to its end (or rejects as admission says). */
+  call(label: string, priority: number, timeoutMs: number, signal: AbortSignal): Promise<string>;
+  /** Finishes the oldest running call. */
+  finishOne(): void;
+  stop(): Promise<void>;
+}
+
+const OPTIONS = { model: 'm', maxQueueSize: 2, priorityLevels: 2 };
+
+function tensorKind(): Kind {
+  const model = new GatedModel();
+  const scheduler = new DynamicBatchScheduler(model, { ...OPTIONS, maxBatchSize: 0, preferredBatchSizes: [], maxQueueDelayUs: 0, instances: 1 });
+  return {
+    name: 'tensor',
+    call: async (label, priority, timeoutMs, signal) => {
+      await scheduler.enqueue({ inputs: { x: { datatype: 'FP32', shape: [1, 1], data: new Float32Array([1]) } }, outputs: [], priority, timeoutMs, signal });
+      return label;
+    },
+    finishOne: () => model.release(),
+    stop: () => scheduler.stop(),
+  };
+}
+
+function languageKind(): Kind {
+  const slots = new SlotQueue({ ...OPTIONS, slots: 1 });
+  const running: Array<() => void> = [];
+  return {
+    name: 'language',
+    call: async (label, priority, timeoutMs, signal) => {
+      const release = await slots.acquire(priority, timeoutMs, signal);
+      await new Promise<void>((resolve) => running.push(resolve));
+      release();
+      return label;
+    },
+    finishOne: () => running.shift()?.(),
+    stop: async () => slots.stop(),
+  };
+}
+
+const never = new AbortController().signal;
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('one admission queue for every model kind', () => {
+  for (const make of [tensorKind, languageKind]) {
+    it(`${make().name} models: priority first, a full queue refused at once, timeouts and cancellation`, async () => {
+      const kind = make();
+      const order: string[] = [];
+      const running = kind.call('running', 2, 60_000, never).then((l) => order.push(l));
+      await tick();
+      const low = kind.call('low', 2, 60_000, never).then((l) => order.push(l));
+      const high = kind.call('high', 1, 60_000, never).then((l) => order.push(l));
+      await assert.rejects(kind.call('over', 1, 60_000, never), (err: { code: string; retryAfterSeconds: number }) => {
+        assert.equal(err.code, ErrorCode.QueueFull);
+        assert.ok(err.retryAfterSeconds >= 1);
+        return true;
+      });
+      for (let i = 0; i < 3; i++) {
+        await tick();
+        kind.finishOne();
+        await tick();
+      }
+      await Promise.all([running, low, high]);
+      assert.deepEqual(order, ['running', 'high', 'low']);
+
+      const busy = kind.call('busy', 2, 60_000, never);
+      await tick();
+      await assert.rejects(kind.call('late', 2, 20, never), { code: ErrorCode.QueueTimeout, message: "request waited 20 ms in the queue of model 'm' without running" });
+      const gone = new AbortController();
+      const waiting = kind.call('gone', 2, 60_000, gone.signal);
+      gone.abort();
+      await assert.rejects(waiting, { code: ErrorCode.Cancelled });
+      const stopped = kind.call('stopped', 2, 60_000, never);
+      await tick();
+      const stopping = kind.stop();
+      await assert.rejects(stopped, { code: ErrorCode.ShuttingDown });
+      kind.finishOne();
+      await busy;
+      await stopping;
+    });
+  }
+
+  it('checks a priority the same way for every kind', () => {
+    const config = { priorityLevels: 2, defaultPriorityLevel: 2 };
+    assert.equal(checkPriority(undefined, config, 'priority'), 2);
+    assert.equal(checkPriority(1, config, 'priority'), 1);
+    for (const bad of [0, 3, 1.5]) assert.throws(() => checkPriority(bad, config, 'parameters.priority'), { code: ErrorCode.BadRequest, field: 'parameters.priority' });
+  });
+});
