@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ApiServer, AppDeployer } from './api/index.js';
+import { ApiServer, AppDeployer, GrpcServer } from './api/index.js';
 import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
@@ -25,6 +25,8 @@ function servesEmbeddedDefault(config: Readonly<NodeConfig>): boolean {
 
 export interface WeftNode {
   readonly address: AddressInfo;
+  /** Port of the gRPC service; undefined when --grpc-port is 0. */
+  readonly grpcPort: number | undefined;
   readonly manager: ModelManager;
   readonly telemetry: Telemetry;
   readonly llm: LlmService;
@@ -93,7 +95,13 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     nodeName: config.nodeName,
   });
   const address = await server.listen();
+  // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
+  const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
+    manager, telemetry, log, version: VERSION, callerHeader: config.callerHeader, adminToken: config.adminToken, maxMessageSize: config.maxBodySize,
+  });
+  let grpcPort: number | undefined;
   try {
+    grpcPort = await grpc?.listen(config.host, config.grpcPort);
     fleet = await openFleet({
       config, url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
       budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
@@ -102,7 +110,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       stats: () => telemetry.stats(),
     });
   } catch (err) {
-    await server.drain(0);
+    await Promise.all([server.drain(0), grpc?.drain(0)]);
     await sandbox.close();
     await Promise.all([manager.shutdown(), llm.shutdown()]);
     await telemetry.shutdown();
@@ -128,6 +136,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   }
   log.info('weft node listening', {
     url: `http://${address.address}:${address.port}`,
+    grpc: grpcPort === undefined ? 'off' : `${address.address}:${grpcPort}`,
     models: [...manager.names(), ...llm.names()].join(','),
     apps: sandbox.names().join(','),
   });
@@ -135,6 +144,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   let stopping: Promise<void> | undefined;
   return {
     address,
+    grpcPort,
     manager,
     telemetry,
     llm,
@@ -149,7 +159,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
           log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
           router?.close();
           await fleet?.leave();
-          await server.drain(config.shutdownTimeout);
+          await Promise.all([server.drain(config.shutdownTimeout), grpc?.drain(config.shutdownTimeout)]);
           await sandbox.close();
           await Promise.all([manager.shutdown(), llm.shutdown()]);
           await telemetry.shutdown();

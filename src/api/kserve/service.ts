@@ -1,0 +1,40 @@
+// The transport-neutral half of the Open Inference Protocol: what server metadata, model
+// metadata and the repository index answer, and how a model version is named. The HTTP routes
+// (routes.ts) and the gRPC service (api/grpc/) both answer from here.
+
+import { ErrorCode, WeftError } from '../../errors.js';
+import type { ModelManager } from '../../engine/index.js';
+import type { ModelMetadata, RepositoryIndexEntry } from './wire.js';
+
+/** Protocol extensions this server supports, as ServerMetadata lists them. */
+export const EXTENSIONS = ['binary_tensor_data', 'model_repository'];
+
+/** A model version as the protocol carries it (a decimal string); undefined or '' means the latest. */
+export function parseVersion(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new WeftError(ErrorCode.BadRequest, `model version '${raw}' is not a non-negative integer`, { field: 'model_version' });
+  return Number(raw);
+}
+
+export async function modelMetadata(manager: ModelManager, name: string, version: number | undefined): Promise<ModelMetadata> {
+  const { signature } = await manager.signature(name, version);
+  return {
+    name,
+    versions: manager.versions(name).map(String),
+    platform: manager.platform,
+    inputs: signature.inputs,
+    outputs: signature.outputs,
+  };
+}
+
+export function repositoryIndex(manager: ModelManager, readyOnly: boolean): RepositoryIndexEntry[] {
+  return manager
+    .status()
+    .filter((s) => !readyOnly || s.state === 'ready')
+    .map((s) => ({
+      name: s.name,
+      version: String(s.version),
+      state: s.state === 'unloaded' ? 'UNAVAILABLE' : s.state.toUpperCase(),
+      reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? ''),
+    }));
+}
