@@ -21,13 +21,13 @@ function tokenMatches(given: string, expected: string): boolean {
  * Why a caller may not take an admin action, or undefined when it may: the HTTP guard below and
  * the gRPC repository extension ask the same question.
  */
-export function adminRefusal(authorization: string | undefined, remoteAddress: string | undefined, adminToken: string | undefined): WeftError | undefined {
+export function adminRefusal(authorization: string | undefined, remoteAddress: () => string | undefined, adminToken: string | undefined): WeftError | undefined {
   if (adminToken !== undefined) {
     const header = authorization ?? '';
     if (!header.startsWith('Bearer ') || !tokenMatches(header.slice(7), adminToken)) {
       return new WeftError(ErrorCode.Forbidden, 'admin actions need "Authorization: Bearer <admin token>" (--admin-token)');
     }
-  } else if (!isLoopback(remoteAddress)) {
+  } else if (!isLoopback(remoteAddress())) {
     return new WeftError(ErrorCode.Forbidden, 'without --admin-token admin actions are answered for loopback clients only');
   }
   return undefined;
@@ -36,7 +36,7 @@ export function adminRefusal(authorization: string | undefined, remoteAddress: s
 /** Middleware refusing anyone but the admin with 403 FORBIDDEN. */
 export function adminGuard(adminToken: string | undefined): MiddlewareHandler {
   return async (c, next) => {
-    const refusal = adminRefusal(c.req.header('authorization'), getConnInfo(c).remote.address, adminToken);
+    const refusal = adminRefusal(c.req.header('authorization'), () => getConnInfo(c).remote.address, adminToken);
     if (refusal !== undefined) throw refusal;
     await next();
   };

@@ -166,7 +166,7 @@ export class GrpcServer {
   }
 
   private checkAdmin(call: ServerUnaryCall<unknown, unknown>): void {
-    const refusal = adminRefusal(first(call.metadata, 'authorization'), peerAddress(call.getPeer()), this.options.adminToken);
+    const refusal = adminRefusal(first(call.metadata, 'authorization'), () => peerAddress(call.getPeer()), this.options.adminToken);
     if (refusal !== undefined) throw refusal;
   }
 }
