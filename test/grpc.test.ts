@@ -6,7 +6,10 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -281,5 +284,22 @@ describe('gRPC inference service', () => {
     const { response } = await inflight;
     assert.equal(response.outputs.length, 1);
     assert.equal(await exited, 0);
+  });
+});
+
+describe('gRPC port', () => {
+  it('refuses a busy gRPC port in one line naming it and --grpc-port, before loading anything', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    try {
+      await once(taken, 'listening');
+      const port = (taken.address() as { port: number }).port;
+      const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+      const out = spawnSync(process.execPath, [cli, 'serve', '--port', '0', '--grpc-port', String(port)], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(out.status, 1, out.stderr);
+      assert.match(out.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use.*--grpc-port N.*--grpc-port 0 turns gRPC off`));
+      assert.doesNotMatch(out.stderr, /model loaded/);
+    } finally {
+      taken.close();
+    }
   });
 });
