@@ -15,6 +15,7 @@ COPY scripts ./scripts
 COPY examples ./examples
 COPY sdk ./sdk
 COPY wit ./wit
+COPY proto ./proto
 # npm ci runs the prepare script: tsc to dist/ and the example components to examples/*/build/.
 RUN npm ci && npm prune --omit=dev
 
@@ -34,13 +35,16 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY --from=build /src/examples ./examples
 COPY --from=build /src/wit ./wit
+# The gRPC service reads its proto at start.
+COPY --from=build /src/proto ./proto
 ENV NODE_ENV=production \
     WEFT_HOST=0.0.0.0 \
     WEFT_PORT=8080 \
+    WEFT_GRPC_PORT=8081 \
     WEFT_DATA_DIR=/var/lib/weft
 USER 10001:10001
 VOLUME ["/var/lib/weft"]
-EXPOSE 8080
+EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=3s --start-period=60s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.WEFT_PORT||8080)+'/v2/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form all the way: tini → node, no shell or npm in between, so SIGTERM starts the drain.

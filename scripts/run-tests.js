@@ -19,7 +19,9 @@ const files = only.length > 0 ? only : [...findTests('src'), ...findTests('test'
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', '--test-force-exit', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', timeout: 50 * 60 * 1000, killSignal: 'SIGKILL' },
+  // Every node the suite starts keeps gRPC off unless its test asks for a port: several nodes
+  // at once would all want the default 8081.
+  { stdio: 'inherit', timeout: 50 * 60 * 1000, killSignal: 'SIGKILL', env: { ...process.env, WEFT_GRPC_PORT: process.env.WEFT_GRPC_PORT ?? '0' } },
 );
 if (result.error) console.error(`the test run was stopped: ${result.error.message}`);
 process.exit(result.status ?? 1);

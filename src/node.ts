@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ApiServer, AppDeployer } from './api/index.js';
+import { ApiServer, AppDeployer, GrpcServer } from './api/index.js';
 import { KeyStore, TenantLimits } from './auth/index.js';
 import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
@@ -27,6 +27,8 @@ function servesEmbeddedDefault(config: Readonly<NodeConfig>): boolean {
 
 export interface WeftNode {
   readonly address: AddressInfo;
+  /** Port of the gRPC service; undefined when --grpc-port is 0. */
+  readonly grpcPort: number | undefined;
   readonly manager: ModelManager;
   readonly telemetry: Telemetry;
   readonly llm: LlmService;
@@ -65,6 +67,8 @@ function readTls(config: Readonly<NodeConfig>): { cert: Buffer; key: Buffer } | 
 
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
   const keys = await openKeys(config, log);
+  // One set of tenant limits for HTTP and gRPC alike.
+  const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout });
   const tls = readTls(config);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config, (message) => log.warn(message));
@@ -120,14 +124,20 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     callerHeader: config.callerHeader,
     deployer: apps,
     keys,
-    limits: new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout }),
+    limits,
     tls,
     fleet: () => fleet,
     router: () => router,
     nodeName: config.nodeName,
   });
   const address = await server.listen();
+  // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
+  const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
+    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize,
+  });
+  let grpcPort: number | undefined;
   try {
+    grpcPort = await grpc?.listen(config.host, config.grpcPort);
     fleet = await openFleet({
       config, url: `${tls === undefined ? 'http' : 'https'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
       budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
@@ -139,7 +149,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       stats: () => telemetry.stats(),
     });
   } catch (err) {
-    await server.drain(0);
+    await Promise.all([server.drain(0), grpc?.drain(0)]);
     await sandbox.close();
     await Promise.all([manager.shutdown(), llm.shutdown()]);
     await telemetry.shutdown();
@@ -165,6 +175,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   }
   log.info('weft node listening', {
     url: `${tls === undefined ? 'http' : 'https'}://${address.address}:${address.port}`,
+    grpc: grpcPort === undefined ? 'off' : `${address.address}:${grpcPort}`,
     models: [...manager.names(), ...llm.names()].join(','),
     apps: sandbox.names().join(','),
   });
@@ -172,6 +183,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   let stopping: Promise<void> | undefined;
   return {
     address,
+    grpcPort,
     manager,
     telemetry,
     llm,
@@ -186,7 +198,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
           log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
           router?.close();
           await fleet?.leave();
-          await server.drain(config.shutdownTimeout);
+          await Promise.all([server.drain(config.shutdownTimeout), grpc?.drain(config.shutdownTimeout)]);
           await sandbox.close();
           await Promise.all([manager.shutdown(), llm.shutdown()]);
           await telemetry.shutdown();

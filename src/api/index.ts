@@ -1,7 +1,9 @@
-// HTTP frontends: KServe v2 now; apps, OpenAI-compatible and admin routes follow.
+// Frontends: KServe v2 over HTTP and gRPC, OpenAI-compatible, apps and admin routes.
 export { ApiServer } from './server.js';
+export { GrpcServer } from './grpc/index.js';
 export { errorResponse, httpStatus, openAiErrorResponse } from './http-errors.js';
 export { AppDeployer } from './admin/apps.js';
 export type { AppDeployerOptions, DeployedApp } from './admin/apps.js';
 export type { ApiServerOptions } from './server.js';
+export type { GrpcServerOptions } from './grpc/index.js';
 export type { ErrorBody, OpenAiErrorBody } from './http-errors.js';

@@ -7,7 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { ErrorCode, WeftError } from '../errors.js';
-import type { KeyStore } from './keys.js';
+import type { KeyStore, Principal } from './keys.js';
 import type { TenantLimits } from './limits.js';
 import { allows } from './scopes.js';
 import { readJsonBody } from '../api/json-body.js';
@@ -80,6 +80,29 @@ function holdUntilStreamEnds(c: Context, release: () => void): void {
   c.res = new Response(stream, c.res);
 }
 
+/**
+ * The one check every transport makes (HTTP here, gRPC in api/grpc): the caller's
+ * `Authorization` value against the keys, for `scope` (undefined: any valid key). Undefined when
+ * auth is off; throws 401/403 otherwise. Without keys, admin actions are for loopback callers only.
+ */
+export function authorize(keys: KeyStore, authorization: string | undefined, remoteAddress: () => string | undefined, scope: string | undefined): Principal | undefined {
+  if (!keys.enabled()) {
+    if (scope === 'admin' && !isLoopback(remoteAddress())) {
+      throw new WeftError(ErrorCode.Forbidden, 'without API keys admin actions are answered for loopback clients only: create a key with `weft apikey create --tenant T --scope admin`');
+    }
+    return undefined;
+  }
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (m === null) throw new WeftError(ErrorCode.Unauthorized, 'this API needs an API key: send "Authorization: Bearer <key>" (keys are made with `weft apikey create`)');
+  const principal = keys.authenticate(m[1]!);
+  if (principal === undefined) throw new WeftError(ErrorCode.Unauthorized, 'the API key is unknown, revoked or expired');
+  // `admin` may do anything: it can deploy whatever it likes anyway.
+  if (scope !== undefined && !principal.scopes.includes('admin') && !allows(principal.scopes, scope)) {
+    throw new WeftError(ErrorCode.Forbidden, `key ${principal.id} (tenant '${principal.tenant}') lacks the scope '${scope}'`, { field: 'scope' });
+  }
+  return principal;
+}
+
 export interface AuthOptions {
   keys: KeyStore;
   limits: TenantLimits;
@@ -89,26 +112,14 @@ export function authMiddleware({ keys, limits }: AuthOptions): MiddlewareHandler
   return async (c, next) => {
     const need = needOf(c.req.method, c.req.path);
     if (need.kind === 'open') return next();
-    if (!keys.enabled()) {
-      if (need.kind === 'scope' && need.scope === 'admin' && !isLoopback(getConnInfo(c).remote.address)) {
-        throw new WeftError(ErrorCode.Forbidden, 'without API keys admin actions are answered for loopback clients only: create a key with `weft apikey create --tenant T --scope admin`');
-      }
-      return next();
-    }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-    if (m === null) throw new WeftError(ErrorCode.Unauthorized, 'this API needs an API key: send "Authorization: Bearer <key>" (keys are made with `weft apikey create`)');
-    const principal = keys.authenticate(m[1]!);
-    if (principal === undefined) throw new WeftError(ErrorCode.Unauthorized, 'the API key is unknown, revoked or expired');
     let scope: string | undefined;
     if (need.kind === 'scope') scope = need.scope;
-    else if (need.kind === 'body-model') {
+    else if (need.kind === 'body-model' && keys.enabled()) {
       const model = await bodyModel(c);
       if (model !== undefined) scope = `infer:${model}`;
     }
-    // `admin` may do anything: it can deploy whatever it likes anyway.
-    if (scope !== undefined && !principal.scopes.includes('admin') && !allows(principal.scopes, scope)) {
-      throw new WeftError(ErrorCode.Forbidden, `key ${principal.id} (tenant '${principal.tenant}') lacks the scope '${scope}'`, { field: 'scope' });
-    }
+    const principal = authorize(keys, c.req.header('authorization'), () => getConnInfo(c).remote.address, scope);
+    if (principal === undefined) return next();
     limits.takeRate(principal);
     const infer = (need.kind === 'scope' && need.infer) || need.kind === 'body-model';
     if (!infer) return next();

@@ -41,6 +41,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv = proc
   const log = createLogger(config.logLevel);
   // Before any app is deployed or model loaded: a busy port should cost the user no waiting.
   await checkPortFree(config.host, config.port);
+  await checkPortFree(config.host, config.grpcPort, 'grpc-port');
   await sweepTemps(config, log);
   if (config.watch) for (const ref of config.app.filter(isAppFolder)) await buildIfSource(ref, log);
   let node;

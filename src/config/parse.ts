@@ -11,6 +11,8 @@ import { settings, type Setting } from './settings.js';
 export interface NodeConfig {
   host: string;
   port: number;
+  /** Port of the Open Inference Protocol's gRPC service; 0: none. */
+  grpcPort: number;
   /** Model repository folder, if any. */
   models: string | undefined;
   /** Single models as [name, path]. */

@@ -23,6 +23,7 @@ export interface Setting {
 export const settings = [
   { key: 'host', flag: 'host', env: 'WEFT_HOST', kind: 'string', default: '127.0.0.1', description: 'Address the HTTP server listens on' },
   { key: 'port', flag: 'port', env: 'WEFT_PORT', kind: 'integer', default: '8080', description: 'HTTP port (0 picks a free one)' },
+  { key: 'grpcPort', flag: 'grpc-port', env: 'WEFT_GRPC_PORT', kind: 'integer', default: '8081', description: 'Port of the KServe v2 / Open Inference Protocol gRPC service on --host (0 turns it off)' },
   { key: 'models', flag: 'models', env: 'WEFT_MODELS', kind: 'string', default: undefined, description: 'Model repository folder: DIR/<name>/<version>/model.onnx or model.gguf, optional DIR/<name>/config.json' },
   { key: 'model', flag: 'model', env: 'WEFT_MODEL', kind: 'list', default: undefined, description: 'A single model as NAME=PATH to a .onnx or .gguf file (repeatable; comma-separated in the env var)' },
   { key: 'load', flag: 'load', env: 'WEFT_LOAD', kind: 'choice', choices: ['lazy', 'eager'], default: 'lazy', description: 'Load models on first use (lazy) or at start (eager)' },

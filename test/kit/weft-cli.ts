@@ -13,7 +13,8 @@ export interface CliResult {
 }
 
 export function spawnWeft(args: string[], env: Record<string, string> = {}, cwd?: string): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // gRPC is off unless a test asks for it: nodes started together would all want port 8081.
+  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, WEFT_GRPC_PORT: '0', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function runWeft(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {

@@ -200,8 +200,11 @@ function takeBinary(binary: BinaryCursor | undefined, size: number, name: string
   return bytes;
 }
 
-/** Reads raw little-endian elements (the byte order of every platform Node runs on here). */
-function decodeBinary(bytes: Uint8Array, datatype: Datatype, shape: number[], site: ElementSite): TensorData {
+/**
+ * Reads raw little-endian elements (the byte order of every platform Node runs on here), checked
+ * against the shape; the gRPC service reads raw_input_contents with it too.
+ */
+export function decodeBinary(bytes: Uint8Array, datatype: Datatype, shape: number[], site: ElementSite): TensorData {
   const count = elementCount(shape);
   const size = elementSize(datatype);
   if (size !== undefined && bytes.length !== count * size) {
@@ -263,6 +266,6 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function isDatatype(v: unknown): v is Datatype {
+export function isDatatype(v: unknown): v is Datatype {
   return typeof v === 'string' && (Datatypes as readonly string[]).includes(v);
 }

@@ -74,9 +74,9 @@ export function encodeInferResponse(res: InferResult): EncodedResponse {
   return { body, contentType: 'application/octet-stream', headerLength: headerBytes.length };
 }
 
-// A backend handing over storage of the wrong kind or size is a bug; catching it here keeps
-// garbage bytes off the wire.
-function checkStorage(name: string, tensor: Tensor): void {
+// A backend handing over storage of the wrong kind or size is a bug; catching it here (and in the
+// gRPC encoder) keeps garbage bytes off the wire.
+export function checkStorage(name: string, tensor: Tensor): void {
   const expected = elementCount(tensor.shape);
   if (!storageMatches(tensor.datatype, tensor.data) || tensor.data.length !== expected) {
     throw new WeftError(

@@ -3,10 +3,11 @@
 
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { tensorsByName, type LanguageModels, type TensorModels, type ModelState } from '../../engine/index.js';
+import { tensorsByName, type LanguageModels, type TensorModels } from '../../engine/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
-import type { ModelMetadata, RepositoryIndexEntry, ServerMetadata } from './wire.js';
+import type { ModelMetadata, ServerMetadata } from './wire.js';
+import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from './service.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 
@@ -18,14 +19,6 @@ export interface KserveRoutesOptions {
   serverVersion: string;
   /** False while the node starts or drains. */
   isReady: () => boolean;
-}
-
-const EXTENSIONS = ['binary_tensor_data', 'model_repository'];
-
-function parseVersion(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw)) throw new WeftError(ErrorCode.BadRequest, `model version '${raw}' is not a non-negative integer`, { field: 'model_version' });
-  return Number(raw);
 }
 
 function headerLength(c: Context): number | undefined {
@@ -59,17 +52,7 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     return c.json({ ready }, ready ? 200 : 503);
   });
 
-  const metadata = async (c: Context) => {
-    const name = c.req.param('name')!;
-    const { signature } = await manager.signature(name, parseVersion(c.req.param('version')));
-    return c.json<ModelMetadata>({
-      name,
-      versions: manager.versions(name).map(String),
-      platform: manager.platform,
-      inputs: signature.inputs,
-      outputs: signature.outputs,
-    });
-  };
+  const metadata = async (c: Context) => c.json<ModelMetadata>(await modelMetadata(manager, c.req.param('name')!, parseVersion(c.req.param('version'))));
   app.get('/v2/models/:name', metadata);
   app.get('/v2/models/:name/versions/:version', metadata);
 
@@ -132,20 +115,9 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
       }
       readyOnly = typeof parsed === 'object' && parsed !== null && (parsed as { ready?: unknown }).ready === true;
     }
-    const all: Array<{ name: string; version: number; state: ModelState; reason: string | undefined }> = [...manager.status(), ...(llm?.list() ?? [])];
-    const entries: RepositoryIndexEntry[] = all
-      .sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version)
-      .filter((s) => !readyOnly || s.state === 'ready')
-      .map((s) => ({
-        name: s.name,
-        version: String(s.version),
-        state: s.state === 'unloaded' ? 'UNAVAILABLE' : s.state.toUpperCase(),
-        reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? ''),
-      }));
-    return c.json(entries);
+    return c.json(repositoryIndex(manager, llm, readyOnly));
   });
-  // A name is served by one of the two services (names are unique across both).
-  const owner = (name: string) => (llm?.has(name) ? llm : manager);
+  const owner = (name: string) => ownerOf(manager, llm, name);
   app.post('/v2/repository/models/:name/load', async (c) => {
     await owner(c.req.param('name')).load(c.req.param('name'));
     return c.json({});

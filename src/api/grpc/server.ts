@@ -1,0 +1,216 @@
+// The Open Inference Protocol's gRPC transport: `inference.GRPCInferenceService` on its own port
+// (--grpc-port), served with @grpc/grpc-js from proto/grpc_predict_v2.proto. It calls the engine
+// exactly as the HTTP routes do (validation, admission, priorities, batching, telemetry), takes a
+// call's deadline as its queue timeout and a cancelled call out of the queue, and drains with
+// the HTTP server on shutdown.
+
+import { Metadata, Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { fileURLToPath } from 'node:url';
+import { toWeftError } from '../../errors.js';
+import { tensorsByName, type LanguageModels, type TensorModels } from '../../engine/index.js';
+import type { Logger, Telemetry } from '../../telemetry/index.js';
+import { authorize, type KeyStore, type Principal, type TenantLimits } from '../../auth/index.js';
+import { httpStatus } from '../http-errors.js';
+import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from '../kserve/service.js';
+import { decodeModelInfer, encodeModelInfer } from './codec.js';
+import { serviceError } from './status.js';
+import type { ModelInferRequest, ModelInferResponse, ModelRef, RepositoryIndexRequest, RepositoryModelRequest } from './wire.js';
+
+/** The proto file, beside src/ and dist/ alike (the package ships it). */
+export const PROTO_PATH = fileURLToPath(new URL('../../../proto/grpc_predict_v2.proto', import.meta.url));
+
+/** What wire.ts describes: field names as in the proto, 64-bit integers as strings, empty repeated fields and maps present. */
+export const PROTO_LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: false, arrays: true, objects: true, oneofs: true } as const;
+
+const SERVICE = 'inference.GRPCInferenceService';
+const INFER_PATH = `/${SERVICE}/ModelInfer`;
+
+export interface GrpcServerOptions {
+  manager: TensorModels;
+  telemetry: Telemetry;
+  log: Logger;
+  version: string;
+  /** Metadata key naming the caller for per-caller telemetry (the HTTP header's name). */
+  callerHeader: string;
+  /** Language models: listed, loaded and unloaded through the repository extension too. */
+  llm?: LanguageModels | undefined;
+  /** The same keys and tenant limits as HTTP (auth/): a call carries its key as `authorization` metadata. */
+  keys: KeyStore;
+  limits: TenantLimits;
+  /** Largest request message accepted (--max-body-size). */
+  maxMessageSize: number;
+}
+
+type Handler<Req, Res> = (call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
+
+export class GrpcServer {
+  private readonly server: Server;
+  private started = false;
+  private draining = false;
+
+  constructor(private readonly options: GrpcServerOptions) {
+    this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1 });
+    const definition = loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
+    this.server.addService(definition[SERVICE] as never, this.handlers());
+  }
+
+  /** Binds host:port; resolves with the port bound (port 0 picks a free one). */
+  listen(host: string, port: number): Promise<number> {
+    const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+        if (err) return reject(new Error(`gRPC could not listen on ${address} (--grpc-port; 0 turns gRPC off): ${err.message}`, { cause: err }));
+        this.started = true;
+        resolve(bound);
+      });
+    });
+  }
+
+  /** Refuses new calls, lets those in flight finish for up to `timeoutMs`, then cuts the rest. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    if (!this.started) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private handlers(): UntypedServiceImplementation {
+    const { manager, llm, version } = this.options;
+    return {
+      ServerLive: this.unary(() => ({ live: true })),
+      ServerReady: this.unary(() => ({ ready: this.started && !this.draining })),
+      ModelReady: this.unary<ModelRef, object>((call) => {
+        this.authorize(call, `infer:${call.request.name ?? ''}`);
+        return { ready: manager.isReady(call.request.name ?? '', parseVersion(call.request.version)) };
+      }),
+      ServerMetadata: this.unary((call) => {
+        this.authorize(call, undefined);
+        return { name: 'weft', version, extensions: EXTENSIONS };
+      }),
+      ModelMetadata: this.unary<ModelRef, object>((call) => {
+        this.authorize(call, `infer:${call.request.name ?? ''}`);
+        return modelMetadata(manager, call.request.name ?? '', parseVersion(call.request.version));
+      }),
+      ModelInfer: this.unary<ModelInferRequest, ModelInferResponse>((call) => this.infer(call)),
+      RepositoryIndex: this.unary<RepositoryIndexRequest, object>((call) => {
+        this.authorize(call, 'admin');
+        return { models: repositoryIndex(manager, llm, call.request.ready === true) };
+      }),
+      RepositoryModelLoad: this.unary<RepositoryModelRequest, object>(async (call) => {
+        this.authorize(call, 'admin');
+        await ownerOf(manager, llm, call.request.model_name ?? '').load(call.request.model_name ?? '');
+        return {};
+      }),
+      RepositoryModelUnload: this.unary<RepositoryModelRequest, object>(async (call) => {
+        this.authorize(call, 'admin');
+        await ownerOf(manager, llm, call.request.model_name ?? '').unload(call.request.model_name ?? '');
+        return {};
+      }),
+    };
+  }
+
+  private unary<Req, Res>(handler: Handler<Req, Res>) {
+    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      Promise.resolve()
+        .then(() => handler(call))
+        .then(
+          (response) => callback(null, response),
+          (err: unknown) => {
+            const e = toWeftError(err);
+            const status = httpStatus(e.code);
+            if (status >= 500 && status !== 503) this.options.log.error('gRPC call failed', { path: call.getPath(), code: e.code, error: e.message });
+            callback(serviceError(e));
+          },
+        );
+    };
+  }
+
+  private async infer(call: ServerUnaryCall<ModelInferRequest, ModelInferResponse>): Promise<ModelInferResponse> {
+    const { manager, telemetry, callerHeader } = this.options;
+    const scope = telemetry.startRequest({
+      method: 'POST',
+      path: INFER_PATH,
+      traceparent: first(call.metadata, 'traceparent'),
+      tenant: first(call.metadata, callerHeader),
+      authorization: first(call.metadata, 'authorization'),
+    });
+    if (scope.traceparent !== undefined) {
+      const headers = new Metadata();
+      headers.set('traceparent', scope.traceparent);
+      call.sendMetadata(headers);
+    }
+    // A call cancelled or past its deadline leaves the queue rather than run for nobody.
+    const abort = new AbortController();
+    call.once('cancelled', () => abort.abort());
+    let failure: unknown;
+    let release: (() => void) | undefined;
+    try {
+      scope.setOperation('infer', call.request.model_name ?? '');
+      // The key, the tenant's rate and its turn at the fair gate, as over HTTP.
+      const principal = this.authorize(call, `infer:${call.request.model_name ?? ''}`);
+      if (principal !== undefined) {
+        this.options.limits.takeRate(principal);
+        release = await this.options.limits.admit(principal, abort.signal);
+      }
+      const req = decodeModelInfer(call.request);
+      const result = await manager.infer(req.model, parseVersion(req.version), {
+        inputs: tensorsByName(req.inputs),
+        outputs: req.outputs,
+        priority: req.priority,
+        timeoutMs: queueTimeout(req.timeoutUs, call.getDeadline()),
+        signal: abort.signal,
+        scope,
+      });
+      return encodeModelInfer({
+        model: req.model,
+        version: String(result.version),
+        id: req.id,
+        batchSize: result.batchSize,
+        batchRequests: result.batchRequests,
+        outputs: Object.entries(result.outputs),
+        raw: req.rawOutput,
+      });
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      release?.();
+      scope.end(failure === undefined ? 200 : httpStatus(toWeftError(failure).code), failure);
+    }
+  }
+
+  /** The HTTP guard's own check (auth/authorize): 401/403 become UNAUTHENTICATED/PERMISSION_DENIED. */
+  private authorize(call: ServerUnaryCall<unknown, unknown>, scope: string | undefined): Principal | undefined {
+    return authorize(this.options.keys, first(call.metadata, 'authorization'), () => peerAddress(call.getPeer()), scope);
+  }
+}
+
+function first(metadata: Metadata, key: string): string | undefined {
+  const value = metadata.get(key.toLowerCase())[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The tighter of the `timeout` parameter and the call's deadline, in ms; undefined takes the model's default. */
+function queueTimeout(timeoutUs: number | undefined, deadline: Date | number): number | undefined {
+  const fromParameter = timeoutUs === undefined || timeoutUs === 0 ? Infinity : timeoutUs / 1000;
+  const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+  const fromDeadline = Number.isFinite(deadlineMs) ? Math.max(1, deadlineMs - Date.now()) : Infinity;
+  const ms = Math.min(fromParameter, fromDeadline);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+/** The address in grpc-js's peer string (`1.2.3.4:port`, `::1:port`). */
+function peerAddress(peer: string): string {
+  const colon = peer.lastIndexOf(':');
+  return (colon > 0 ? peer.slice(0, colon) : peer).replace(/^\[|\]$/g, '');
+}
