@@ -303,3 +303,49 @@ describe('gRPC port', () => {
     }
   });
 });
+
+describe('gRPC with API keys', () => {
+  let dir: string;
+  let weft: WeftProcess | undefined;
+  let client: Client;
+  const ADMIN = 'grpc-admin-token';
+  const withKey = (key: string) => {
+    const md = new grpc.Metadata();
+    md.set('authorization', `Bearer ${key}`);
+    return md;
+  };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-grpc-auth-'));
+    await writeTestModels(dir);
+    const port = await freePort();
+    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--admin-token', ADMIN]);
+    client = makeClient(port);
+  });
+  after(async () => {
+    client?.close();
+    await weft?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('asks for a key as HTTP does, names a missing scope, and answers a key that holds it', async () => {
+    const request = { model_name: 'affine', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }] };
+    // Health stays open for probes.
+    assert.equal((await call(client, 'ServerLive', {})).response.live, true);
+    const none = await failure(call(client, 'ModelInfer', request));
+    assert.equal(none.code, grpc.status.UNAUTHENTICATED);
+    assert.equal(none.metadata.get('weft-code')[0], 'UNAUTHORIZED');
+    const wrong = await failure(call(client, 'ModelInfer', request, { metadata: withKey('not-a-key') }));
+    assert.equal(wrong.code, grpc.status.UNAUTHENTICATED);
+    // A key for another model, made through the node's admin API.
+    const made = await fetchJson(`${weft!.url}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 't1', scopes: ['infer:other'] }) });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const denied = await failure(call(client, 'ModelInfer', request, { metadata: withKey(made.body.key) }));
+    assert.equal(denied.code, grpc.status.PERMISSION_DENIED);
+    assert.match(denied.details, /infer:affine/);
+    const repo = await failure(call(client, 'RepositoryIndex', {}, { metadata: withKey(made.body.key) }));
+    assert.equal(repo.code, grpc.status.PERMISSION_DENIED);
+    const answered = await call(client, 'ModelInfer', request, { metadata: withKey(ADMIN) });
+    assert.equal(answered.response.outputs.length, 1);
+    assert.ok((await call(client, 'RepositoryIndex', {}, { metadata: withKey(ADMIN) })).response.models.some((m: any) => m.name === 'affine'));
+  });
+});
