@@ -16,7 +16,7 @@ import { adminGuard } from './admin/guard.js';
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { telemetryMiddleware } from './telemetry-middleware.js';
-import type { AppDeployer } from './admin/apps.js';
+import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import type { Sandbox } from '../sandbox/index.js';

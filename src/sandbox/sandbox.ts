@@ -39,8 +39,10 @@ interface LoadedApp {
   routes: Route[];
 }
 
-export interface DeployedApp {
+/** A component the sandbox started (the app as a whole is the apps module's DeployedApp). */
+export interface LoadedComponent {
   name: string;
+  /** Digest of the transpiled component (its cache key). */
   digest: string;
   /** Time to start the first instance in its worker, ms. */
   instantiateMs: number;
@@ -67,7 +69,7 @@ export class Sandbox {
   }
 
   /** Loads an app's component; refuses it (COMPONENT_REFUSED, INVALID_MANIFEST) with the reason. */
-  async deploy(bundle: AppBundle): Promise<DeployedApp> {
+  async deploy(bundle: AppBundle): Promise<LoadedComponent> {
     const { manifest } = bundle;
     const component = manifest.component;
     if (component === undefined) throw new WeftError(ErrorCode.InvalidManifest, `${bundle.source}: app '${manifest.name}' has no component`, { field: 'component' });

@@ -14,7 +14,7 @@ import { ErrorCode } from '../../errors.js';
 import { Sandbox } from '../../sandbox/index.js';
 import { createLogger, Telemetry } from '../../telemetry/index.js';
 import { errorResponse } from '../http-errors.js';
-import { AppDeployer } from './apps.js';
+import { AppDeployer } from '../../apps/index.js';
 import { adminRoutes } from './routes.js';
 
 describe('admin API', () => {

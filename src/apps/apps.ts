@@ -1,14 +1,16 @@
 // Apps deployed on a running node: loading a bundle (verified against the node's trusted keys),
 // registering the models it carries with the engine (shared with apps that carry the same ones)
-// and its component with the sandbox, and removing them again. `weft serve --app` and the /admin API both go through here.
+// and its component with the sandbox, and removing them again. `weft serve --app`, the /admin
+// API and the fleet's reconciler all go through here.
 
 import type { KeyObject } from 'node:crypto';
-import { loadApp, type AppBundle } from '../../bundle/index.js';
-import type { NodeConfig } from '../../config/index.js';
-import { appModels, type LlmService, type ModelDefinition, type ModelManager } from '../../engine/index.js';
-import { ErrorCode, WeftError } from '../../errors.js';
-import type { Sandbox } from '../../sandbox/index.js';
-import type { Logger } from '../../telemetry/index.js';
+import { loadApp, type AppBundle } from '../bundle/index.js';
+import type { NodeConfig } from '../config/index.js';
+import type { LlmService, ModelDefinition, ModelManager } from '../engine/index.js';
+import { ErrorCode, WeftError } from '../errors.js';
+import type { Sandbox } from '../sandbox/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { EngineModels } from './engine-models.js';
 import { SharedModels, type ModelClaim } from './shared-models.js';
 
 export interface DeployedApp {
@@ -49,7 +51,11 @@ export class AppDeployer {
   /** Models being removed from the engine: an app bringing one again waits for the removal. */
   private readonly releasing = new Map<string, Promise<void>>();
 
-  constructor(private readonly options: AppDeployerOptions) {}
+  private readonly engine: EngineModels;
+
+  constructor(private readonly options: AppDeployerOptions) {
+    this.engine = new EngineModels(options.manager, options.llm);
+  }
 
   /** Loads a reference, verifying it against the trusted keys, and installs it. */
   async deploy(ref: string): Promise<DeployedApp> {
@@ -71,20 +77,20 @@ export class AppDeployer {
   }
 
   private async installModels(bundle: AppBundle, ref: string, signedBy: readonly string[]): Promise<DeployedApp> {
-    const { config, manager, llm, sandbox, log } = this.options;
+    const { config, sandbox, log } = this.options;
+    const { engine } = this;
     const name = bundle.manifest.name;
-    const definitions = appModels(bundle, config);
+    const definitions = engine.definitions(bundle, config);
     const claims = await Promise.all(definitions.map((_, i) => claimOf(bundle, i)));
     for (let pending = this.pendingRemoval(definitions); pending.length > 0; pending = this.pendingRemoval(definitions)) await Promise.all(pending);
     // From here to the engine's add nothing awaits, so no other deploy or removal interleaves.
     for (const d of definitions) {
-      if (!this.shared.has(d.name) && (manager.names().includes(d.name) || llm.has(d.name))) {
+      if (!this.shared.has(d.name) && engine.serves(d.name)) {
         throw new WeftError(ErrorCode.InvalidConfig, `model '${d.name}' is already served by this node`, { field: 'models' });
       }
     }
     const added = new Set(this.shared.claim(name, claims).map((c) => c.name));
-    manager.add(definitions.filter((d) => added.has(d.name) && d.format === 'onnx'));
-    llm.add(definitions.filter((d) => added.has(d.name) && d.format !== 'onnx'));
+    engine.add(definitions.filter((d) => added.has(d.name)));
     const models = definitions.map((d) => d.name);
     if (bundle.manifest.component) {
       try {
@@ -107,9 +113,8 @@ export class AppDeployer {
 
   /** Drops an app's claims and removes from the engine the models no other app still uses. */
   private async release(app: string, models: readonly string[]): Promise<void> {
-    const { manager, llm } = this.options;
     const unused = this.shared.release(app, models);
-    const work = Promise.all([manager.remove(unused.filter((m) => manager.names().includes(m))), llm.remove(unused.filter((m) => llm.has(m)))]).then(() => undefined);
+    const work = this.engine.remove(unused);
     for (const m of unused) this.releasing.set(m, work);
     try {
       await work;

@@ -2,7 +2,7 @@
 // same name, same file digest (or the same upstreams), same serving settings — share one copy in
 // the engine, released when the last of them goes; the same name with other content is refused.
 
-import { ErrorCode, WeftError } from '../../errors.js';
+import { ErrorCode, WeftError } from '../errors.js';
 
 export interface ModelClaim {
   name: string;
