@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { loadApp, type AppBundle } from '../bundle/index.js';
 import type { NodeConfig } from '../config/index.js';
-import type { LlmService, ModelDefinition, ModelManager } from '../engine/index.js';
+import type { LlmService, ModelManager } from '../engine/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { Logger } from '../telemetry/index.js';
@@ -43,12 +43,19 @@ async function claimOf(bundle: AppBundle, index: number): Promise<ModelClaim> {
   return { name: model.name, index, identity: `${content} ${serving}`, describe: serving === '' ? content : `${content}, serving ${serving}` };
 }
 
+/** An app this deployer holds (deployed, or being deployed or removed) and what its component is granted. */
+interface Held {
+  state: 'installing' | 'deployed' | 'removing';
+  /** Models its component may call (component.grants.models). */
+  grants: readonly string[];
+  info?: DeployedApp;
+}
+
 export class AppDeployer {
-  private readonly apps = new Map<string, DeployedApp>();
-  private readonly installing = new Set<string>();
+  private readonly apps = new Map<string, Held>();
   /** Models each app brought, shared between apps that bring the same one. */
   private readonly shared = new SharedModels();
-  /** Models being removed from the engine: an app bringing one again waits for the removal. */
+  /** Models being removed from the engine: an app bringing or granted one waits for the removal. */
   private readonly releasing = new Map<string, Promise<void>>();
 
   private readonly engine: EngineModels;
@@ -67,22 +74,33 @@ export class AppDeployer {
   /** Registers an already verified (or node-shipped) app: its models, then its component. */
   async install(bundle: AppBundle, ref: string, signedBy: readonly string[]): Promise<DeployedApp> {
     const name = bundle.manifest.name;
-    if (this.apps.has(name) || this.installing.has(name)) throw new WeftError(ErrorCode.AppExists, `app '${name}' is already deployed; remove it first (DELETE /admin/apps/${name})`, { field: 'ref' });
-    this.installing.add(name);
+    const held = this.apps.get(name);
+    if (held !== undefined) {
+      const why = held.state === 'removing' ? 'is being removed; deploy it again once that is done' : `is already deployed; remove it first (DELETE /admin/apps/${name})`;
+      throw new WeftError(ErrorCode.AppExists, `app '${name}' ${why}`, { field: 'ref' });
+    }
+    // Claimed before anything awaits: of concurrent deploys of one app, one goes on.
+    const entry: Held = { state: 'installing', grants: bundle.manifest.component?.grants.models ?? [] };
+    this.apps.set(name, entry);
     try {
-      return await this.installModels(bundle, ref, signedBy);
-    } finally {
-      this.installing.delete(name);
+      entry.info = await this.installModels(bundle, ref, signedBy, entry.grants);
+      entry.state = 'deployed';
+      return entry.info;
+    } catch (err) {
+      this.apps.delete(name);
+      throw err;
     }
   }
 
-  private async installModels(bundle: AppBundle, ref: string, signedBy: readonly string[]): Promise<DeployedApp> {
+  private async installModels(bundle: AppBundle, ref: string, signedBy: readonly string[], grants: readonly string[]): Promise<DeployedApp> {
     const { config, sandbox, log } = this.options;
     const { engine } = this;
     const name = bundle.manifest.name;
     const definitions = engine.definitions(bundle, config);
     const claims = await Promise.all(definitions.map((_, i) => claimOf(bundle, i)));
-    for (let pending = this.pendingRemoval(definitions); pending.length > 0; pending = this.pendingRemoval(definitions)) await Promise.all(pending);
+    // A model being removed is served again (brought) or found gone (granted) only once the removal is done.
+    const needed = [...definitions.map((d) => d.name), ...grants];
+    for (let pending = this.pendingRemoval(needed); pending.length > 0; pending = this.pendingRemoval(needed)) await Promise.all(pending);
     // From here to the engine's add nothing awaits, so no other deploy or removal interleaves.
     for (const d of definitions) {
       if (!this.shared.has(d.name) && engine.serves(d.name)) {
@@ -101,20 +119,19 @@ export class AppDeployer {
       }
     }
     const info: DeployedApp = { name, version: bundle.manifest.version, digest: bundle.digest, ref, models, signedBy };
-    this.apps.set(name, info);
     const sharedWith = models.filter((m) => !added.has(m));
     log.info('app deployed', { app: name, version: info.version, digest: info.digest, models: models.join(','), ...(sharedWith.length > 0 ? { shared: sharedWith.join(',') } : {}), signed: signedBy.length > 0 });
     return info;
   }
 
-  private pendingRemoval(definitions: readonly ModelDefinition[]): Array<Promise<void>> {
-    return definitions.flatMap((d) => this.releasing.get(d.name) ?? []);
+  private pendingRemoval(models: readonly string[]): Array<Promise<void>> {
+    return models.flatMap((m) => this.releasing.get(m) ?? []);
   }
 
   /** Drops an app's claims and removes from the engine the models no other app still uses. */
-  private async release(app: string, models: readonly string[]): Promise<void> {
+  private async release(app: string, models: readonly string[], before: () => Promise<void> = async () => undefined): Promise<void> {
     const unused = this.shared.release(app, models);
-    const work = this.engine.remove(unused);
+    const work = before().then(() => this.engine.remove(unused));
     for (const m of unused) this.releasing.set(m, work);
     try {
       await work;
@@ -123,18 +140,44 @@ export class AppDeployer {
     }
   }
 
+  /**
+   * Removes an app: refused (CONFLICT) while another app is granted a model that only this one
+   * brings; otherwise new requests find no app at once, those in flight finish (up to the
+   * shutdown timeout), then the models no other app uses are unloaded.
+   */
   async remove(name: string): Promise<DeployedApp> {
     const entry = this.apps.get(name);
-    if (!entry) throw new WeftError(ErrorCode.AppNotFound, `no app '${name}' is deployed on this node`);
-    this.apps.delete(name);
-    const { sandbox } = this.options;
-    if (sandbox.has(name)) await sandbox.remove(name);
-    await this.release(name, entry.models);
+    if (entry?.info === undefined || entry.state !== 'deployed') throw new WeftError(ErrorCode.AppNotFound, `no app '${name}' is deployed on this node`);
+    const info = entry.info;
+    const dependents = this.dependents(name, info.models);
+    if (dependents.length > 0) {
+      const uses = dependents.map((d) => `app '${d.app}' is granted model '${d.model}'`).join(', ');
+      const apps = [...new Set(dependents.map((d) => `'${d.app}'`))].join(', ');
+      throw new WeftError(ErrorCode.Conflict, `cannot remove app '${name}': ${uses}, which only '${name}' brings; remove ${apps} first`);
+    }
+    entry.state = 'removing';
+    const { sandbox, config } = this.options;
+    try {
+      // The models stay until the component's last request is done with them.
+      await this.release(name, info.models, async () => {
+        if (sandbox.has(name)) await sandbox.remove(name, config.shutdownTimeout);
+      });
+    } finally {
+      this.apps.delete(name);
+    }
     this.options.log.info('app removed', { app: name });
-    return entry;
+    return info;
+  }
+
+  /** Other apps (deployed or being deployed) granted a model that would go with `app`. */
+  private dependents(app: string, models: readonly string[]): Array<{ app: string; model: string }> {
+    const going = new Set(this.shared.onlyUsedBy(app, models));
+    return [...this.apps].flatMap(([other, held]) => (other === app || held.state === 'removing' ? [] : held.grants.filter((m) => going.has(m)).map((model) => ({ app: other, model }))));
   }
 
   list(): DeployedApp[] {
-    return [...this.apps.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.apps.values()]
+      .flatMap((a) => (a.state === 'deployed' && a.info !== undefined ? [a.info] : []))
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 }

@@ -56,6 +56,14 @@ export class SharedModels {
     return added;
   }
 
+  /** Those of `names` that `app` uses and no other app does: they go when it goes. */
+  onlyUsedBy(app: string, names: readonly string[]): string[] {
+    return names.filter((name) => {
+      const apps = this.owners.get(name)?.apps;
+      return apps !== undefined && apps.size === 1 && apps.has(app);
+    });
+  }
+
   /** Drops `app`'s claims on these models; returns the ones no app uses any more (the caller removes them). */
   release(app: string, names: readonly string[]): string[] {
     const unused: string[] = [];
