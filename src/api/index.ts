@@ -2,8 +2,6 @@
 export { ApiServer } from './server.js';
 export { GrpcServer } from './grpc/index.js';
 export { errorResponse, httpStatus, openAiErrorResponse } from './http-errors.js';
-export { AppDeployer } from './admin/apps.js';
-export type { AppDeployerOptions, DeployedApp } from './admin/apps.js';
 export type { ApiServerOptions } from './server.js';
 export type { GrpcServerOptions } from './grpc/index.js';
 export type { ErrorBody, OpenAiErrorBody } from './http-errors.js';

@@ -18,7 +18,7 @@ import { authMiddleware, keyRoutes, type KeyStore, type TenantLimits } from '../
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
-import type { AppDeployer } from './admin/apps.js';
+import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import type { Sandbox } from '../sandbox/index.js';

@@ -19,7 +19,7 @@ export type { FleetHandle, FleetParts } from './open.js';
 export type { DeployRequest, FleetControl, NodesAnswer } from './control.js';
 export type { AppInput, NodeView, PlacementInput, PlacementOutput, PowerPolicy } from './placement.js';
 export type { AppLoad, ScaleOptions } from './autoscale.js';
-export type { AppRuntime, BundleFacts, BundleInspector, DeviceDiscovery, Gpu, InventorySource, PowerReading, RuntimeApp } from './seams.js';
+export type { AppRuntime, BundleFacts, BundleInspector, DeviceDiscovery, Gpu, InventorySource, PowerReading } from './seams.js';
 export type { AppSpec, NodeRecord, Placement, Lease, ModelLoad, ReplicaReport, ReplicaState } from './messages.js';
 export type { AppStatus, NodeStatus, ReplicaView } from './view.js';
 export type { ModelHolding, StatsLike, StatsSourceOptions } from './stats-source.js';

@@ -8,7 +8,7 @@ import { statsInventory } from './stats-source.js';
 const runtime: AppRuntime = {
   deploy: () => Promise.reject(new Error('not used')),
   remove: () => Promise.resolve(),
-  list: () => [{ name: 'ocr', digest: 'sha256:1', models: ['det'] }],
+  list: () => [{ name: 'ocr', version: '1.0.0', digest: 'sha256:1', ref: 'registry.example/ocr:1', models: ['det'], signedBy: [] }],
 };
 
 test('a node without --fleet is a fleet of one: it lists itself and its apps, and refuses fleet deploys', async () => {

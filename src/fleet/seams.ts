@@ -1,23 +1,17 @@
 // What the fleet needs from the node it runs in, as small interfaces: node.ts passes the
-// implementations (the app deployer, the engine's status, telemetry's stats, GPU discovery), so
-// the fleet depends on no module above it and tests can pass their own for faults.
+// implementations (the apps module's deployer, the engine's status, telemetry's stats, GPU
+// discovery), so the fleet depends on no module above it and tests can pass their own for faults.
 
+import type { DeployedApp } from '../apps/index.js';
 import type { ModelLoad } from './messages.js';
 
-/** An app as the node's runtime holds it. */
-export interface RuntimeApp {
-  name: string;
-  digest: string;
-  models: string[];
-}
-
-/** Deploys and removes apps on this node; AppDeployer satisfies it. */
+/** Deploys and removes apps on this node: the apps module's AppDeployer, passed as it is. */
 export interface AppRuntime {
   /** Pulls, verifies (the node's own trusted keys) and loads a reference. */
-  deploy(ref: string): Promise<RuntimeApp>;
+  deploy(ref: string): Promise<DeployedApp>;
   /** Unloads an app after its in-flight requests finish. */
   remove(name: string): Promise<unknown>;
-  list(): RuntimeApp[];
+  list(): DeployedApp[];
 }
 
 export interface PowerReading {

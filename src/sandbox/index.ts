@@ -3,5 +3,5 @@
 export { Sandbox } from './sandbox.js';
 export { capMemories, renameExports } from './wasm-binary.js';
 export { checkWorld } from './compile.js';
-export type { SandboxOptions, DeployedApp } from './sandbox.js';
+export type { SandboxOptions, LoadedComponent } from './sandbox.js';
 export type { AppRequest, AppResponse } from './protocol.js';

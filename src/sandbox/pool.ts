@@ -198,6 +198,10 @@ export class ComponentPool {
   private readonly waiting: Waiter[] = [];
   private nextId = 1;
   private closed = false;
+  /** Requests taken and not yet answered (waiting for a worker or running). */
+  private active = 0;
+  /** Set while draining: no warm worker is kept, and the drain is told when the last request ends. */
+  private drained: (() => void) | undefined;
 
   constructor(private readonly o: PoolOptions) {}
 
@@ -210,9 +214,31 @@ export class ComponentPool {
   }
 
   async handle(request: AppRequest, signal?: AbortSignal, scope?: RequestScope): Promise<AppResponse> {
-    const w = await this.acquire(signal);
-    if (this.o.perRequest) this.o.onInstanceStart?.(this.o.app);
-    return w.run(this.nextId++, request, this.o.deadlineMs, scope);
+    this.active++;
+    try {
+      const w = await this.acquire(signal);
+      if (this.o.perRequest) this.o.onInstanceStart?.(this.o.app);
+      return await w.run(this.nextId++, request, this.o.deadlineMs, scope);
+    } finally {
+      if (--this.active === 0) this.drained?.();
+    }
+  }
+
+  /**
+   * Lets the requests already taken (running or waiting) finish, then ends the workers; those
+   * still going after `timeoutMs` fail with SHUTTING_DOWN. Each request is bounded by its
+   * deadline anyway; the timeout bounds a long queue.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.active > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    await this.close();
   }
 
   /** Workers alive (busy or idle). */
@@ -283,8 +309,9 @@ export class ComponentPool {
       return;
     }
     const next = this.waiting.shift();
-    // Keep one warm worker: a killed runaway is replaced now, not on the next request.
-    if (next === undefined && (this.all.size > 0 || !w.started)) return;
+    // Keep one warm worker: a killed runaway is replaced now, not on the next request (unless
+    // the app is draining: then only waiting requests need one).
+    if (next === undefined && (this.all.size > 0 || !w.started || this.drained !== undefined)) return;
     const fresh = this.spawn();
     fresh.ready.then(
       () => (next ? next.take(fresh) : this.released(fresh)),

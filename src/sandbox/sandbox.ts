@@ -39,8 +39,10 @@ interface LoadedApp {
   routes: Route[];
 }
 
-export interface DeployedApp {
+/** A component the sandbox started (the app as a whole is the apps module's DeployedApp). */
+export interface LoadedComponent {
   name: string;
+  /** Digest of the transpiled component (its cache key). */
   digest: string;
   /** Time to start the first instance in its worker, ms. */
   instantiateMs: number;
@@ -55,6 +57,8 @@ function duration(v: number | string): number {
 
 export class Sandbox {
   private readonly apps = new Map<string, LoadedApp>();
+  /** Apps whose component is starting: a second deploy of the name is refused, not raced. */
+  private readonly starting = new Set<string>();
 
   constructor(private readonly o: SandboxOptions) {}
 
@@ -67,7 +71,7 @@ export class Sandbox {
   }
 
   /** Loads an app's component; refuses it (COMPONENT_REFUSED, INVALID_MANIFEST) with the reason. */
-  async deploy(bundle: AppBundle): Promise<DeployedApp> {
+  async deploy(bundle: AppBundle): Promise<LoadedComponent> {
     const { manifest } = bundle;
     const component = manifest.component;
     if (component === undefined) throw new WeftError(ErrorCode.InvalidManifest, `${bundle.source}: app '${manifest.name}' has no component`, { field: 'component' });
@@ -76,8 +80,19 @@ export class Sandbox {
         field: 'component.world',
       });
     }
-    if (this.apps.has(manifest.name)) throw new WeftError(ErrorCode.InvalidConfig, `app '${manifest.name}' is already deployed`, { field: 'name' });
+    if (this.apps.has(manifest.name) || this.starting.has(manifest.name)) throw new WeftError(ErrorCode.AppExists, `app '${manifest.name}' is already deployed`, { field: 'name' });
     for (const factor of FACTORS) factor.validate?.(manifest, { manager: this.o.manager, llm: this.o.llm });
+    this.starting.add(manifest.name);
+    try {
+      return await this.start(bundle);
+    } finally {
+      this.starting.delete(manifest.name);
+    }
+  }
+
+  private async start(bundle: AppBundle): Promise<LoadedComponent> {
+    const { manifest } = bundle;
+    const component = manifest.component!;
     const source = `${bundle.source}: ${component.file}`;
     const transpiled = await transpileComponent(readFileSync(bundle.filePath(component.file)), join(this.o.dataDir, 'components'), source);
     const memoryBytes = size(component.limits.memory);
@@ -116,11 +131,15 @@ export class Sandbox {
     return { name: manifest.name, digest: transpiled.digest, instantiateMs };
   }
 
-  async remove(name: string): Promise<void> {
+  /**
+   * Removes an app: new requests find no app at once, those already taken finish (up to
+   * `drainMs`, then fail with SHUTTING_DOWN) before its workers end.
+   */
+  async remove(name: string, drainMs: number): Promise<void> {
     const app = this.apps.get(name);
     if (app === undefined) return;
     this.apps.delete(name);
-    await app.pool.close();
+    await app.pool.drain(drainMs);
   }
 
   async handle(name: string, request: AppRequest, signal?: AbortSignal, scope?: RequestScope): Promise<AppResponse> {
@@ -136,7 +155,10 @@ export class Sandbox {
     return app.pool.handle(request, signal, scope);
   }
 
+  /** Ends every app's workers now (the node drained its requests before). */
   async close(): Promise<void> {
-    await Promise.all(this.names().map((n) => this.remove(n)));
+    const apps = [...this.apps.values()];
+    this.apps.clear();
+    await Promise.all(apps.map((a) => a.pool.close()));
   }
 }

@@ -15,7 +15,7 @@ import { ErrorCode } from '../../errors.js';
 import { Sandbox } from '../../sandbox/index.js';
 import { createLogger, Telemetry } from '../../telemetry/index.js';
 import { errorResponse } from '../http-errors.js';
-import { AppDeployer } from './apps.js';
+import { AppDeployer } from '../../apps/index.js';
 import { adminRoutes } from './routes.js';
 import { authMiddleware, KeyStore, TenantLimits } from '../../auth/index.js';
 import { Hono } from 'hono';

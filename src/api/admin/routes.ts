@@ -8,7 +8,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import { readJsonBody } from '../json-body.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { FleetControl } from '../../fleet/index.js';
-import type { AppDeployer } from './apps.js';
+import type { AppDeployer } from '../../apps/index.js';
 import { fleetRoutes } from './fleet.js';
 
 export interface AdminRoutesOptions {

@@ -1,21 +1,20 @@
 // Apps that carry the same model share one loaded copy: deployed from an OCI layout and from a
 // folder, over a real model manager. The copy stays while any app uses it; the same name with
-// another file, or other serving settings, is a 409 MODEL_CONFLICT naming both apps.
+// another file, or other serving settings, is MODEL_CONFLICT (409) naming both apps.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSumApp } from '../../../test/kit/apps.js';
-import { LlamaBackend, OnnxBackend } from '../../backends/index.js';
-import { OciLayout, packApp } from '../../bundle/index.js';
-import { loadConfig } from '../../config/index.js';
-import { LlmService, ModelManager } from '../../engine/index.js';
-import { ErrorCode } from '../../errors.js';
-import { Sandbox } from '../../sandbox/index.js';
-import { createLogger } from '../../telemetry/index.js';
-import { errorResponse } from '../http-errors.js';
+import { writeSumApp } from '../../test/kit/apps.js';
+import { LlamaBackend, OnnxBackend } from '../backends/index.js';
+import { OciLayout, packApp } from '../bundle/index.js';
+import { loadConfig } from '../config/index.js';
+import { LlmService, ModelManager } from '../engine/index.js';
+import { ErrorCode, WeftError } from '../errors.js';
+import { Sandbox } from '../sandbox/index.js';
+import { createLogger } from '../telemetry/index.js';
 import { AppDeployer } from './apps.js';
 
 describe('apps sharing the models they carry', () => {
@@ -72,11 +71,11 @@ describe('apps sharing the models they carry', () => {
         () => assert.fail(`${app} was deployed`),
         (e: unknown) => e,
       );
-      const { status, body } = errorResponse(err);
-      assert.deepEqual([status, body.code, body.field], [409, ErrorCode.ModelConflict, 'models[0].name'], JSON.stringify(body));
-      assert.match(body.error, new RegExp(`app '${app}' brings model 'clash' \\(sha256:[a-f0-9]{64}.*\\), but app 'first' already serves a different model of that name`));
+      assert.ok(err instanceof WeftError, String(err));
+      assert.deepEqual([err.code, err.field], [ErrorCode.ModelConflict, 'models[0].name'], err.message);
+      assert.match(err.message, new RegExp(`app '${app}' brings model 'clash' \\(sha256:[a-f0-9]{64}.*\\), but app 'first' already serves a different model of that name`));
     }
-    assert.match(errorResponse(await deployer.deploy(join(dir, 'other-serving')).catch((e: unknown) => e)).body.error, /serving \{"max_batch_size":2\}/);
+    assert.match(((await deployer.deploy(join(dir, 'other-serving')).catch((e: unknown) => e)) as Error).message, /serving \{"max_batch_size":2\}/);
     // Nothing of the refused apps stays; the first one keeps serving.
     assert.deepEqual(deployer.list().map((a) => a.name), ['first']);
     assert.deepEqual(await sum('clash'), [5]);

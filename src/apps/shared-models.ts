@@ -2,7 +2,7 @@
 // same name, same file digest (or the same upstreams), same serving settings — share one copy in
 // the engine, released when the last of them goes; the same name with other content is refused.
 
-import { ErrorCode, WeftError } from '../../errors.js';
+import { ErrorCode, WeftError } from '../errors.js';
 
 export interface ModelClaim {
   name: string;
@@ -54,6 +54,14 @@ export class SharedModels {
       }
     }
     return added;
+  }
+
+  /** Those of `names` that `app` uses and no other app does: they go when it goes. */
+  onlyUsedBy(app: string, names: readonly string[]): string[] {
+    return names.filter((name) => {
+      const apps = this.owners.get(name)?.apps;
+      return apps !== undefined && apps.size === 1 && apps.has(app);
+    });
   }
 
   /** Drops `app`'s claims on these models; returns the ones no app uses any more (the caller removes them). */
