@@ -318,7 +318,8 @@ describe('gRPC with API keys', () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-grpc-auth-'));
     await writeTestModels(dir);
     const port = await freePort();
-    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--admin-token', ADMIN]);
+    // Its own data dir: the keys made here must not reach the nodes of other suites.
+    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--admin-token', ADMIN], { WEFT_DATA_DIR: join(dir, 'data') });
     client = makeClient(port);
   });
   after(async () => {
