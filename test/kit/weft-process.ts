@@ -23,6 +23,8 @@ export async function startWeft(args: string[], env: Record<string, string> = {}
   const proc = spawn(process.execPath, [options.cli ?? CLI, 'serve', '--port', '0', ...args], {
     cwd: options.cwd,
     // A shared data dir outside the home folder; its component cache is safe to share (atomic entries).
+    // Not its keys: a suite that creates API keys passes its own WEFT_DATA_DIR, or auth turns on
+    // for every suite after it.
     // gRPC is off unless a test asks for it: nodes started together would all want port 8081.
     env: { ...process.env, WEFT_DATA_DIR: join(tmpdir(), 'weft-test-data'), WEFT_GRPC_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
