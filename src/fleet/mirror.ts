@@ -12,6 +12,8 @@ export interface Mirrored<T> {
   revision: number;
   /** Server time of the write, epoch ms. */
   created: number;
+  /** The server holds a newer value, at `revision`, that failed its schema: `value` is the last good one. */
+  unreadable?: true;
 }
 
 export class BucketMirror<T> {
@@ -77,7 +79,13 @@ export class BucketMirror<T> {
       return;
     }
     const value = decode(this.schema, e.value, `${this.name}/${e.key}`, this.log);
-    if (value === undefined) return;
+    if (value === undefined) {
+      // Keep the last good value, at the server's revision, so that its writer's next
+      // compare-and-set repairs the key instead of losing the race to it forever.
+      const stale = this.entries.get(e.key);
+      if (stale !== undefined) this.entries.set(e.key, { ...stale, revision: e.revision, unreadable: true });
+      return;
+    }
     this.entries.set(e.key, { value, revision: e.revision, created: e.created.getTime() });
     this.onChange(e.key);
   }

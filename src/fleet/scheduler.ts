@@ -117,7 +117,7 @@ export class Scheduler {
     const result = place({ nodes: views, apps: inputs, policy, now });
     for (const [name, next] of result.placements) {
       const held = placements.get(name);
-      if (same(held?.value, next)) continue;
+      if (same(held?.value, next) && held?.unreadable !== true) continue;
       await this.write(name, next, held?.revision);
     }
     // Placements of apps no longer desired go; nodes then unload them.
