@@ -96,7 +96,7 @@ export class AppDeployer {
     const { config, sandbox, log } = this.options;
     const { engine } = this;
     const name = bundle.manifest.name;
-    const definitions = engine.definitions(bundle, config);
+    const definitions = await engine.definitions(bundle, config);
     const claims = await Promise.all(definitions.map((_, i) => claimOf(bundle, i)));
     // A model being removed is served again (brought) or found gone (granted) only once the removal is done.
     const needed = [...definitions.map((d) => d.name), ...grants];

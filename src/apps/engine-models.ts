@@ -10,7 +10,7 @@ export class EngineModels {
   constructor(private readonly services: ModelServices) {}
 
   /** The engine's definitions of the models a bundle brings (checks their serving settings). */
-  definitions(bundle: AppBundle, config: Readonly<NodeConfig>): ModelDefinition[] {
+  definitions(bundle: AppBundle, config: Readonly<NodeConfig>): Promise<ModelDefinition[]> {
     return appModels(bundle, config);
   }
 

@@ -3,8 +3,8 @@
 // sources produce the same shape once their blobs are verified.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import { digestFile } from '../store/index.js';
 import { parseManifest, type Manifest } from './manifest.js';
@@ -30,7 +30,9 @@ export function readManifestFile(path: string): Manifest {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new WeftError(ErrorCode.InvalidManifest, `${path}: ${(err as Error).message}`, { cause: err });
+    // V8's message quotes the start of the text: never echo a file's content.
+    const why = err instanceof SyntaxError ? 'is not valid JSON' : (err as Error).message;
+    throw new WeftError(ErrorCode.InvalidManifest, `${path}: ${why}`, { cause: err });
   }
   return parseManifest(raw, path);
 }
@@ -42,24 +44,40 @@ export function manifestFiles(manifest: Manifest): string[] {
   return files;
 }
 
-/** Opens an app folder holding weft.json; every file it names must exist inside the folder. */
+/**
+ * Where a file the manifest names really is: it must be a regular file that resolves (symlinks
+ * followed) inside the folder, so an app cannot bring, or echo in an error, a file from elsewhere.
+ */
+function resolveAppFile(realRoot: string, file: string, manifestPath: string): string {
+  let real: string;
+  try {
+    real = realpathSync(join(realRoot, file));
+  } catch {
+    throw new WeftError(ErrorCode.InvalidManifest, `${manifestPath}: names '${file}', which is not a file in the app folder`);
+  }
+  const inside = relative(realRoot, real);
+  if (inside === '' || inside === '..' || inside.startsWith('../') || isAbsolute(inside)) {
+    throw new WeftError(ErrorCode.InvalidManifest, `${manifestPath}: '${file}' resolves outside the app folder (a symlink?); an app brings only files inside its folder`);
+  }
+  if (!statSync(real).isFile()) throw new WeftError(ErrorCode.InvalidManifest, `${manifestPath}: names '${file}', which is not a file in the app folder`);
+  return real;
+}
+
+/** Opens an app folder holding weft.json; every file it names must be a file inside the folder. */
 export function openAppFolder(dir: string): AppBundle {
   const root = resolve(dir);
   const manifestPath = join(root, 'weft.json');
   if (!existsSync(manifestPath)) throw new WeftError(ErrorCode.InvalidManifest, `${dir}: no weft.json in this folder`);
+  const realRoot = realpathSync(root);
+  resolveAppFile(realRoot, 'weft.json', manifestPath);
   const manifest = readManifestFile(manifestPath);
   const hash = createHash('sha256').update(readFileSync(manifestPath));
-  for (const file of manifestFiles(manifest)) {
-    const path = join(root, file);
-    if (!existsSync(path) || !statSync(path).isFile()) {
-      throw new WeftError(ErrorCode.InvalidManifest, `${manifestPath}: names '${file}', which is not a file in the app folder`);
-    }
-  }
+  // Resolved once: the paths the node opens are the ones checked here.
+  const files = new Map(manifestFiles(manifest).map((file) => [file, resolveAppFile(realRoot, file, manifestPath)]));
   const filePath = (relativePath: string): string => {
-    if (!manifestFiles(manifest).includes(relativePath)) {
-      throw new WeftError(ErrorCode.InvalidManifest, `${root}: '${relativePath}' is not a file of this app`);
-    }
-    return join(root, relativePath);
+    const path = files.get(relativePath);
+    if (path === undefined) throw new WeftError(ErrorCode.InvalidManifest, `${root}: '${relativePath}' is not a file of this app`);
+    return path;
   };
   const digests = new Map<string, Promise<string>>();
   return {

@@ -19,6 +19,7 @@ import {
 } from '../backends/index.js';
 import type { ModelState, Resident } from './model-manager.js';
 import type { ModelDefinition } from './repository.js';
+import { ModelFile } from './model-file.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
 import { checkPriority } from './admission.js';
@@ -95,8 +96,12 @@ class LlmEntry {
   keepAliveTimer: NodeJS.Timeout | undefined;
   idleWaiters: Array<() => void> = [];
   readonly stats: LlmModelStats = emptyStats();
+  /** The GGUF served (the latest version), checked against its deploy-time digest before each load; none for upstreams. */
+  readonly file: ModelFile | undefined;
   constructor(readonly definition: ModelDefinition) {
     this.keepAliveMs = definition.config.keepAliveMs;
+    const latest = [...definition.versions.keys()].sort((a, b) => a - b).at(-1);
+    if (latest !== undefined) this.file = new ModelFile(definition.versions.get(latest)!, definition.digests?.get(latest));
   }
 }
 
@@ -399,8 +404,7 @@ export class LlmService implements LanguageModels {
     if (e.definition.format === 'upstream') {
       return { format: 'upstream', name, urls: config.upstream ?? [], upstreamModel: config.upstreamModel ?? name, healthIntervalMs: this.options.healthIntervalMs, retryMs: this.options.retryMs };
     }
-    const path = [...e.definition.versions].sort((a, b) => a[0] - b[0]).at(-1)![1];
-    return { format: 'gguf', name, path, device: config.device, contextSize: config.contextSize, parallel: config.parallel, threads: config.threads };
+    return { format: 'gguf', name, path: e.file!.path, device: config.device, contextSize: config.contextSize, parallel: config.parallel, threads: config.threads };
   }
 
   private async open(e: LlmEntry): Promise<LlmModel> {
@@ -411,6 +415,7 @@ export class LlmService implements LanguageModels {
     let model: LlmModel;
     e.state = 'loading';
     try {
+      await e.file?.verify(name);
       const bytes = spec.format === 'gguf' ? (config.memory ?? (await languageModelMemory(spec, deps))) : 0;
       if (spec.format === 'gguf' && this.options.budget) {
         const resident: Resident = {

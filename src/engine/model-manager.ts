@@ -9,6 +9,7 @@ import type { Backend, Device, LoadedModel, ModelSignature } from '../backends/i
 import type { EngineObserver } from '../telemetry/index.js';
 import type { ModelDefinition } from './repository.js';
 import type { ModelConfig } from './model-config.js';
+import { ModelFile } from './model-file.js';
 import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
 import { validateCall } from './validate.js';
 import { checkPriority } from './admission.js';
@@ -76,6 +77,8 @@ class ModelVersion {
   /** Effective max batch size once the signature is known. */
   maxBatchSize = 0;
   device: Device;
+  /** Checked against its deploy-time digest before each load. */
+  readonly file: ModelFile;
   memoryBytes = 0;
   /** The model file's size, read once. */
   fileBytes: number | undefined;
@@ -96,8 +99,10 @@ class ModelVersion {
     readonly version: number,
     readonly path: string,
     readonly config: ModelConfig,
+    digest: string | undefined,
   ) {
     this.device = config.device;
+    this.file = new ModelFile(path, digest);
   }
 }
 
@@ -123,7 +128,7 @@ export class ModelManager implements TensorModels {
     }
     for (const d of definitions) {
       const versions = new Map<number, ModelVersion>();
-      for (const [v, path] of [...d.versions].sort((a, b) => a[0] - b[0])) versions.set(v, new ModelVersion(d.name, v, path, d.config));
+      for (const [v, path] of [...d.versions].sort((a, b) => a[0] - b[0])) versions.set(v, new ModelVersion(d.name, v, path, d.config, d.digests?.get(v)));
       for (const m of versions.values()) this.inspect(m);
       this.models.set(d.name, versions);
     }
@@ -345,6 +350,7 @@ export class ModelManager implements TensorModels {
     m.state = 'loading';
     const started = performance.now();
     try {
+      await m.file.verify(m.name);
       const loaded = await this.options.backend.load(m.path, { device: m.config.device, intraOpThreads: m.config.intraOpThreads, instances: m.config.instances });
       this.used[m.device] -= need;
       m.device = loaded.device;

@@ -18,6 +18,8 @@ export interface ModelDefinition {
   format: ModelFormat;
   /** Version number → model file (empty for upstream models). */
   versions: Map<number, string>;
+  /** Version number → the sha256 its file was verified as at deploy; each load checks it again. */
+  digests?: Map<number, string>;
   config: ModelConfig;
 }
 
@@ -147,10 +149,10 @@ export function resolveModels(node: Readonly<NodeConfig>, warn?: (message: strin
 
 /**
  * The models an app brings or names: ONNX and GGUF files (version 1 of each) and OpenAI-compatible
- * upstreams, with the serving config its manifest gives.
+ * upstreams, with the serving config its manifest gives and the digest each file was verified as.
  */
-export function appModels(app: AppBundle, node: Readonly<NodeConfig>): ModelDefinition[] {
-  return app.manifest.models.map((model, i) => {
+export async function appModels(app: AppBundle, node: Readonly<NodeConfig>): Promise<ModelDefinition[]> {
+  const definitions = app.manifest.models.map(async (model, i): Promise<ModelDefinition> => {
     const source = `${app.source}: models[${i}] ('${model.name}')`;
     const serving = (extra: Record<string, unknown> = {}) => parseModelConfig({ ...model.serving, ...extra }, `${source}.serving`, node);
     if (model.upstream !== undefined) {
@@ -163,6 +165,7 @@ export function appModels(app: AppBundle, node: Readonly<NodeConfig>): ModelDefi
     }
     const file = model.file!;
     const format = model.format ?? formatOf(file);
-    return { name: model.name, format, versions: new Map([[1, app.filePath(file)]]), config: serving() };
+    return { name: model.name, format, versions: new Map([[1, app.filePath(file)]]), digests: new Map([[1, await app.fileDigest(file)]]), config: serving() };
   });
+  return Promise.all(definitions);
 }

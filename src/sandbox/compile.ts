@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, WeftError } from '../errors.js';
 import { FACTORS } from './factors/index.js';
-import { capMemories } from './wasm-binary.js';
+import { capMemories, isWasmBinary } from './wasm-binary.js';
 
 const require = createRequire(import.meta.url);
 // The package exports no ./package.json; it sits one folder above the entry (dist/).
@@ -82,6 +82,13 @@ export async function transpileComponent(bytes: Uint8Array, cacheDir: string, so
   const dir = join(cacheDir, `${digest}-jco${TRANSPILER_VERSION}-v${CACHE_FORMAT}`);
   const metaPath = join(dir, 'meta.json');
   if (!existsSync(metaPath)) {
+    // jco also reads the text format, and its parse errors quote the file: refuse anything that is
+    // not a binary component before it does, so no error echoes a file's content.
+    if (!isWasmBinary(bytes)) {
+      throw new WeftError(ErrorCode.ComponentRefused, `${source}: not a WebAssembly component (a binary .wasm file starts with \\0asm; build it with \`weft build\`)`, {
+        field: 'component.file',
+      });
+    }
     const { transpileBytes } = await import('@bytecodealliance/jco-transpile');
     let result: Awaited<ReturnType<typeof transpileBytes>>;
     try {

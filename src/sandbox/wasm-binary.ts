@@ -10,6 +10,11 @@ const SECTION_MEMORY = 5;
 const SECTION_EXPORT = 7;
 export const WASM_PAGE = 65536;
 
+/** Whether bytes are binary WebAssembly: core modules and components share the `\0asm` preamble (their version words differ). */
+export function isWasmBinary(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && MAGIC.slice(0, 4).every((b, i) => bytes[i] === b);
+}
+
 class Reader {
   pos = 0;
   constructor(readonly bytes: Uint8Array) {}
