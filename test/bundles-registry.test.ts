@@ -365,4 +365,28 @@ describe('registry auth', () => {
     assert.match(pulled, /\(1 signature\)/);
     assert.ok(JSON.parse(await readFile(dockerConfig, 'utf8')).auths);
   });
+
+  it('sends flag credentials only to the registry they belong to, and never to a token service on another host', async () => {
+    const ref = `${secured.host}/team/ocr:1`;
+    const alice = { WEFT_REGISTRY_USERNAME: 'alice', WEFT_REGISTRY_PASSWORD: 'wonderland' };
+    // Given for another registry, they stay there: the secured one sees no credentials.
+    const elsewhere = await runWeft(['pull', ref], env(join(tmp, 'scoped-elsewhere'), { ...alice, WEFT_REGISTRY_HOST: 'registry.example:5000' }));
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stderr, /REGISTRY_UNAUTHORIZED: registry .* needs credentials: .*--registry-host/);
+    assert.doesNotMatch(elsewhere.stderr, /wonderland/);
+    assert.match(await weftOk(['pull', ref], env(join(tmp, 'scoped-here'), { ...alice, WEFT_REGISTRY_HOST: secured.host })), /\(1 signature\)/);
+
+    // A registry whose token realm is another host (localhost, not 127.0.0.1) asks for a token anonymously.
+    const port = new URL(tokens.realm).port;
+    const foreign = await startRegistry({ token: { ...tokens, realm: `http://localhost:${port}/token` } });
+    try {
+      const issued = tokens.scopes.length;
+      const push = await runWeft(['push', `${foreign.host}/team/ocr:1`, '--from', ocrLayout], { ...baseEnv, WEFT_REGISTRY_USERNAME: 'bob', WEFT_REGISTRY_PASSWORD: 'builder' });
+      assert.equal(push.code, 1);
+      assert.match(push.stderr, /token service http:\/\/localhost:\d+ refused anonymous access \(credentials for .* are not sent to another host/);
+      assert.equal(tokens.scopes.length, issued, 'the token service saw no valid credentials');
+    } finally {
+      await foreign.stop();
+    }
+  });
 });

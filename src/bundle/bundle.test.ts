@@ -163,6 +163,13 @@ describe('registry references and credentials', () => {
     assert.throws(() => parseRegistryReference('localhost:5000/Bad:1'), (err: { code: string }) => err.code === ErrorCode.InvalidReference);
   });
 
+  it('refuses credentials in a reference without echoing them', () => {
+    assert.throws(
+      () => parseRegistryReference('alice:s3cret@registry.example/apps/ocr:1'),
+      (err: { code: string; message: string }) => err.code === ErrorCode.InvalidReference && err.message.includes('registry.example/apps/ocr:1') && !err.message.includes('s3cret') && !err.message.includes('alice'),
+    );
+  });
+
   it('reads docker config auths and bearer challenges', async () => {
     const path = join(root, 'config.json');
     await writeFile(path, JSON.stringify({ auths: { 'reg.example:5000': { auth: Buffer.from('alice:s3:cret').toString('base64') } } }));

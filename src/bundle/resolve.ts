@@ -11,7 +11,7 @@ import { openAppFolder } from './app.js';
 import { copyBundle } from './copy.js';
 import { OciLayout } from './layout.js';
 import { openStoredBundle, type OpenedBundle, type TrustPolicy } from './open.js';
-import { connectRegistry, formatReference, looksLikeRegistryReference, parseRegistryReference, type RegistryTarget } from './registry/index.js';
+import { connectRegistry, formatReference, looksLikeRegistryReference, parseRegistryReference, refuseCredentialsInReference, type RegistryTarget } from './registry/index.js';
 import { StoreTarget, type StoreTargetOptions } from './store-target.js';
 import type { Progress, Target } from './target.js';
 
@@ -30,6 +30,7 @@ export function classifyReference(ref: string): ReferenceKind {
   if (isDir(ref) && OciLayout.isLayout(ref)) return 'layout';
   if (isDir(ref) && existsSync(join(ref, 'weft.json'))) return 'folder';
   if (isDir(ref)) throw new WeftError(ErrorCode.InvalidReference, `${ref} is a folder with neither weft.json (an app) nor oci-layout (a packed bundle)`);
+  refuseCredentialsInReference(ref);
   if (/^\.{0,2}\//.test(ref)) throw new WeftError(ErrorCode.BundleNotFound, `${ref}: no such folder (an app folder or OCI layout was expected)`);
   if (looksLikeRegistryReference(ref)) return 'registry';
   return 'store';

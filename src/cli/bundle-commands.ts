@@ -126,7 +126,11 @@ function pushSource(from: string | undefined, ref: string, config: Readonly<Node
   const dst = parseRegistryReference(ref);
   if (src.kind === 'registry') {
     const srcRef = parseRegistryReference(from);
-    if (srcRef.registry === dst.registry) return { ...src, mountFrom: srcRef.repository };
+    // A copy within one registry: the flag credentials the push is given are that registry's.
+    if (srcRef.registry === dst.registry) {
+      const target = connectRegistry(srcRef, config, { commandTarget: true });
+      return { target, reference: target.reference, mountFrom: srcRef.repository };
+    }
   }
   return src;
 }
@@ -136,7 +140,7 @@ export async function pushCommand(args: string[]): Promise<void> {
   const ref = onePositional(positionals, 'weft push REF [--from LAYOUT|STORE-TAG|REGISTRY-REF]');
   const dstRef = parseRegistryReference(ref);
   const src = pushSource(flags.from as string | undefined, ref, config);
-  const dst = connectRegistry(dstRef, config, src.mountFrom);
+  const dst = connectRegistry(dstRef, config, { mountFrom: src.mountFrom, commandTarget: true });
   const tag = dstRef.tag ?? 'latest';
   const d = await copyBundle(src.target, src.reference, dst, { tag, progress: terminalProgress() });
   out(`pushed ${formatReference({ ...dstRef, tag, digest: undefined })}@${d.digest}`);
@@ -145,7 +149,7 @@ export async function pushCommand(args: string[]): Promise<void> {
 export async function pullCommand(args: string[]): Promise<void> {
   const { config, positionals } = commandConfig(args);
   const ref = onePositional(positionals, 'weft pull REF');
-  const src = connectRegistry(ref, config);
+  const src = connectRegistry(ref, config, { commandTarget: true });
   // Blobs already stored are re-hashed, so pulling again repairs a copy damaged on disk.
   const store = storeOf(config, { verifyExisting: true });
   const d = await copyBundle(src, src.reference, store, { tag: formatReference(src.ref), progress: terminalProgress() });

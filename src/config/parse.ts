@@ -94,6 +94,8 @@ export interface NodeConfig {
   tlsKey: string | undefined;
   registryUsername: string | undefined;
   registryPassword: string | undefined;
+  /** The one registry the flag credentials are sent to; unset: the registry a push or pull command names. */
+  registryHost: string | undefined;
   /** Docker config file path (resolved from 'auto'). */
   dockerConfig: string;
   insecureRegistries: readonly string[];

@@ -10,7 +10,7 @@ import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { NodeConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { Buckets } from './namespace.js';
-import type { Logger } from '../telemetry/index.js';
+import { withoutUrlCredentials, type Logger } from '../telemetry/index.js';
 
 export interface FleetBuckets {
   nc: NatsConnection;
@@ -51,7 +51,7 @@ export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): P
   try {
     nc = await connect(connectionOptions(config));
   } catch (err) {
-    throw new WeftError(ErrorCode.FleetUnavailable, `cannot join the fleet at ${config.fleet.join(',')}: ${(err as Error).message}`, { field: 'fleet', cause: err });
+    throw new WeftError(ErrorCode.FleetUnavailable, `cannot join the fleet at ${withoutUrlCredentials(config.fleet.join(','))}: ${withoutUrlCredentials((err as Error).message)}`, { field: 'fleet', cause: err });
   }
   try {
     // An edge node on a leaf server with its own JetStream domain reaches the hub's buckets by the hub's domain.
@@ -67,6 +67,6 @@ export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): P
     };
   } catch (err) {
     await nc.close().catch(() => undefined);
-    throw new WeftError(ErrorCode.FleetUnavailable, `the fleet's NATS servers (${config.fleet.join(',')}) have no usable JetStream: ${(err as Error).message}`, { field: 'fleet', cause: err });
+    throw new WeftError(ErrorCode.FleetUnavailable, `the fleet's NATS servers (${withoutUrlCredentials(config.fleet.join(','))}) have no usable JetStream: ${withoutUrlCredentials((err as Error).message)}`, { field: 'fleet', cause: err });
   }
 }

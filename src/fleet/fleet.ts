@@ -5,7 +5,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NodeConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
-import type { Logger } from '../telemetry/index.js';
+import { withoutUrlCredentials, type Logger } from '../telemetry/index.js';
 import { connectFleet, type FleetBuckets } from './connect.js';
 import { specFrom, type DeployRequest, type FleetControl, type NodesAnswer } from './control.js';
 import { Inventory } from './inventory.js';
@@ -101,7 +101,7 @@ export class JoinedFleet implements FleetControl {
     void fleet.followStatus();
     fleet.timer = setInterval(() => void fleet.tick(), options.config.heartbeatInterval);
     fleet.timer.unref();
-    options.log.info('fleet: joined', { node: options.config.nodeName, site: options.config.site, servers: options.config.fleet.join(',') });
+    options.log.info('fleet: joined', { node: options.config.nodeName, site: options.config.site, servers: withoutUrlCredentials(options.config.fleet.join(',')) });
     return fleet;
   }
 

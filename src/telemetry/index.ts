@@ -5,7 +5,7 @@ export { Telemetry, APP_OPERATION } from './telemetry.js';
 export { callerId, loadCallerSecret, CALLER_SECRET_FILE } from './callers.js';
 export { RequestScope } from './request-scope.js';
 export { parseTraceParent, formatTraceParent } from './traceparent.js';
-export { redact, createRedactor } from './redact.js';
+export { redact, createRedactor, withoutUrlCredentials } from './redact.js';
 export { EnergySources, IDLE } from './energy/index.js';
 export { KeptTraces, KEPT_TRACES } from './kept-traces.js';
 export type { Logger, LogLevel } from './log.js';

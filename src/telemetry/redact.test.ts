@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRedactor, redact } from './redact.js';
+import { createRedactor, redact, withoutUrlCredentials } from './redact.js';
 import { WeftError } from '../errors.js';
 
 describe('redaction', () => {
@@ -13,6 +13,11 @@ describe('redaction', () => {
   it('leaves long numbers that fail the Luhn check alone', () => {
     assert.equal(redact('order 1234 5678 9012 3456'), 'order 1234 5678 9012 3456');
     assert.equal(redact('card 5500-0000-0000-0004'), 'card [REDACTED:card]');
+  });
+
+  it('hides the user and password of URLs, in a list too, and leaves other @ alone', () => {
+    assert.equal(withoutUrlCredentials('nats://alice:s3cret@a:4222,tls://bob@b:4222'), 'nats://***@a:4222,tls://***@b:4222');
+    assert.equal(withoutUrlCredentials('host/repo@sha256:ab and ada@example.org'), 'host/repo@sha256:ab and ada@example.org');
   });
 
   it('captures nothing when capture is off', () => {

@@ -45,6 +45,11 @@ export function redact(text: string, extra: readonly RegExp[] = []): string {
   return out;
 }
 
+/** `scheme://user:password@host` with the userinfo hidden, wherever it appears in the text (a NATS URL list, an error). */
+export function withoutUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^/@\s,]*@/gi, '$1***@');
+}
+
 export function createRedactor(enabled: boolean, patterns: readonly string[] = []): Redactor {
   const extra = patterns.map((source) => {
     try {

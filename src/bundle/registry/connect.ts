@@ -11,18 +11,33 @@ function isLoopback(registry: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
-export function registryCredentials(registry: string, config: Readonly<NodeConfig>): Credentials | undefined {
-  if (config.registryUsername !== undefined) return { username: config.registryUsername, password: config.registryPassword ?? '' };
+export interface ConnectOptions {
+  /** Another repository on the same registry to mount blobs from. */
+  mountFrom?: string | undefined;
+  /** The registry a push or pull command names: flag credentials go to it when --registry-host is unset. */
+  commandTarget?: boolean;
+}
+
+/**
+ * The credentials for one registry. Flag credentials belong to one registry only (--registry-host,
+ * else the one a push or pull command names), so a node that pulls from many never hands them to
+ * another; the Docker config's `auths` are keyed by registry already.
+ */
+export function registryCredentials(registry: string, config: Readonly<NodeConfig>, commandTarget = false): Credentials | undefined {
+  if (config.registryUsername !== undefined) {
+    const theirs = config.registryHost === undefined ? commandTarget : config.registryHost === registry;
+    if (theirs) return { username: config.registryUsername, password: config.registryPassword ?? '' };
+  }
   return dockerConfigCredentials(config.dockerConfig, registry);
 }
 
-export function connectRegistry(ref: string | RegistryReference, config: Readonly<NodeConfig>, mountFrom?: string): RegistryTarget {
+export function connectRegistry(ref: string | RegistryReference, config: Readonly<NodeConfig>, options: ConnectOptions = {}): RegistryTarget {
   const parsed = typeof ref === 'string' ? parseRegistryReference(ref) : ref;
   return new RegistryTarget(parsed, {
-    credentials: registryCredentials(parsed.registry, config),
+    credentials: registryCredentials(parsed.registry, config, options.commandTarget),
     plainHttp: isLoopback(parsed.registry) || config.insecureRegistries.includes(parsed.registry),
     monolithicLimit: config.uploadChunkSize,
     chunkSize: config.uploadChunkSize,
-    mountFrom,
+    mountFrom: options.mountFrom,
   });
 }

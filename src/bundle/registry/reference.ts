@@ -22,7 +22,19 @@ export function looksLikeRegistryReference(ref: string): boolean {
   return host.includes('.') || host.includes(':') || host === 'localhost';
 }
 
+/** Refuses `user:password@host/…`: credentials in a reference would be echoed in errors, logs and the store's tags. */
+export function refuseCredentialsInReference(ref: string): void {
+  const slash = ref.indexOf('/');
+  if (slash > 0 && ref.slice(0, slash).includes('@')) {
+    throw new WeftError(
+      ErrorCode.InvalidReference,
+      `a registry reference carries no credentials ('${ref.slice(ref.indexOf('@') + 1)}' was given with a user and password, not shown): use --registry-username/--registry-password with --registry-host, or the Docker config's auths`,
+    );
+  }
+}
+
 export function parseRegistryReference(ref: string): RegistryReference {
+  refuseCredentialsInReference(ref);
   const bad = (why: string) => new WeftError(ErrorCode.InvalidReference, `'${ref}' is not a registry reference (host[:port]/repository[:tag][@digest]): ${why}`);
   if (!looksLikeRegistryReference(ref)) throw bad('it must start with a registry host');
   const slash = ref.indexOf('/');

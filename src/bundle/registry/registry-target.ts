@@ -104,7 +104,7 @@ export class RegistryTarget implements Target {
     const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '');
     const creds = this.options.credentials;
     if (challenge.scheme === 'basic') {
-      if (!creds) throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} needs credentials: set --registry-username/--registry-password (WEFT_REGISTRY_USERNAME/PASSWORD) or add it to ~/.docker/config.json`);
+      if (!creds) throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} needs credentials: set --registry-username/--registry-password with --registry-host ${this.ref.registry} (WEFT_REGISTRY_USERNAME/PASSWORD/HOST) or add it to ~/.docker/config.json`);
       this.authorization = basicHeader(creds);
       return;
     }
@@ -114,21 +114,37 @@ export class RegistryTarget implements Target {
     const url = new URL(challenge.params.realm);
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     if (challenge.params.scope) url.searchParams.set('scope', challenge.params.scope);
-    const tokenRes = await fetch(url, { headers: creds ? { Authorization: basicHeader(creds) } : {} }).catch((err: unknown) => {
+    // The realm is whatever the registry names: credentials go there only on the registry's own
+    // host, and over https unless the registry itself is spoken to over plain http.
+    const sendCreds = creds !== undefined && this.trustsRealm(url);
+    const tokenRes = await fetch(url, { headers: sendCreds ? { Authorization: basicHeader(creds) } : {} }).catch((err: unknown) => {
       throw new WeftError(ErrorCode.RegistryError, `cannot reach token service ${url.origin}: ${(err as Error).message}`, { cause: err });
     });
-    if (!tokenRes.ok) throw new WeftError(ErrorCode.RegistryUnauthorized, `token service ${url.origin} refused ${creds ? `user '${creds.username}'` : 'anonymous access'}: HTTP ${tokenRes.status}`);
+    if (!tokenRes.ok) {
+      const who = sendCreds ? `user '${creds.username}'` : creds ? `anonymous access (credentials for ${this.ref.registry} are not sent to another host or over plain http)` : 'anonymous access';
+      throw new WeftError(ErrorCode.RegistryUnauthorized, `token service ${url.origin} refused ${who}: HTTP ${tokenRes.status}`);
+    }
     const body = (await tokenRes.json()) as { token?: string; access_token?: string };
     const token = body.token ?? body.access_token;
     if (!token) throw new WeftError(ErrorCode.RegistryUnauthorized, `token service ${url.origin} returned no token`);
     this.authorization = `Bearer ${token}`;
   }
 
+  private trustsRealm(realm: URL): boolean {
+    const registry = new URL(this.base);
+    return realm.hostname === registry.hostname && (realm.protocol === 'https:' || registry.protocol === 'http:');
+  }
+
+  /** The Authorization header, for the registry's own origin only (an upload Location may point elsewhere). */
+  private authorizationFor(url: string | URL): Record<string, string> {
+    if (!this.authorization || new URL(url).origin !== new URL(this.base).origin) return {};
+    return { Authorization: this.authorization };
+  }
+
   /** One request with a small or no body; on 401 authenticates and retries once. */
   private async request(method: string, url: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<Response> {
     const send = () => {
-      const headers: Record<string, string> = { ...init.headers };
-      if (this.authorization) headers.Authorization = this.authorization;
+      const headers: Record<string, string> = { ...init.headers, ...this.authorizationFor(url) };
       return fetch(url, { method, headers, ...(init.body ? { body: init.body as unknown as BodyInit } : {}) }).catch((err: unknown) => {
         const cause = (err as { cause?: Error }).cause;
         throw new WeftError(ErrorCode.RegistryError, `cannot reach registry ${this.ref.registry}: ${cause?.message ?? (err as Error).message}`, { cause: err });
@@ -149,7 +165,7 @@ export class RegistryTarget implements Target {
 
   /** A request with a streamed body (blob uploads); authentication happened on the POST before it. */
   private async upload(method: string, url: URL, headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<StreamedResponse> {
-    const res = await streamRequest(method, url, { ...headers, ...(this.authorization ? { Authorization: this.authorization } : {}) }, body).catch((err: unknown) => {
+    const res = await streamRequest(method, url, { ...headers, ...this.authorizationFor(url) }, body).catch((err: unknown) => {
       throw new WeftError(ErrorCode.RegistryError, `cannot upload to registry ${this.ref.registry}: ${(err as Error).message}`, { cause: err });
     });
     if (res.status === 401) throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} refused the upload to ${url.pathname}`);
