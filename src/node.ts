@@ -120,6 +120,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     port: config.port,
     maxBodySize: config.maxBodySize,
     maxHeaderSize: config.maxHeaderSize,
+    requestTimeout: config.requestTimeout,
+    maxJsonDepth: config.maxJsonDepth,
     version: VERSION,
     telemetry,
     callerHeader: config.callerHeader,

@@ -7,11 +7,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APIError } from 'openai';
+import { testComponent, writeApp } from './kit/components.js';
 import { openAiClient } from './kit/llm.js';
 import { writeTestModels, SLOW_WIDTH } from './kit/models.js';
 import { writeTinyGguf } from './kit/tiny-gguf.js';
@@ -43,8 +47,9 @@ describe('API keys, scopes and tenant limits', () => {
     writeFileSync(join(dir, 'models', 'slow', 'config.json'), JSON.stringify({ max_batch_size: 0, max_queue_size: 64, instances: 1 }));
     const gguf = writeTinyGguf(join(dir, 'tiny.gguf'));
     adminKey = lastLine(await weftOk(['apikey', 'create', '--tenant', 'ops', '--scope', 'admin', '--data-dir', data]));
+    const echo = writeApp(join(dir, 'echo'), await testComponent('echo'), { name: 'echo', version: '1.0.0' });
     weft = await startWeft(
-      ['--models', join(dir, 'models'), '--model', `tiny=${gguf}`, '--llm-threads', '1', '--api-key', `light:infer:*+metrics:${LIGHT_KEY}`, '--admission-slots', '1', '--energy', 'off'],
+      ['--models', join(dir, 'models'), '--model', `tiny=${gguf}`, '--app', echo, '--allow-unsigned', '--llm-threads', '1', '--api-key', `light:infer:*+metrics:${LIGHT_KEY}`, '--admission-slots', '1', '--max-json-depth', '48', '--request-timeout', '5s', '--energy', 'off'],
       { WEFT_DATA_DIR: data },
     );
   });
@@ -105,6 +110,14 @@ describe('API keys, scopes and tenant limits', () => {
     assert.equal((await fetchJson(`${weft!.url}/metrics`, { headers: bearer(LIGHT_KEY) })).status, 200);
   });
 
+  it("keeps the caller's API key from the app's component, and passes its other headers", async () => {
+    const res = await fetch(`${weft!.url}/apps/echo/hello`, { headers: bearer(LIGHT_KEY, { 'x-custom': 'yes' }) });
+    assert.equal(res.status, 200);
+    const seen = (res.headers.get('x-request-headers') ?? '').split(',');
+    assert.ok(seen.includes('x-custom'), seen.join(','));
+    assert.ok(!seen.includes('authorization'), seen.join(','));
+  });
+
   it('lists keys without the keys, and a revocation on the data dir reaches the running node', async () => {
     const acme = lastLine(await weftOk(['apikey', 'create', '--tenant', 'acme', '--scope', 'infer:affine', '--data-dir', data]));
     await waitFor('the node sees the new key', async () => ((await affine(acme)).status === 200 ? true : undefined), 10_000);
@@ -144,16 +157,42 @@ describe('API keys, scopes and tenant limits', () => {
       body: `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":${deep}}]}`,
     });
     assert.deepEqual([kserve.status, kserve.body.code], [400, 'JSON_TOO_DEEP']);
+    assert.match(kserve.body.error, /deeper than 48 levels/, 'the bound is --max-json-depth');
+    // 40 levels is within the bound: parsed, then refused for not matching its shape.
+    const within = await fetchJson(`${weft!.url}/v2/models/affine/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(adminKey) },
+      body: `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":${'['.repeat(36)}1${']'.repeat(36)}}]}`,
+    });
+    assert.equal(within.status, 400);
+    assert.notEqual(within.body.code, 'JSON_TOO_DEEP');
     const chat = await fetchJson(`${weft!.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...bearer(LIGHT_KEY) },
       body: `{"model":"tiny","messages":[],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${'{"items":'.repeat(3000)}{}${'}'.repeat(3000)}}}}`,
     });
     assert.equal(chat.status, 400);
-    assert.match(JSON.stringify(chat.body), /nested deeper than 64/);
+    assert.match(JSON.stringify(chat.body), /nested deeper than 48/);
     const big = await fetch(`${weft!.url}/v2/health/live`, { headers: { 'x-filler': 'a'.repeat(20_000) } });
     assert.equal(big.status, 431);
     assert.equal((await affine(adminKey)).status, 200, 'the node keeps serving');
+  });
+
+  it('answers a client that sends its body too slowly with 408 and closes it, serving others meanwhile', async () => {
+    const { port, hostname } = new URL(weft!.url);
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = once(socket, 'close');
+    const started = Date.now();
+    // Ten of the hundred bytes it announces, then nothing: --request-timeout is 5 s.
+    socket.write(`POST /v2/models/affine/infer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${adminKey}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"inputs":`);
+    assert.equal((await affine(adminKey)).status, 200, 'others are served while it dawdles');
+    await Promise.race([closed, sleep(30_000).then(() => assert.fail(`not closed after 30 s: ${answer}`))]);
+    const waited = Date.now() - started;
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.ok(waited >= 4_500, `closed after ${waited} ms, before the timeout`);
   });
 
   it("keeps a light tenant's request from waiting behind a heavy tenant's flood", async () => {

@@ -2,11 +2,26 @@
 // body that is not JSON is one error everywhere: 400 INVALID_JSON with the parser's reason. Its
 // nesting is bounded before it is parsed: code that walks a parsed body (tensor data, JSON
 // schemas) recurses, and 4,000 levels of `[` would otherwise overflow the stack (a 500).
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
 
-/** Deepest nesting of arrays and objects a request body may have (tensor data needs a few). */
+/** Deepest nesting of arrays and objects a request body may have by default (tensor data needs a few; --max-json-depth). */
 export const MAX_JSON_DEPTH = 64;
+
+const JSON_DEPTH = 'weft.maxJsonDepth';
+
+/** Makes `maxDepth` the bound for every JSON body read on this server. */
+export function jsonDepthLimit(maxDepth: number): MiddlewareHandler {
+  return async (c, next) => {
+    c.set(JSON_DEPTH as never, maxDepth as never);
+    await next();
+  };
+}
+
+/** The nesting bound of this request's JSON body. */
+export function jsonDepthOf(c: Context): number {
+  return (c.get(JSON_DEPTH as never) as number | undefined) ?? MAX_JSON_DEPTH;
+}
 
 /** Refuses text nested deeper than `max` levels, counting brackets outside strings. */
 export function checkJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
@@ -26,7 +41,7 @@ export function checkJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
 
 export async function readJsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
-  checkJsonDepth(text);
+  checkJsonDepth(text, jsonDepthOf(c));
   try {
     return JSON.parse(text);
   } catch (err) {

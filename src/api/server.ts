@@ -18,6 +18,7 @@ import { authMiddleware, keyRoutes, type KeyStore, type TenantLimits } from '../
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
+import { jsonDepthLimit, MAX_JSON_DEPTH } from './json-body.js';
 import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
@@ -28,6 +29,21 @@ const DRAIN_LINGER_MS = 100;
 
 /** Bodies up to this multiple of the limit are read to the end before the 413 goes out. */
 const LINGER_FACTOR = 4;
+
+/**
+ * Node's own guard against slow clients: a request whose head and body take longer than
+ * `requestTimeout` is answered 408. Node checks only every `connectionsCheckingInterval` (30 s by
+ * default), so the check runs often enough for the bound to mean what it says.
+ */
+function slowClientLimits(requestTimeout: number | undefined): { requestTimeout?: number; headersTimeout?: number; connectionsCheckingInterval?: number } {
+  if (requestTimeout === undefined) return {};
+  if (requestTimeout === 0) return { requestTimeout: 0 };
+  return {
+    requestTimeout,
+    headersTimeout: Math.min(requestTimeout, 60_000),
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 10))),
+  };
+}
 
 export interface ApiServerOptions {
   manager: TensorModels;
@@ -41,6 +57,10 @@ export interface ApiServerOptions {
   maxBodySize: number;
   /** Largest request head in bytes (Node answers 431 beyond it). */
   maxHeaderSize?: number;
+  /** Milliseconds a client may take to send a request, head and body (Node answers 408 beyond it); 0: no limit. */
+  requestTimeout?: number;
+  /** Deepest nesting of a JSON body. */
+  maxJsonDepth?: number;
   version: string;
   telemetry: Telemetry;
   /** Header naming the caller for per-caller telemetry. */
@@ -103,6 +123,7 @@ export class ApiServer {
     });
     // Bodies without a Content-Length (chunked) are counted as they stream in.
     app.use('*', bodyLimit({ maxSize: maxBodySize, onError: () => { throw tooLarge(); } }));
+    app.use('*', jsonDepthLimit(this.options.maxJsonDepth ?? MAX_JSON_DEPTH));
     // Who may call (auth/): before anything is served here or relayed to another node.
     app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits }));
     // The fleet seam: a request for a model or app is served here or relayed from another node.
@@ -162,8 +183,8 @@ export class ApiServer {
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      const { tls, maxHeaderSize } = this.options;
-      const limits = maxHeaderSize === undefined ? {} : { maxHeaderSize };
+      const { tls, maxHeaderSize, requestTimeout } = this.options;
+      const limits = { ...(maxHeaderSize === undefined ? {} : { maxHeaderSize }), ...slowClientLimits(requestTimeout) };
       const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port, ...(tls === undefined ? { serverOptions: limits } : { createServer: createHttpsServer, serverOptions: { ...tls, ...limits } }) }, (info) => {
         this.started = true;
         resolve(info);

@@ -4,7 +4,7 @@
 
 export { KeyStore, KEYS_FILE } from './keys.js';
 export { TenantLimits } from './limits.js';
-export { authMiddleware, authorize, needOf } from './middleware.js';
+export { authMiddleware, authorize, needOf, principalOf } from './middleware.js';
 export { keyRoutes } from './routes.js';
 export { allows, parseScope } from './scopes.js';
 export type { KeyInfo, KeyLimits, NewKey, Principal, KeyStoreOptions } from './keys.js';

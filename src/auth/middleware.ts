@@ -103,6 +103,13 @@ export function authorize(keys: KeyStore, authorization: string | undefined, rem
   return principal;
 }
 
+const PRINCIPAL = 'weft.principal';
+
+/** The key the auth middleware let this request in with; undefined when auth is off or the route is open. */
+export function principalOf(c: Context): Principal | undefined {
+  return c.get(PRINCIPAL as never) as Principal | undefined;
+}
+
 export interface AuthOptions {
   keys: KeyStore;
   limits: TenantLimits;
@@ -120,6 +127,7 @@ export function authMiddleware({ keys, limits }: AuthOptions): MiddlewareHandler
     }
     const principal = authorize(keys, c.req.header('authorization'), () => getConnInfo(c).remote.address, scope);
     if (principal === undefined) return next();
+    c.set(PRINCIPAL as never, principal as never);
     limits.takeRate(principal);
     const infer = (need.kind === 'scope' && need.infer) || need.kind === 'body-model';
     if (!infer) return next();

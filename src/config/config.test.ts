@@ -44,6 +44,8 @@ describe('config', () => {
     assert.throws(() => loadConfig({ flags: { load: 'sometimes' } }), /lazy, eager/);
     assert.throws(() => loadConfig({ flags: { model: ['noequals'] } }), /NAME=PATH/);
     assert.throws(() => loadConfig({ env: { WEFT_MEMORY_BUDGET: 'lots' } }), { field: 'memoryBudget' });
+    assert.throws(() => loadConfig({ flags: { 'max-json-depth': '0' } }), { field: 'maxJsonDepth' });
+    assert.throws(() => loadConfig({ flags: { 'max-json-depth': '5000' } }), /from 1 to 512/);
   });
 
   it('parses sizes and durations as users write them', () => {

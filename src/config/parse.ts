@@ -46,6 +46,9 @@ export interface NodeConfig {
   maxBodySize: number;
   /** Bytes. */
   maxHeaderSize: number;
+  /** Milliseconds a client may take to send a request; 0: no limit. */
+  requestTimeout: number;
+  maxJsonDepth: number;
   /** Milliseconds. */
   shutdownTimeout: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -275,6 +278,8 @@ function resolveFleet(out: Record<string, unknown>): void {
 }
 
 /** Resolves every setting once; the result is frozen and passed to whoever needs it. */
+const MAX_JSON_DEPTH_LIMIT = 512;
+
 export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   const file = sources.file === undefined ? {} : readConfigFile(sources.file);
   const out: Record<string, unknown> = {};
@@ -295,6 +300,8 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   for (const key of ['llmContextSize', 'llmParallel'] as const) {
     if (out[key] === 0) fail(settings.find((s) => s.key === key)!, '0', 'must be at least 1');
   }
+  // Walkers of a parsed body recurse: past a few hundred levels the stack, not the setting, would decide.
+  if ((out.maxJsonDepth as number) < 1 || (out.maxJsonDepth as number) > MAX_JSON_DEPTH_LIMIT) fail(settings.find((s) => s.key === 'maxJsonDepth')!, String(out.maxJsonDepth), `must be from 1 to ${MAX_JSON_DEPTH_LIMIT}`);
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
   for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'fleet', 'apiKey'] as const) out[key] ??= [];

@@ -1,4 +1,4 @@
-// Echo: answers with the method, path, query and body it got, and calls the model named in the
+// Echo: answers with the method, path, query and body it got (and the names of the headers), and calls the model named in the
 // query (?model=NAME, ?repeat=N times) on one row of float32 values 1, 2, 3, ...
 import { Request, Response, Tensor, Header, run, serve, models, signature, config, log, now } from 'weft/sdk/assemblyscript';
 export { cabi_realloc, weft_handle, weft_post_handle } from 'weft/sdk/assemblyscript';
@@ -21,6 +21,9 @@ function handle(req: Request): Response {
     const r = Response.text(200, req.method + ' ' + req.path + ' ' + req.query + ' ' + String.UTF8.decode(req.body.buffer) + (cfg === null ? '' : ' ' + cfg!));
     r.headers.push(new Header('x-models', models().join(',')));
     r.headers.push(new Header('x-elapsed-ok', now() >= t0 ? 'yes' : 'no'));
+    const names: string[] = [];
+    for (let i = 0; i < req.headers.length; i++) names.push(req.headers[i].name);
+    r.headers.push(new Header('x-request-headers', names.join(',')));
     return r;
   }
   const sig = signature(model!);

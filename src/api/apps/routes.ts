@@ -1,8 +1,9 @@
 // App routes: /apps/{app}/... reaches the app's component handler. The request is passed on as
-// method, path (after the app prefix), query, lower-case headers and body bytes; the
+// method, path (after the app prefix), query, lower-case headers (less the node's API key) and body bytes; the
 // component's response goes back as is. Failures carry stable codes (see errors.ts).
 
 import { Hono, type Context } from 'hono';
+import { principalOf } from '../../auth/index.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import { scopeOf } from '../telemetry-middleware.js';
 
@@ -17,7 +18,12 @@ export function appRoutes(sandbox: Sandbox): Hono {
     const prefix = `/apps/${name}`;
     const rest = url.pathname.slice(url.pathname.indexOf(prefix) + prefix.length);
     const headers: Array<[string, string]> = [];
-    c.req.raw.headers.forEach((value, key) => headers.push([key, value]));
+    // The node's API key is the node's business: a component never sees it. Without keys the
+    // header is the app's own (its own auth scheme) and passes.
+    const keyConsumed = principalOf(c) !== undefined;
+    c.req.raw.headers.forEach((value, key) => {
+      if (!(keyConsumed && key === 'authorization')) headers.push([key, value]);
+    });
     const body = new Uint8Array(await c.req.arrayBuffer());
     const scope = scopeOf(c);
     scope?.setApp(name);

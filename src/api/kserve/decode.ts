@@ -6,7 +6,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import { Datatypes, elementCount, type Datatype, type Tensor, type TensorData } from '../../backends/index.js';
 import { fromJsonValues, type ElementSite } from './datatypes.js';
 import { dataFromBytes, elementSize } from '../../backends/index.js';
-import { checkJsonDepth } from '../json-body.js';
+import { checkJsonDepth, MAX_JSON_DEPTH } from '../json-body.js';
 
 export interface DecodedInput {
   name: string;
@@ -44,11 +44,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * body's first `headerLength` bytes are JSON and the rest is binary input data, in input order.
  * Binary tensors are views on `body` where alignment allows, so `body` must not be reused.
  */
-export function decodeInferRequest(body: Uint8Array, headerLength: number | undefined): DecodedInferRequest {
+export function decodeInferRequest(body: Uint8Array, headerLength: number | undefined, maxJsonDepth = MAX_JSON_DEPTH): DecodedInferRequest {
   if (headerLength !== undefined && !(Number.isSafeInteger(headerLength) && headerLength >= 0 && headerLength <= body.length)) {
     throw sizeError(`${HEADER_FIELD} is ${headerLength}, which does not fit a body of ${body.length} bytes`, HEADER_FIELD);
   }
-  const json = parseJson(headerLength === undefined ? body : body.subarray(0, headerLength));
+  const json = parseJson(headerLength === undefined ? body : body.subarray(0, headerLength), maxJsonDepth);
   if (!isObject(json)) throw new WeftError(ErrorCode.BadRequest, 'the request must be a JSON object');
 
   if (json.id !== undefined && typeof json.id !== 'string') {
@@ -77,14 +77,14 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
   return request;
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+function parseJson(bytes: Uint8Array, maxDepth: number): unknown {
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch (err) {
     throw new WeftError(ErrorCode.InvalidJson, 'the request JSON is not valid UTF-8', { cause: err });
   }
-  checkJsonDepth(text);
+  checkJsonDepth(text, maxDepth);
   try {
     return JSON.parse(text);
   } catch (err) {

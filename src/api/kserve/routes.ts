@@ -8,6 +8,7 @@ import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, ServerMetadata } from './wire.js';
 import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from './service.js';
+import { jsonDepthOf } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 
@@ -71,7 +72,7 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     const scope = scopeOf(c);
     scope?.setOperation('infer', name);
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const request = decodeInferRequest(body, headerLength(c));
+    const request = decodeInferRequest(body, headerLength(c), jsonDepthOf(c));
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
     const priority = optionalInteger(request.parameters, 'priority');
     const inputs = tensorsByName(request.inputs);
