@@ -3,6 +3,7 @@
 // client and (when given its pid) the server spent in that window.
 
 import { readFileSync } from 'node:fs';
+import { percentile } from '../src/telemetry/index.js';
 
 /** One call: resolves with the batch size the server reported (undefined when it reports none). */
 export type Call = () => Promise<number | undefined>;
@@ -77,11 +78,6 @@ function cpuSpent(from: CpuSnapshot, to: CpuSnapshot): { client: number; server:
   return { client, server, other: Math.max(0, to.machine - from.machine - client - (server ?? 0)) };
 }
 
-/** Nearest-rank percentile of ascending `sorted`. */
-function percentile(sorted: readonly number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 export async function closedLoop(call: Call, options: LoopOptions): Promise<StepResult> {
   const start = performance.now();
@@ -134,9 +130,9 @@ export async function closedLoop(call: Call, options: LoopOptions): Promise<Step
     concurrency: options.concurrency,
     requests,
     reqPerSec: requests / (options.measureMs / 1000),
-    p50Ms: percentile(latencies, 50),
-    p90Ms: percentile(latencies, 90),
-    p99Ms: percentile(latencies, 99),
+    p50Ms: percentile(latencies, 50, null),
+    p90Ms: percentile(latencies, 90, null),
+    p99Ms: percentile(latencies, 99, null),
     errors,
     errorsOutsideWindow,
     firstError,

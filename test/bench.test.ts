@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startWeft, type WeftProcess } from './kit/weft-process.js';
 import { writeTestModels } from './kit/models.js';
+import { freePort } from './kit/net.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 
@@ -22,10 +23,12 @@ function bench(...args: string[]) {
 describe('weft bench', () => {
   let dir: string;
   let weft: WeftProcess;
+  let grpcPort: number;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
     await writeTestModels(dir);
-    weft = await startWeft(['--models', dir, '--energy-interval', '100ms']);
+    grpcPort = await freePort();
+    weft = await startWeft(['--models', dir, '--energy-interval', '100ms', '--grpc-port', String(grpcPort)]);
   });
   after(async () => {
     await weft.stop();
@@ -88,9 +91,25 @@ describe('weft bench', () => {
     assert.deepEqual(missing.steps[0].errors, { http_404: 5 });
   });
 
+  it('drives the gRPC transport with raw tensors, inputs from gRPC metadata, errors by status', () => {
+    const report = JSON.parse(bench(weft.url, '--protocol', 'kserve-grpc', '--grpc', `127.0.0.1:${grpcPort}`, '--model', 'affine', '--concurrency', '1,3', '--requests', '20', '--warmup', '0', '--json'));
+    assert.match(report.workload, new RegExp(`KServe v2 gRPC ModelInfer on 'affine' at 127.0.0.1:${grpcPort}, x FP32\\[1,4\\]`));
+    for (const step of report.steps) {
+      assert.equal(step.ok, 20);
+      assert.deepEqual(step.errors, {});
+      assert.ok(step.meanBatchSize >= 1, 'the batch size the node reports in the response parameters');
+      assert.ok(step.server.serverMs > 0, 'the node served them: its /metrics moved');
+    }
+    const missing = spawnSync(process.execPath, [CLI, 'bench', weft.url, '--protocol', 'kserve-grpc', '--grpc', `127.0.0.1:${grpcPort}`, '--model', 'nope', '--requests', '1'], { encoding: 'utf8' });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /gRPC model metadata for 'nope'/);
+    const refused = JSON.parse(bench(weft.url, '--protocol', 'kserve-grpc', '--grpc', `127.0.0.1:${grpcPort}`, '--model', 'affine', '--shape', 'x:FP32:1x5', '--concurrency', '1', '--requests', '3', '--warmup', '0', '--json'));
+    assert.deepEqual(refused.steps[0].errors, { grpc_INVALID_ARGUMENT: 3 });
+  });
+
   it('refuses bad options with a clear message', () => {
     const out = spawnSync(process.execPath, [CLI, 'bench', weft.url, '--model', 'affine', '--protocol', 'grpc'], { encoding: 'utf8' });
     assert.equal(out.status, 1);
-    assert.match(out.stderr, /--protocol must be one of kserve-v2, openai, app/);
+    assert.match(out.stderr, /--protocol must be one of kserve-v2, kserve-grpc, openai, app/);
   });
 });

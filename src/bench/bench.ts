@@ -35,8 +35,11 @@ export interface BenchOptions extends WorkloadOptions {
 
 export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const pool = new Pool(options.target, { connections: Math.max(64, ...options.concurrency), pipelining: 1, keepAliveTimeout: 30_000 });
+  // The gRPC port beside a Weft node's HTTP one, unless told: 8081, as KServe and Triton.
+  const grpcAddress = options.grpcAddress ?? `${new URL(options.target).hostname}:8081`;
+  let workload: Awaited<ReturnType<typeof createWorkload>> | undefined;
   try {
-    const workload = await createWorkload(pool, options);
+    workload = await createWorkload(pool, { ...options, grpcAddress });
     const plans: StepPlan[] =
       options.rates.length > 0
         ? options.rates.map((rate) => ({ mode: 'open', rate, ...common(options) }))
@@ -58,6 +61,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
     return report;
   } finally {
+    workload?.close?.();
     await pool.close();
   }
 }

@@ -1,5 +1,7 @@
 // Latency samples and their summary: percentiles by nearest rank over the sorted samples (exact,
-// and cheap enough for the sample counts one benchmark step collects).
+// and cheap enough for the sample counts one benchmark step collects; telemetry owns the function).
+
+import { percentile } from '../telemetry/index.js';
 
 export interface LatencySummary {
   count: number;
@@ -10,11 +12,7 @@ export interface LatencySummary {
   max: number;
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
-}
+export { percentile };
 
 export function summarize(samples: readonly number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b);

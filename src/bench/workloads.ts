@@ -1,12 +1,14 @@
-// What one benchmark request is, per protocol: a KServe v2 infer (JSON or binary tensors), an
-// OpenAI chat completion (streamed or not), or a plain app request. Each send reports whether it
+// What one benchmark request is, per protocol: a KServe v2 infer (JSON or binary tensors; over
+// gRPC in grpc-workload.ts), an OpenAI chat completion (streamed or not), or a plain app request. Each send reports whether it
 // succeeded, the kind of failure, and for LLMs the token timings.
 
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'undici';
 import { ErrorCode, WeftError } from '../errors.js';
+import { grpcWorkload } from './grpc-workload.js';
+import { BYTES_PER, batchOfOne, parseShape, tensorBytes, type InputSpec } from './tensors.js';
 
-export const Protocols = ['kserve-v2', 'openai', 'app'] as const;
+export const Protocols = ['kserve-v2', 'kserve-grpc', 'openai', 'app'] as const;
 export type Protocol = (typeof Protocols)[number];
 
 export interface Outcome {
@@ -28,6 +30,8 @@ export interface Outcome {
 export interface Workload {
   readonly description: string;
   send(pool: Pool, signal: AbortSignal): Promise<Outcome>;
+  /** Closes what the workload opened besides the pool (a gRPC channel). */
+  close?(): void;
 }
 
 export interface WorkloadOptions {
@@ -46,6 +50,8 @@ export interface WorkloadOptions {
   maxTokens: number;
   /** Request path instead of the protocol's own, e.g. a plain server's `/infer`. */
   path?: string;
+  /** kserve-grpc: host:port of the gRPC service. */
+  grpcAddress?: string;
   /**
    * KServe: checks each successful response's outputs beyond the built-in check (every output
    * holds as many elements as its shape says); throws to count the response as `invalid_response`.
@@ -70,20 +76,6 @@ async function failure(statusCode: number, body: { dump(): Promise<void> }): Pro
   return { ok: false, error: `http_${statusCode}` };
 }
 
-const BYTES_PER: Record<string, number> = { BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8 };
-
-interface InputSpec {
-  name: string;
-  datatype: string;
-  shape: number[];
-}
-
-function parseShape(spec: string): InputSpec {
-  const m = /^([^:]+):([A-Z0-9]+):(\d+(?:x\d+)*)$/.exec(spec);
-  if (!m || BYTES_PER[m[2]!] === undefined) throw bad(`--shape '${spec}' is not NAME:DATATYPE:D1xD2… with a fixed-size datatype`, 'shape');
-  return { name: m[1]!, datatype: m[2]!, shape: m[3]!.split('x').map(Number) };
-}
-
 /**
  * Inputs from model metadata. A dynamic first dimension (the batch) is sent as 1, as Triton's
  * perf_analyzer does; any other dynamic dimension has no size to guess, so the run is refused
@@ -93,23 +85,7 @@ async function inputsFromMetadata(pool: Pool, model: string): Promise<InputSpec[
   const res = await pool.request({ path: `/v2/models/${encodeURIComponent(model)}`, method: 'GET' });
   const body = (await res.body.json()) as { inputs?: InputSpec[]; error?: string };
   if (res.statusCode !== 200 || !body.inputs) throw bad(`model metadata for '${model}': ${body.error ?? res.statusCode}`, 'model');
-  const dynamic = body.inputs.filter((i) => i.shape.some((d, k) => d < 0 && k > 0));
-  if (dynamic.length > 0) {
-    const named = dynamic.map((i) => `'${i.name}' [${i.shape.join(',')}]`).join(', ');
-    const example = body.inputs.map((i) => `--shape ${i.name}:${i.datatype}:${i.shape.map((d, k) => (d >= 0 ? d : k === 0 ? 1 : 'N')).join('x')}`).join(' ');
-    throw bad(`model '${model}' has inputs with dynamic dimensions (-1) beyond the batch: ${named}. Say what to send: ${example} (N: the size you serve), or --input FILE`, 'shape');
-  }
-  return body.inputs.map((i) => ({ ...i, shape: i.shape.map((d) => (d < 0 ? 1 : d)) }));
-}
-
-/** Deterministic pseudo-random bytes of a plausible range for the datatype. */
-function tensorBytes(spec: InputSpec, seed: number): Uint8Array {
-  const count = spec.shape.reduce((a, b) => a * b, 1);
-  let s = seed >>> 0 || 1;
-  const next = () => ((s = (s * 1664525 + 1013904223) >>> 0), s / 2 ** 32);
-  if (spec.datatype === 'FP32') return new Uint8Array(Float32Array.from({ length: count }, () => next() * 2 - 1).buffer);
-  if (spec.datatype === 'FP64') return new Uint8Array(Float64Array.from({ length: count }, () => next() * 2 - 1).buffer);
-  return Uint8Array.from({ length: count * BYTES_PER[spec.datatype]! }, () => (spec.datatype === 'BOOL' ? Math.round(next()) : Math.floor(next() * 8)));
+  return batchOfOne(model, body.inputs);
 }
 
 function jsonData(spec: InputSpec, bytes: Uint8Array): number[] | boolean[] {
@@ -271,6 +247,9 @@ export async function createWorkload(pool: Pool, options: WorkloadOptions): Prom
   switch (options.protocol) {
     case 'kserve-v2':
       return kserveWorkload(pool, options);
+    case 'kserve-grpc':
+      if (options.grpcAddress === undefined) throw bad('kserve-grpc needs the gRPC address (--grpc host:port)', 'grpc');
+      return grpcWorkload(options.grpcAddress, options);
     case 'openai':
       return openaiWorkload(options);
     case 'app':

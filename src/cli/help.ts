@@ -145,7 +145,7 @@ export const commandHelp: Record<string, CommandHelp> = {
   bench: {
     summary: 'load-test a KServe v2, OpenAI-compatible or app endpoint',
     usage: [
-      'bench [TARGET] --model M [--protocol kserve-v2|openai|app] [--concurrency 1,4,16 | --rate R]',
+      'bench [TARGET] --model M [--protocol kserve-v2|kserve-grpc|openai|app] [--concurrency 1,4,16 | --rate R]',
       '      [--duration S | --requests N] [--input FILE | --shape NAME:DT:DIMS] [--stream] [--json] [--plot F]',
     ],
     about:
@@ -154,7 +154,8 @@ export const commandHelp: Record<string, CommandHelp> = {
     options: [
       ['TARGET', 'base URL (default http://127.0.0.1:8080)'],
       ['--model M', 'model name (kserve-v2, openai) or app name (app)'],
-      ['--protocol P', 'kserve-v2 (default) | openai | app'],
+      ['--protocol P', 'kserve-v2 (default) | kserve-grpc (ModelInfer with raw tensors) | openai | app'],
+      ['--grpc HOST:PORT', 'kserve-grpc: the gRPC service (default: TARGET\'s host, port 8081); TARGET is still read for /metrics'],
       ['--concurrency 1,4,16', 'closed loop: clients per step (default 1,4,16)'],
       ['--rate R[,R2…]', 'open loop instead: Poisson arrivals per second per step'],
       ['--duration S', 'measured seconds per step (default 10)'],

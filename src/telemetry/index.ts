@@ -12,6 +12,7 @@ export type { Logger, LogLevel } from './log.js';
 export type { AdminStats, BatchMember, CallerName, EngineObserver, RequestInfo, TelemetryOptions } from './telemetry.js';
 export type { ChildSpan, ModelCallResult } from './request-scope.js';
 export type { EnergyDevice, EnergySource, Spawner } from './energy/index.js';
+export { percentile } from './stats.js';
 export type { KeyStats } from './stats.js';
 export type { LanguageModelLoad, MetricsCompat } from './metrics.js';
 export type { KeptSpan, KeptTrace, KeptTraceSummary } from './kept-traces.js';

@@ -44,9 +44,14 @@ class Ring<T> {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+/**
+ * The one latency percentile of the project (telemetry, `weft bench`, bench/): nearest rank over
+ * ascending `sorted`, `p` in percent; `empty` when there are no samples.
+ */
+export function percentile<E = number>(sorted: readonly number[], p: number, empty: E = Number.NaN as E): number | E {
+  if (sorted.length === 0) return empty;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
 export class RollingStats {
@@ -87,8 +92,8 @@ export class RollingStats {
         rate: (recent.length * 1000) / spanMs,
         requests: recent.length,
         errors: recent.length - ok.length,
-        p50Ms: percentile(latencies, 0.5),
-        p99Ms: percentile(latencies, 0.99),
+        p50Ms: percentile(latencies, 50, 0),
+        p99Ms: percentile(latencies, 99, 0),
         meanBatchSize: ok.length === 0 ? 0 : ok.reduce((n, s) => n + s.batchSize, 0) / ok.length,
         joulesPerRequest: recent.length === 0 ? 0 : joules / recent.length,
         watts: (joules * 1000) / spanMs,
