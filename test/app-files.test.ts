@@ -8,43 +8,30 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/index.js';
-import { startNode, type WeftNode } from '../src/node.js';
-import { createLogger } from '../src/telemetry/index.js';
+import { startAdminNode, type AdminNode } from './kit/admin-node.js';
 import { writeSumApp } from './kit/apps.js';
 
-const token = 'app-files-admin';
-const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
 /** A line no error may quote: the content of a file outside the app. */
 const SECRET = 'secret-line-7f3a: do not echo';
 
 describe('files an app brings', () => {
   let dir: string;
-  let node: WeftNode | undefined;
-  let url: string;
+  let admin: AdminNode | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-app-files-'));
-    mkdirSync(join(dir, 'no-models'));
     writeFileSync(join(dir, 'outside.txt'), `${SECRET}\n`);
-    const config = loadConfig({
-      flags: { port: '0', models: join(dir, 'no-models'), 'data-dir': join(dir, 'data'), 'allow-unsigned': 'true', 'admin-token': token },
-    });
-    node = await startNode(config, createLogger('error', () => undefined));
-    url = `http://127.0.0.1:${node.address.port}`;
+    admin = await startAdminNode(dir, 'app-files-admin');
   });
   after(async () => {
-    await node?.stop();
+    await admin?.node.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const deploy = async (ref: string) => {
-    const res = await fetch(`${url}/admin/apps`, { method: 'POST', headers: auth, body: JSON.stringify({ ref }) });
-    return { status: res.status, body: (await res.json()) as { code?: string; error?: string } };
-  };
+  const deploy = (ref: string) => admin!.deploy(ref);
   const infer = async (model: string) => {
     const body = { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] };
-    const res = await fetch(`${url}/v2/models/${model}/infer`, { method: 'POST', headers: auth, body: JSON.stringify(body) });
+    const res = await fetch(`${admin!.url}/v2/models/${model}/infer`, { method: 'POST', headers: admin!.auth, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as { code?: string; error?: string; outputs?: Array<{ data: number[] }> } };
   };
 

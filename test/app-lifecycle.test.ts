@@ -5,12 +5,11 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config/index.js';
-import { startNode, type WeftNode } from '../src/node.js';
-import { createLogger } from '../src/telemetry/index.js';
+import type { WeftNode } from '../src/node.js';
+import { startAdminNode, type AdminNode } from './kit/admin-node.js';
 import { writeSumApp } from './kit/apps.js';
 import { testComponent, writeApp } from './kit/components.js';
 import { waitFor } from './kit/wait.js';
@@ -26,28 +25,23 @@ describe('app lifecycle on a running node', () => {
   let dir: string;
   let node: WeftNode | undefined;
   let url: string;
+  let deploy: AdminNode['deploy'];
   let slow: string;
   const logs: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-lifecycle-'));
     slow = await testComponent('slow');
-    mkdirSync(join(dir, 'no-models'));
-    const config = loadConfig({
-      flags: { port: '0', models: join(dir, 'no-models'), 'data-dir': join(dir, 'data'), 'allow-unsigned': 'true', 'admin-token': token },
-    });
-    node = await startNode(config, createLogger('info', (line) => void logs.push(line)));
-    url = `http://127.0.0.1:${node.address.port}`;
+    const admin = await startAdminNode(dir, token, 'info', (line) => void logs.push(line));
+    node = admin.node;
+    url = admin.url;
+    deploy = admin.deploy;
   });
   after(async () => {
     await node?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const deploy = async (ref: string) => {
-    const res = await fetch(`${url}/admin/apps`, { method: 'POST', headers: auth, body: JSON.stringify({ ref }) });
-    return { status: res.status, body: (await res.json()) as { app?: { name: string }; code?: string; error?: string } };
-  };
   const remove = async (name: string) => {
     const res = await fetch(`${url}/admin/apps/${name}`, { method: 'DELETE', headers: auth });
     return { status: res.status, body: (await res.json()) as { code?: string; error?: string } };
