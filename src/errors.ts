@@ -24,6 +24,8 @@ export const ErrorCode = {
   QueueFull: 'QUEUE_FULL',
   QueueTimeout: 'QUEUE_TIMEOUT',
   Cancelled: 'CANCELLED',
+  /** A forwarded request's deadline (`x-weft-deadline`) passed before it was answered. */
+  DeadlineExceeded: 'DEADLINE_EXCEEDED',
   ShuttingDown: 'SHUTTING_DOWN',
   InferenceFailed: 'INFERENCE_FAILED',
   ContextLengthExceeded: 'CONTEXT_LENGTH_EXCEEDED',
@@ -128,4 +130,15 @@ export function firstIssue(error: { issues: ReadonlyArray<{ path: ReadonlyArray<
 /** The one error a call ends with when its caller went away (an aborted signal): 499 over HTTP. */
 export function cancelledError(cause?: unknown): WeftError {
   return new WeftError(ErrorCode.Cancelled, 'the client cancelled the request', cause === undefined ? undefined : { cause });
+}
+
+/**
+ * The error a call ends with when its signal aborted: a deadline's timeout signal (a forwarded
+ * request's `x-weft-deadline`) is 504 DEADLINE_EXCEEDED, anything else a caller gone away.
+ */
+export function abortError(signal: AbortSignal | undefined, cause?: unknown): WeftError {
+  if ((signal?.reason as { name?: unknown } | undefined)?.name === 'TimeoutError') {
+    return new WeftError(ErrorCode.DeadlineExceeded, 'the request\'s deadline passed before it was answered', cause === undefined ? undefined : { cause });
+  }
+  return cancelledError(cause);
 }

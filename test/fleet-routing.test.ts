@@ -2,8 +2,9 @@
 // `weft` nodes on loopback: `r` holds only `base`; `b` (same site) and `c` (another site) hold
 // `remote`; `b` alone holds the big tensor model, the tiny LLM and the classifier app. Local service without a hop,
 // KServe JSON and binary (8 MB in, 8 MB out) and an OpenAI stream through a forward, malformed
-// forwarded messages, kill -9 of a replica's node under load, and an edge node on a NATS leaf
-// server answering and answered through the leaf link.
+// forwarded messages, deadlines that passed, kill -9 of a replica's node under load, and an edge
+// node on a NATS leaf server answering and answered through the leaf link, that link cut and
+// restored.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { NATS_BINARY, startNatsCluster, type NatsCluster } from './kit/nats.js';
-import { freePort } from './kit/net.js';
+import { freePorts, tcpLink } from './kit/net.js';
 import { waitFor } from './kit/wait.js';
 import { startWeft, fetchJson, postJson, type WeftProcess } from './kit/weft-process.js';
 import { writeSumApp } from './kit/apps.js';
@@ -164,6 +165,37 @@ test('malformed forwarded messages get a clear error; the node keeps serving', a
   assert.equal(answer.status, 200);
 });
 
+test('a deadline that passed is answered 504 DEADLINE_EXCEEDED, by the router and by the serving node', async () => {
+  const past = String(Date.now() - 1000);
+  const routed = await fetch(`${url('r')}/v2/models/remote/infer`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'x-weft-deadline': past }, body: JSON.stringify(sumInput) });
+  assert.equal(routed.status, 504);
+  assert.equal(((await routed.json()) as { code: string }).code, 'DEADLINE_EXCEEDED');
+  // A forward that reaches its node late: the node does not run it, and says why.
+  const nc = await connect({ servers: cluster!.urls });
+  try {
+    const reply = `_INBOX.deadline.${Date.now()}`;
+    const sub = nc.subscribe(reply);
+    const body = new TextEncoder().encode(JSON.stringify(sumInput));
+    const open = { v: 1, kind: 'open', from: 'test', method: 'POST', path: '/v2/models/remote/infer', headers: [['content-type', 'application/json']], deadline: Date.now() - 1, size: body.length, reply };
+    const accepted = unframe(z.object({ kind: z.string() }), (await nc.request('weft.v1.east.b.infer', frame(open, body), { timeout: 10_000 })).data).meta;
+    assert.equal(accepted.kind, 'accept');
+    let status = 0;
+    let text = '';
+    for await (const m of sub) {
+      const { meta, payload } = unframe(z.object({ kind: z.string(), status: z.number().optional() }), m.data);
+      if (meta.kind === 'head') status = meta.status!;
+      if (meta.kind === 'data') text += new TextDecoder().decode(payload);
+      if (meta.kind === 'end' || meta.kind === 'fail') break;
+    }
+    assert.equal(status, 504);
+    assert.equal(JSON.parse(text).code, 'DEADLINE_EXCEEDED');
+  } finally {
+    await nc.close();
+  }
+  const routingShown = await fetchJson(`${url('r')}/admin/fleet/apps`);
+  assert.deepEqual(routingShown.body.routing.weights, { queue: 1, latency: 0.1, site: 8, energy: 1 }, 'weft status shows the weights this node routes by');
+});
+
 test('kill -9 of a replica node under load: every request is still answered', async () => {
   let stop = false;
   const outcomes: Array<{ status: number; node: string | null; at: number }> = [];
@@ -193,12 +225,14 @@ test('kill -9 of a replica node under load: every request is still answered', as
   assert.ok(afterKill.length >= workers.length, `${afterKill.length} of ${outcomes.length} requests answered after the kill`);
 });
 
-test('an edge node on a NATS leaf server answers and is answered through the leaf link', async () => {
-  const [hubPort, leafPort, edgePort] = await Promise.all([freePort(), freePort(), freePort()]);
+test('an edge site on a NATS leaf server: answers and is answered through the link; cut off, it serves what it holds; restored, it rejoins', async () => {
+  const [hubPort, leafPort, edgePort] = await freePorts(3);
+  // The leaf link runs through a TCP link the test can cut: the edge site losing its uplink.
+  const uplink = await tcpLink(leafPort);
   const sum = join(dir, 'sum', 'models', 'sum.onnx');
   // The hub and the leaf each have a JetStream domain; the edge node reaches the hub's buckets by its name.
   await writeFile(join(dir, 'hub.conf'), `server_name: hub\nhost: 127.0.0.1\nport: ${hubPort}\njetstream { store_dir: "${join(dir, 'hub-js')}", domain: hub }\nleafnodes { host: 127.0.0.1, port: ${leafPort} }\n`);
-  await writeFile(join(dir, 'edge.conf'), `server_name: edge\nhost: 127.0.0.1\nport: ${edgePort}\njetstream { store_dir: "${join(dir, 'edge-js')}", domain: edge }\nleafnodes { reconnect: 1, remotes: [ { urls: ["nats-leaf://127.0.0.1:${leafPort}"] } ] }\n`);
+  await writeFile(join(dir, 'edge.conf'), `server_name: edge\nhost: 127.0.0.1\nport: ${edgePort}\njetstream { store_dir: "${join(dir, 'edge-js')}", domain: edge }\nleafnodes { reconnect: 1, remotes: [ { urls: ["nats-leaf://127.0.0.1:${uplink.port}"] } ] }\n`);
   const servers: ChildProcess[] = [];
   const procs: WeftProcess[] = [];
   try {
@@ -221,7 +255,40 @@ test('an edge node on a NATS leaf server answers and is answered through the lea
     assert.equal(fromHub.headers.get('x-weft-node'), 'e');
     const atEdge = await postJson(`${e.url}/v2/models/base/infer`, sumInput);
     assert.equal(atEdge.headers.get('x-weft-node'), 'e', 'served at the edge without a hop');
+
+    uplink.cut();
+    // Cut off, the edge serves what it holds; what only the hub holds is refused at once with
+    // Retry-After, not left hanging.
+    for (let i = 0; i < 3; i++) {
+      const local = await postJson(`${e.url}/v2/models/base/infer`, sumInput);
+      assert.equal(local.status, 200, JSON.stringify(local.body));
+      assert.equal(local.headers.get('x-weft-node'), 'e');
+      assert.deepEqual(local.body.outputs[0].data, [4]);
+    }
+    const started = Date.now();
+    const away = await postJson(`${e.url}/v2/models/remote/infer`, sumInput);
+    assert.equal(away.status, 503, JSON.stringify(away.body));
+    assert.equal(away.body.code, 'FLEET_UNAVAILABLE');
+    assert.ok(away.headers.get('retry-after'), 'Retry-After on 503');
+    assert.ok(Date.now() - started < 10_000, `refused in ${Date.now() - started} ms`);
+    // The hub, too, goes on serving what it holds.
+    const atHub = await postJson(`${h.url}/v2/models/remote/infer`, sumInput);
+    assert.equal(atHub.status, 200);
+
+    uplink.restore();
+    // Rejoined: each side reaches the other's models again, in both directions.
+    await waitFor('the edge reaches the hub again', async () => {
+      const r = await postJson(`${e.url}/v2/models/remote/infer`, sumInput);
+      return r.status === 200 && r.headers.get('x-weft-node') === 'h' ? true : undefined;
+    }, 60_000);
+    await waitFor('the hub reaches the edge again', async () => {
+      const r = await postJson(`${h.url}/v2/models/edgeonly/infer`, sumInput);
+      return r.status === 200 && r.headers.get('x-weft-node') === 'e' ? true : undefined;
+    }, 60_000);
+    const both = await Promise.all([fetchJson(`${h.url}/admin/fleet/nodes`), fetchJson(`${e.url}/admin/fleet/nodes`)]);
+    for (const seen of both) assert.deepEqual(seen.body.nodes.map((n: any) => n.record.node).sort(), ['e', 'h']);
   } finally {
+    await uplink.close();
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
     await Promise.all(servers.map(async (s) => {
       if (s.exitCode === null && s.signalCode === null) {

@@ -161,7 +161,7 @@ export class ApiServer {
     // Prometheus scrapes with a key holding the metrics scope (bearer_token in its scrape config).
     const { metrics } = this.options.telemetry;
     app.get('/metrics', async (c) => c.body(await metrics.text(), 200, { 'Content-Type': metrics.contentType }));
-    app.route('/', adminRoutes({ deployer: this.options.deployer, telemetry: this.options.telemetry, fleet: this.options.fleet }));
+    app.route('/', adminRoutes({ deployer: this.options.deployer, telemetry: this.options.telemetry, fleet: this.options.fleet, routing: () => this.options.router?.()?.status() }));
     const fleet = this.options.fleet;
     app.route('/', dashboardRoutes({ ...this.options, fleet: fleet === undefined ? undefined : fleetStatus(fleet), apps: this.options.deployer }));
     app.route('/', keyRoutes(this.options.keys));

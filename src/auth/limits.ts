@@ -3,7 +3,7 @@
 // inference requests are admitted to the engine at once, and those waiting are admitted
 // round-robin between tenants, so one tenant's flood queues behind itself, not before others.
 
-import { ErrorCode, WeftError, cancelledError } from '../errors.js';
+import { ErrorCode, WeftError, abortError } from '../errors.js';
 import type { Principal } from './keys.js';
 
 export interface LimitsOptions {
@@ -116,7 +116,7 @@ export class TenantLimits {
       };
       const onAbort = () => {
         drop();
-        reject(cancelledError());
+        reject(abortError(signal));
       };
       const timer = setTimeout(() => {
         drop();

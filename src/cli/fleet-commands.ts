@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
 import { formatBytes } from '../config/index.js';
-import type { AppStatus, NodeStatus } from '../fleet/index.js';
+import type { AppStatus, NodeStatus, RouterStatus } from '../fleet/index.js';
 
 const COMMON = '[--url http://127.0.0.1:8080] [--token T]';
 export const FLEET_USAGE = {
@@ -17,7 +17,8 @@ export const FLEET_USAGE = {
   undeploy: `weft undeploy NAME [--json] ${COMMON}
   Removes an app from the fleet; nodes unload it after their in-flight requests finish.`,
   status: `weft status [NAME] [--json] ${COMMON}
-  Apps in the fleet: replicas, where, state and health, and why any replica is pending.`,
+  Apps in the fleet: replicas, where, state and health, and why any replica is pending; then how
+  the node asked routes requests (score weights, spill-over, replicas' nodes it skips).`,
   nodes: `weft nodes [--json] ${COMMON}
   The fleet's nodes: site, labels, memory, GPUs, power, load; under --power-policy pack, the ones
   that serve nothing ("idle") and the watts sleeping them would save.`,
@@ -166,13 +167,28 @@ export async function statusCommand(args: string[]): Promise<void> {
   const res = await admin(p, 'GET', '/admin/fleet/apps');
   if (p.values.json) return out(JSON.stringify(res, null, 2));
   const apps = res.apps as AppStatus[];
-  if (apps.length === 0) return out('no apps deployed in the fleet (weft deploy REF)');
-  out(
-    table(
-      ['APP', 'HEALTH', 'READY', 'TARGET', 'MIN-MAX', 'NODES', 'PENDING'],
-      apps.map((a) => [a.name, a.health, String(a.replicas.ready), String(a.replicas.target), `${a.replicas.min}-${a.replicas.max}`, a.placed.map((r) => `${r.node}:${r.state}`).join(',') || '-', a.pending || '-']),
-    ),
-  );
+  if (apps.length === 0) out('no apps deployed in the fleet (weft deploy REF)');
+  else {
+    out(
+      table(
+        ['APP', 'HEALTH', 'READY', 'TARGET', 'MIN-MAX', 'NODES', 'PENDING'],
+        apps.map((a) => [a.name, a.health, String(a.replicas.ready), String(a.replicas.target), `${a.replicas.min}-${a.replicas.max}`, a.placed.map((r) => `${r.node}:${r.state}`).join(',') || '-', a.pending || '-']),
+      ),
+    );
+  }
+  const routing = res.routing as RouterStatus | null | undefined;
+  out(routing ? renderRouting(routing) : 'routing: none (this node is not in a fleet; it serves what it holds)');
+}
+
+/** The router's score as a formula with its weights, so a user sees why a replica was picked. */
+export function renderRouting(r: RouterStatus, now = Date.now()): string {
+  const w = r.weights;
+  const down = r.down.map((d) => `${d.node} (${Math.max(0, Math.ceil((d.until - now) / 1000))} s)`).join(', ') || 'none';
+  return [
+    `routing from ${r.node} (site ${r.site}): a replica here serves while fewer than ${r.spillQueue} requests are in flight for it; otherwise the lower score of two random replicas wins`,
+    `  score = ${w.queue} × queued + ${w.latency} × latency ms + ${w.energy} × joules/request + ${w.site} if outside site ${r.site}`,
+    `  forwards: deadline ${r.requestTimeoutMs / 1000} s when the caller sets none, retried elsewhere after ${r.idleTimeoutMs / 1000} s without word; skipped now: ${down}`,
+  ].join('\n');
 }
 
 export async function nodesCommand(args: string[]): Promise<void> {

@@ -99,6 +99,8 @@ describe('one admission queue for every model kind', () => {
       const waiting = kind.call('gone', 2, 60_000, gone.signal);
       gone.abort();
       await assert.rejects(waiting, { code: ErrorCode.Cancelled });
+      // A forwarded request's deadline (a timeout signal) is not a caller gone away: 504, not 499.
+      await assert.rejects(kind.call('due', 2, 60_000, AbortSignal.timeout(20)), { code: ErrorCode.DeadlineExceeded });
       const stopped = kind.call('stopped', 2, 60_000, never);
       await tick();
       const stopping = kind.stop();

@@ -7,7 +7,7 @@
 // Ownership: an entry pushed is either taken out by its runner (`remove`, then the runner owns
 // it) or rejected exactly once by this queue (timeout, abort, stop).
 
-import { ErrorCode, QueueFullError, WeftError, cancelledError } from '../errors.js';
+import { ErrorCode, QueueFullError, WeftError, abortError } from '../errors.js';
 
 export interface AdmissionOptions {
   model: string;
@@ -53,7 +53,7 @@ export class AdmissionQueue<T extends object> {
   /** Why a new entry cannot be queued now (stopping, already cancelled, full), or undefined. */
   refusal(signal: AbortSignal | undefined, retryAfterSeconds: () => number): WeftError | undefined {
     if (this.stopped) return new WeftError(ErrorCode.ShuttingDown, `model '${this.options.model}' is stopping`);
-    if (signal?.aborted) return cancelledError();
+    if (signal?.aborted) return abortError(signal);
     if (this.entries.size >= this.options.maxQueueSize) return new QueueFullError(this.options.model, this.options.maxQueueSize, retryAfterSeconds());
     return undefined;
   }
@@ -68,7 +68,7 @@ export class AdmissionQueue<T extends object> {
       priority,
       reject,
       signal,
-      onAbort: signal === undefined ? undefined : () => drop(cancelledError()),
+      onAbort: signal === undefined ? undefined : () => drop(abortError(signal)),
       timer: setTimeout(
         () => drop(new WeftError(ErrorCode.QueueTimeout, `request waited ${timeoutMs} ms in the queue of model '${this.options.model}' without running`)),
         queueTimer(timeoutMs),

@@ -4,7 +4,7 @@
 // the lifecycle the tensor models have: the states of ModelState, memory (weights + KV cache)
 // counted in the node's one budget with LRU eviction, keep_alive, explicit load and unload.
 
-import { ErrorCode, WeftError, cancelledError } from '../errors.js';
+import { ErrorCode, WeftError, abortError } from '../errors.js';
 import {
   languageModelMemory,
   openLanguageModel,
@@ -257,7 +257,7 @@ export class LlmService implements LanguageModels {
     } catch (err) {
       if (options.signal.aborted) {
         outcome = 'cancelled';
-        failure = cancelledError(err);
+        failure = abortError(options.signal, err);
       } else {
         failure = err instanceof WeftError ? err : new WeftError(ErrorCode.InferenceFailed, `model '${name}' failed: ${(err as Error).message}`, { cause: err });
       }

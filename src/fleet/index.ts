@@ -14,7 +14,7 @@ export { Buckets, Subjects, FLEET_VERSION, LEASE_KEY } from './namespace.js';
 export { nodeRecordSchema, appSpecSchema, placementSchema, leaseSchema, decode, encode } from './messages.js';
 export type { FleetMesh, JoinOptions } from './fleet.js';
 export { FleetRouter, NODE_HEADER } from './router/index.js';
-export type { RequestRouter, RouteWeights, Target } from './router/index.js';
+export type { RequestRouter, RouterStatus, RouteWeights, Target } from './router/index.js';
 export type { FleetHandle, FleetParts } from './open.js';
 export type { DeployRequest, FleetControl, NodesAnswer } from './control.js';
 export type { AppInput, NodeView, PlacementInput, PlacementOutput, PowerPolicy } from './placement.js';

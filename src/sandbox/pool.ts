@@ -4,7 +4,7 @@
 // own request with it.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { ErrorCode, WeftError, type ErrorCode as Code, cancelledError } from '../errors.js';
+import { ErrorCode, WeftError, type ErrorCode as Code, abortError } from '../errors.js';
 import type { LanguageModels, TensorModels } from '../engine/index.js';
 import type { Logger, RequestScope } from '../telemetry/index.js';
 import { workerEntry } from '../worker-entry.js';
@@ -285,7 +285,7 @@ export class ComponentPool {
       const onAbort = () => {
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
-        reject(cancelledError());
+        reject(abortError(signal));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);

@@ -5,10 +5,10 @@
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import { readJsonBody } from '../json-body.js';
-import { parseDeployRequest, type FleetControl } from '../../fleet/index.js';
+import { parseDeployRequest, type FleetControl, type RouterStatus } from '../../fleet/index.js';
 
-/** `current` is read per request: a node joins its fleet once it listens. */
-export function fleetRoutes(current: () => FleetControl | undefined): Hono {
+/** `current` and `routing` are read per request: a node joins its fleet once it listens. */
+export function fleetRoutes(current: () => FleetControl | undefined, routing: () => RouterStatus | undefined = () => undefined): Hono {
   const app = new Hono();
   const fleet = (): FleetControl => {
     const f = current();
@@ -16,7 +16,8 @@ export function fleetRoutes(current: () => FleetControl | undefined): Hono {
     return f;
   };
   app.get('/admin/fleet/nodes', (c) => c.json(fleet().nodes()));
-  app.get('/admin/fleet/apps', (c) => c.json({ apps: fleet().apps() }));
+  // With how this node routes requests (weights, spill-over, nodes it skips): null alone.
+  app.get('/admin/fleet/apps', (c) => c.json({ apps: fleet().apps(), routing: routing() ?? null }));
   app.get('/admin/fleet/apps/:name', (c) => c.json({ app: fleet().status(c.req.param('name')) }));
   app.post('/admin/fleet/apps', async (c) => {
     const body = await readJsonBody(c);

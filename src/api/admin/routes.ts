@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import { readJsonBody } from '../json-body.js';
 import type { Telemetry } from '../../telemetry/index.js';
-import type { FleetControl } from '../../fleet/index.js';
+import type { FleetControl, RouterStatus } from '../../fleet/index.js';
 import type { AppDeployer } from '../../apps/index.js';
 import { fleetRoutes } from './fleet.js';
 
@@ -17,12 +17,14 @@ export interface AdminRoutesOptions {
   telemetry: Telemetry;
   /** Mounts /admin/fleet/... when given; read per request (a node joins its fleet once it listens). */
   fleet?: (() => FleetControl | undefined) | undefined;
+  /** How this node routes across the fleet, shown by `weft status`. */
+  routing?: (() => RouterStatus | undefined) | undefined;
 }
 
-export function adminRoutes({ deployer, telemetry, fleet }: AdminRoutesOptions): Hono {
+export function adminRoutes({ deployer, telemetry, fleet, routing }: AdminRoutesOptions): Hono {
   const app = new Hono();
   app.get('/admin/stats', (c) => c.json(telemetry.stats()));
-  if (fleet !== undefined) app.route('/', fleetRoutes(fleet));
+  if (fleet !== undefined) app.route('/', fleetRoutes(fleet, routing));
   if (deployer === undefined) return app;
   app.get('/admin/apps', (c) => c.json({ apps: deployer.list() }));
   app.post('/admin/apps', async (c) => {

@@ -68,7 +68,7 @@ async function generateRoute(c: Context, llm: LanguageModels, kind: Kind): Promi
   // Aborted when the client goes away (the node server aborts the request's signal on close).
   const controller = new AbortController();
   const clientSignal = c.req.raw.signal;
-  const onClose = () => controller.abort();
+  const onClose = () => controller.abort(clientSignal.reason);
   clientSignal.addEventListener('abort', onClose, { once: true });
   const events = llm.generate(model, input, {
     signal: controller.signal,

@@ -17,7 +17,7 @@ import type {
 
 /** node-llama-cpp is imported on first load: a node without GGUF models never pays for it. */
 type Library = typeof import('node-llama-cpp');
-import { ErrorCode, WeftError, cancelledError } from '../../errors.js';
+import { ErrorCode, WeftError, abortError } from '../../errors.js';
 import type { Device } from '../types.js';
 import { joinText, type ChatMessage, type EmbedResult, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
 import { eventStream } from '../event-stream.js';
@@ -228,7 +228,7 @@ export class LlamaLocalModel implements LlmModel {
       const vectors: number[][] = [];
       let promptTokens = 0;
       for (const [i, text] of inputs.entries()) {
-        if (signal.aborted) throw cancelledError();
+        if (signal.aborted) throw abortError(signal);
         const tokens = this.model.tokenize(text);
         if (tokens.length > limit) {
           throw new WeftError(ErrorCode.ContextLengthExceeded, `input ${i} is ${tokens.length} tokens; embeddings take at most ${limit}`, {

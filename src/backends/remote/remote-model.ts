@@ -2,7 +2,7 @@
 // server, another Weft node, a hosted API): requests go out as streaming OpenAI calls, and their
 // server-sent events come back as the same GenerateEvents a local model yields.
 
-import { ErrorCode, WeftError, cancelledError } from '../../errors.js';
+import { ErrorCode, WeftError, abortError } from '../../errors.js';
 import { eventStream } from '../event-stream.js';
 import { joinText, type EmbedResult, type FinishReason, type GenerateEvent, type GenerateInput, type LlmModel } from '../llm-types.js';
 import { UpstreamPool, type UpstreamPoolOptions, type UpstreamState } from './upstream-pool.js';
@@ -80,7 +80,7 @@ export class RemoteModel implements LlmModel {
         // Upstreams that ignore include_usage: count each streamed piece as a token.
         push({ type: 'done', finishReason, promptTokens, completionTokens: completionTokens || pieces });
       } catch (err) {
-        if (signal.aborted) throw cancelledError(err);
+        if (signal.aborted) throw abortError(signal, err);
         throw new WeftError(ErrorCode.UpstreamError, `upstream stream of model '${this.options.model}' failed: ${(err as Error).message}`, { cause: err });
       } finally {
         release();

@@ -2,7 +2,7 @@
 // flight, takes a failed one out for a while (then tries it again), and checks each one's health
 // in the background with GET /models.
 
-import { ErrorCode, WeftError, cancelledError } from '../../errors.js';
+import { ErrorCode, WeftError, abortError } from '../../errors.js';
 
 export interface UpstreamState {
   url: string;
@@ -96,7 +96,7 @@ export class UpstreamPool {
         });
       } catch (err) {
         release();
-        if (signal.aborted) throw cancelledError(err);
+        if (signal.aborted) throw abortError(signal, err);
         this.takeOut(upstream, describeFetchError(err));
         continue;
       }

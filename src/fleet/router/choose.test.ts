@@ -51,6 +51,9 @@ test('observations: latency per node and target, forgotten after a while; down m
   assert.equal(seen.latencyOf('a', 'm', 2000), 120);
   assert.equal(seen.latencyOf('a', 'm', 60_000), undefined);
   seen.markDown('a', 5000);
+  seen.markDown('b', 9000);
+  assert.deepEqual(seen.downNodes(4000), [{ node: 'a', until: 5000 }, { node: 'b', until: 9000 }]);
   assert.equal(seen.isDown('a', 4000), true);
   assert.equal(seen.isDown('a', 5001), false);
+  assert.deepEqual(seen.downNodes(5001), [{ node: 'b', until: 9000 }], 'weft status lists only marks still in force');
 });

@@ -60,6 +60,11 @@ export class Observations {
     return false;
   }
 
+  /** Nodes marked down now, with the epoch ms until which they are skipped. */
+  downNodes(now = Date.now()): Array<{ node: string; until: number }> {
+    return [...this.down].filter(([node]) => this.isDown(node, now)).map(([node, until]) => ({ node, until }));
+  }
+
   outstanding(node: string): number {
     return this.inflight.get(node) ?? 0;
   }

@@ -3,5 +3,5 @@
 export { FleetRouter, targetOf, FORWARDED_HEADER, NODE_HEADER, DEADLINE_HEADER, PRIORITY_HEADER } from './router.js';
 export { pickTwo, score, candidate, serves, Observations } from './choose.js';
 export { frame, unframe, FrameError } from './wire.js';
-export type { RequestRouter, Routed, RouterOptions } from './router.js';
+export type { RequestRouter, Routed, RouterOptions, RouterStatus } from './router.js';
 export type { Candidate, RouteWeights, Target } from './choose.js';

@@ -21,13 +21,29 @@ export const NODE_HEADER = 'x-weft-node';
 export const DEADLINE_HEADER = 'x-weft-deadline';
 export const PRIORITY_HEADER = 'x-weft-priority';
 
+/** Node's timers take at most 2^31-1 ms; a later deadline would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const DROPPED = new Set(['connection', 'transfer-encoding', 'content-length', 'keep-alive', 'host']);
 
 export type Routed = { response: Response } | { local: () => void };
 
+/** What this node's router does, for `weft status` (GET /admin/fleet/apps). */
+export interface RouterStatus {
+  node: string;
+  site: string;
+  weights: RouteWeights;
+  spillQueue: number;
+  idleTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** Replicas' nodes this router skips after a failed forward, until they answer again. */
+  down: Array<{ node: string; until: number }>;
+}
+
 /** What the API server needs from a router. */
 export interface RequestRouter {
   route(request: Request, traceparent?: string): Promise<Routed>;
+  status(): RouterStatus;
 }
 
 export interface RouterOptions {
@@ -52,6 +68,10 @@ export interface RouterOptions {
 }
 
 class Retryable extends Error {}
+
+function deadlineError(when: string): WeftError {
+  return new WeftError(ErrorCode.DeadlineExceeded, `the request's deadline (${DEADLINE_HEADER}) passed ${when}`);
+}
 
 const INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
 const APP = /^\/apps\/([^/]+)(?:\/|$)/;
@@ -86,6 +106,11 @@ export class FleetRouter implements RequestRouter {
     return Math.max(64 * 1024, (this.o.nc.info?.max_payload ?? 1024 * 1024) - FRAME_OVERHEAD);
   }
 
+  status(): RouterStatus {
+    const { node, site, weights, spillQueue, idleTimeoutMs, requestTimeoutMs } = this.o;
+    return { node, site, weights, spillQueue, idleTimeoutMs, requestTimeoutMs, down: this.seen.downNodes() };
+  }
+
   /** Remote replicas for a target, not marked down, not draining. */
   candidates(target: Target): Candidate[] {
     const now = Date.now();
@@ -98,7 +123,13 @@ export class FleetRouter implements RequestRouter {
   }
 
   async route(request: Request, traceparent?: string): Promise<Routed> {
-    const target = request.headers.has(FORWARDED_HEADER) ? undefined : await targetOf(request);
+    if (request.headers.has(FORWARDED_HEADER)) {
+      // Served here, never forwarded again; not at all once its caller stopped waiting.
+      const deadline = Number(request.headers.get(DEADLINE_HEADER));
+      if (deadline > 0 && deadline <= Date.now()) throw deadlineError(`${Date.now() - deadline} ms before it arrived here`);
+      return { local: () => undefined };
+    }
+    const target = await targetOf(request);
     if (target === undefined) return { local: () => undefined };
     const key = `${target.kind}:${target.name}`;
     const here = this.o.local(target);
@@ -130,6 +161,7 @@ export class FleetRouter implements RequestRouter {
       this.localInflight.set(key, busy + 1);
       return { local: () => this.localInflight.set(key, Math.max(0, (this.localInflight.get(key) ?? 1) - 1)) };
     }
+    if (Date.now() >= deadline) throw deadlineError(`while no replica of ${target.kind} '${target.name}' had answered`);
     throw new WeftError(ErrorCode.FleetUnavailable, `no replica of ${target.kind} '${target.name}' answered: ${(last as Error | undefined)?.message ?? 'deadline passed'}`, { retryAfterSeconds: 1 });
   }
 
@@ -173,17 +205,20 @@ export class FleetRouter implements RequestRouter {
       finished = true;
       this.seen.finish(node, target, ms);
     };
-    const down = (why: string): never => {
+    const down = (why: string | WeftError): never => {
+      // The caller's deadline passing is not the node's fault: it ends the request, no mark.
+      if (why instanceof WeftError) throw why;
       this.seen.markDown(node, Date.now() + 3 * this.o.idleTimeoutMs);
       throw new Retryable(why);
     };
+    const lost = (err: Error): never => down(err instanceof WeftError ? err : `${node}: ${err.message}`);
     try {
-      const accepted = await this.ask(Subjects.infer(record.site, node), frame(open, body.subarray(0, size)), deadline).catch((err: Error) => down(`${node}: ${err.message}`));
+      const accepted = await this.ask(Subjects.infer(record.site, node), frame(open, body.subarray(0, size)), deadline).catch(lost);
       if (accepted.kind === 'error') throw new WeftError(ErrorCode.BadRequest, `${node} refused the forward: ${accepted.message}`, { field: accepted.field });
       if (accepted.kind !== 'accept') down(`${node} answered the open with ${accepted.kind}`);
       for (let seq = 1, at = size; at < body.length; seq++, at += size) {
         if (accepted.kind !== 'accept' || accepted.more === undefined) down(`${node} took no further body chunks`);
-        const ack = await this.ask((accepted as { more: string }).more, frame({ v: FLEET_VERSION, kind: 'chunk', seq }, body.subarray(at, at + size)), deadline).catch((err: Error) => down(`${node}: ${err.message}`));
+        const ack = await this.ask((accepted as { more: string }).more, frame({ v: FLEET_VERSION, kind: 'chunk', seq }, body.subarray(at, at + size)), deadline).catch(lost);
         if (ack.kind !== 'ack') down(`${node} did not take body chunk ${seq}`);
       }
     } catch (err) {
@@ -195,18 +230,26 @@ export class FleetRouter implements RequestRouter {
   }
 
   private async ask(subject: string, data: Uint8Array, deadline: number) {
-    const msg = await this.o.nc.request(subject, data, { timeout: Math.max(1, Math.min(this.o.idleTimeoutMs, deadline - Date.now())) });
-    return unframe(replySchema, msg.data).meta;
+    const left = deadline - Date.now();
+    try {
+      const msg = await this.o.nc.request(subject, data, { timeout: Math.max(1, Math.min(this.o.idleTimeoutMs, left)) });
+      return unframe(replySchema, msg.data).meta;
+    } catch (err) {
+      // A wait cut short by the caller's deadline is not the node's fault: it is not marked down.
+      if (left < this.o.idleTimeoutMs && Date.now() >= deadline) throw deadlineError(`while ${subject} was asked`);
+      throw err;
+    }
   }
 
   /** Waits for the head (retryable until then), then streams the body chunks as they come. */
-  private async relay(node: string, sub: Subscription, deadline: number, more: boolean, started: number, finish: (ms: number | undefined) => void, down: (why: string) => never): Promise<Response> {
+  private async relay(node: string, sub: Subscription, deadline: number, more: boolean, started: number, finish: (ms: number | undefined) => void, down: (why: string | WeftError) => never): Promise<Response> {
     const iter = sub[Symbol.asyncIterator]();
     let timer: NodeJS.Timeout | undefined;
     const next = async (): Promise<Msg> => {
       const wait = Math.min(this.o.idleTimeoutMs, deadline - Date.now());
       const quiet = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Retryable(`${node} went quiet for ${wait} ms`)), Math.max(1, wait));
+        const why = wait < this.o.idleTimeoutMs ? deadlineError(`while ${node} was answering`) : new Retryable(`${node} went quiet for ${wait} ms`);
+        timer = setTimeout(() => reject(why), Math.max(1, wait));
       });
       try {
         const r = await Promise.race([iter.next(), quiet]);
@@ -219,7 +262,7 @@ export class FleetRouter implements RequestRouter {
     let head;
     try {
       for (;;) {
-        const msg = await next().catch((err: Error) => down(err.message));
+        const msg = await next().catch((err: Error) => down(err instanceof WeftError ? err : err.message));
         const { meta } = unframe(streamSchema, msg.data);
         if (meta.kind === 'alive') continue;
         if (meta.kind === 'fail') down(`${node} failed: ${meta.message}`);
@@ -244,7 +287,7 @@ export class FleetRouter implements RequestRouter {
       const parts: Uint8Array[] = [];
       try {
         for (;;) {
-          const msg = await next().catch((err: Error) => down(err.message));
+          const msg = await next().catch((err: Error) => down(err instanceof WeftError ? err : err.message));
           const { meta, payload } = unframe(streamSchema, msg.data);
           if (meta.kind === 'alive') continue;
           if (meta.kind === 'data' && meta.seq === expected++) parts.push(payload.slice());
@@ -361,10 +404,14 @@ export class FleetRouter implements RequestRouter {
     const headers = new Headers();
     for (const [k, v] of open.headers) headers.append(k, v);
     headers.set(FORWARDED_HEADER, open.from);
+    // The frame's deadline is the one that holds, whatever the headers say.
+    headers.set(DEADLINE_HEADER, String(open.deadline));
     const alive = setInterval(() => nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'alive' })), Math.max(50, this.o.idleTimeoutMs / 4));
     try {
       const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
-      const response = await this.o.handler(new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined }));
+      // The caller's deadline holds here too: queued work is dropped, generation stopped, once it passes.
+      const signal = AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, open.deadline - Date.now())));
+      const response = await this.o.handler(new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal }));
       const out: Array<[string, string]> = [];
       response.headers.forEach((v, k) => out.push([k, v]));
       nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'head', status: response.status, headers: out, node: this.o.node }));

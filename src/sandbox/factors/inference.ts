@@ -43,6 +43,7 @@ const CODES: Partial<Record<ErrorCode, WitError['code']>> = {
   MODEL_LOAD_FAILED: 'unavailable',
   UPSTREAM_UNAVAILABLE: 'unavailable',
   CANCELLED: 'unavailable',
+  DEADLINE_EXCEEDED: 'unavailable',
 };
 
 function asWitError(err: unknown): { tag: 'err'; val: WitError } {
