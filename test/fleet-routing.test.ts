@@ -226,7 +226,7 @@ test('kill -9 of a replica node under load: every request is still answered', as
 });
 
 test('an edge site on a NATS leaf server: answers and is answered through the link; cut off, it serves what it holds; restored, it rejoins', async () => {
-  const [hubPort, leafPort, edgePort] = await freePorts(3);
+  const [hubPort, leafPort, edgePort] = (await freePorts(3)) as [number, number, number];
   // The leaf link runs through a TCP link the test can cut: the edge site losing its uplink.
   const uplink = await tcpLink(leafPort);
   const sum = join(dir, 'sum', 'models', 'sum.onnx');
