@@ -193,7 +193,7 @@ test('a deadline that passed is answered 504 DEADLINE_EXCEEDED, by the router an
     await nc.close();
   }
   const routingShown = await fetchJson(`${url('r')}/admin/fleet/apps`);
-  assert.deepEqual(routingShown.body.routing.weights, { queue: 1, latency: 0.1, site: 8, energy: 1 }, 'weft status shows the weights this node routes by');
+  assert.deepEqual(routingShown.body.routing.weights, { queue: 1, latency: 1, site: 8, energy: 1 }, 'weft status shows the weights this node routes by');
 });
 
 test('kill -9 of a replica node under load: every request is still answered', async () => {

@@ -104,7 +104,7 @@ test('a new user deploys with constraints: replicas land on matching nodes, spre
   const text = await weftOk(['status', '--url', url('n2')]);
   assert.match(text, /^alpha\s+healthy\s+2\s+2/m);
   assert.match(text, /^routing from n2 \(site \w+\)/m);
-  assert.match(text, /score = 1 × queued \+ 0\.1 × latency ms \+ 1 × joules\/request \+ 8 if outside site/);
+  assert.match(text, /score = 1 × queued \+ 1 × latency ms \+ 1 × joules\/request \+ 8 if outside site/);
   // The same deploy again changes nothing; another spec under the same name is refused.
   assert.match(await weftOk(['deploy', app, '--replicas', '2', '--select', 'role=worker', '--spread', 'site', '--url', url('n4')]), /^unchanged: alpha/);
   const clash = await runWeft(['deploy', app, '--replicas', '3', '--url', url('n4')]);

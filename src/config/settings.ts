@@ -110,7 +110,7 @@ export const settings = [
   // Routing across the fleet (docs/fleet.md, "Routing").
   { key: 'routeSpillQueue', flag: 'route-spill-queue', env: 'WEFT_ROUTE_SPILL_QUEUE', kind: 'integer', default: '8', description: 'Requests in flight here for one model or app above which a less loaded replica elsewhere in the fleet serves' },
   { key: 'routeWeightQueue', flag: 'route-weight-queue', env: 'WEFT_ROUTE_WEIGHT_QUEUE', kind: 'number', default: '1', description: 'Replica score: weight per queued or in-flight request' },
-  { key: 'routeWeightLatency', flag: 'route-weight-latency', env: 'WEFT_ROUTE_WEIGHT_LATENCY', kind: 'number', default: '0.1', description: 'Replica score: weight per millisecond of recent latency' },
+  { key: 'routeWeightLatency', flag: 'route-weight-latency', env: 'WEFT_ROUTE_WEIGHT_LATENCY', kind: 'number', default: '1', description: 'Replica score: weight per millisecond of recent latency' },
   { key: 'routeWeightSite', flag: 'route-weight-site', env: 'WEFT_ROUTE_WEIGHT_SITE', kind: 'number', default: '8', description: 'Replica score: added for a replica outside this node\'s site' },
   { key: 'routeWeightEnergy', flag: 'route-weight-energy', env: 'WEFT_ROUTE_WEIGHT_ENERGY', kind: 'number', default: '1', description: 'Replica score: weight per joule per request' },
   { key: 'routeIdleTimeout', flag: 'route-idle-timeout', env: 'WEFT_ROUTE_IDLE_TIMEOUT', kind: 'duration', default: '3s', description: 'A forwarded request whose node is silent this long is retried on another replica (before its response started)' },

@@ -1,8 +1,9 @@
 // Replica choice: power of two choices over the nodes that serve a target. Each candidate's score
 // is queue depth (what its heartbeat reports plus what this router has in flight to it) + recent
 // latency (its reported p50 blended with this router's own observations) + energy per request,
-// each times its weight, plus a site penalty for leaving the caller's site. Two random
-// candidates are scored, the lower wins: O(1) per decision however large the fleet.
+// each times its weight, plus a site penalty for leaving the caller's site. Two random replicas
+// are drawn from an index by target and scored, the lower wins: O(1) per decision however large
+// the fleet.
 
 import type { NodeRecord } from '../messages.js';
 
@@ -114,4 +115,72 @@ export function pickTwo(candidates: readonly Candidate[], site: string, w: Route
   const a = candidates[i]!;
   const b = candidates[j]!;
   return score(a, site, w) <= score(b, site, w) ? a : b;
+}
+
+/** How stale the index of replicas by target may be: records change at heartbeats (seconds). */
+const INDEX_TTL_MS = 250;
+/** Random draws a decision makes before it looks at every replica instead. */
+const DRAWS = 8;
+
+export interface ChooserOptions {
+  /** This node: never a candidate of its own. */
+  node: string;
+  site: string;
+  /** Live node records of the fleet. */
+  nodes: () => ReadonlyMap<string, NodeRecord>;
+  weights: RouteWeights;
+  seen: Observations;
+}
+
+/** The replicas of every target, indexed from the node records, and the choice among them. */
+export class ReplicaChooser {
+  private index: { at: number; byTarget: Map<string, NodeRecord[]> } = { at: -Infinity, byTarget: new Map() };
+
+  constructor(private readonly o: ChooserOptions) {}
+
+  /** Other nodes' records by target (`model:NAME`, `app:NAME`), draining ones left out; rebuilt at most every INDEX_TTL_MS. */
+  replicasOf(target: Target): readonly NodeRecord[] {
+    const now = Date.now();
+    if (now - this.index.at >= INDEX_TTL_MS) {
+      const byTarget = new Map<string, NodeRecord[]>();
+      const add = (key: string, record: NodeRecord) => {
+        const list = byTarget.get(key);
+        if (list === undefined) byTarget.set(key, [record]);
+        else list.push(record);
+      };
+      for (const record of this.o.nodes().values()) {
+        if (record.node === this.o.node || record.draining) continue;
+        for (const model of record.models) add(`model:${model}`, record);
+        for (const app of record.apps) if (serves(record, { kind: 'app', name: app.name })) add(`app:${app.name}`, record);
+      }
+      this.index = { at: now, byTarget };
+    }
+    return this.index.byTarget.get(`${target.kind}:${target.name}`) ?? [];
+  }
+
+  /**
+   * One routing decision: two random replicas of the target, not marked down and not in `skip`,
+   * the lower score wins; with `below`, only a replica with fewer requests queued than that.
+   * Drawn by rejection sampling, so a decision costs the same for 3 replicas or 3,000; only when
+   * most are skipped does it look at every one.
+   */
+  choose(target: Target, skip: ReadonlySet<string> = new Set(), below = Infinity): Candidate | undefined {
+    const list = this.replicasOf(target);
+    const now = Date.now();
+    const usable = (r: NodeRecord) => !skip.has(r.node) && !this.o.seen.isDown(r.node, now);
+    let drawn: NodeRecord[] = [];
+    for (let tries = 0; tries < DRAWS && drawn.length < 2 && list.length > 0; tries++) {
+      const r = list[Math.floor(Math.random() * list.length)]!;
+      if (usable(r) && !drawn.includes(r)) drawn.push(r);
+    }
+    if (drawn.length < 2) drawn = list.filter(usable);
+    const scored = drawn.map((r) => candidate(r, target, this.o.seen)).filter((c) => c.queue < below);
+    return pickTwo(scored, this.o.site, this.o.weights);
+  }
+
+  /** Is a replica left that is neither marked down nor in `skip`? Stops at the first. */
+  anyLeft(target: Target, skip: ReadonlySet<string>): boolean {
+    const now = Date.now();
+    return this.replicasOf(target).some((r) => !skip.has(r.node) && !this.o.seen.isDown(r.node, now));
+  }
 }

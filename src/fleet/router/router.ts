@@ -10,7 +10,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import type { Logger } from '../../telemetry/index.js';
 import { FLEET_VERSION, Subjects } from '../namespace.js';
 import type { NodeRecord } from '../messages.js';
-import { candidate, Observations, pickTwo, serves, type Candidate, type RouteWeights, type Target } from './choose.js';
+import { Observations, ReplicaChooser, type RouteWeights, type Target } from './choose.js';
 import { chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
 
 /** Marks a forwarded request: its receiver serves it itself, never forwards it again. */
@@ -97,10 +97,13 @@ export async function targetOf(request: Request): Promise<Target | undefined> {
 
 export class FleetRouter implements RequestRouter {
   readonly seen = new Observations();
+  readonly replicas: ReplicaChooser;
   private readonly localInflight = new Map<string, number>();
   private sub: Subscription | undefined;
 
-  constructor(private readonly o: RouterOptions) {}
+  constructor(private readonly o: RouterOptions) {
+    this.replicas = new ReplicaChooser({ node: o.node, site: o.site, nodes: o.nodes, weights: o.weights, seen: this.seen });
+  }
 
   private get chunkSize(): number {
     return Math.max(64 * 1024, (this.o.nc.info?.max_payload ?? 1024 * 1024) - FRAME_OVERHEAD);
@@ -109,17 +112,6 @@ export class FleetRouter implements RequestRouter {
   status(): RouterStatus {
     const { node, site, weights, spillQueue, idleTimeoutMs, requestTimeoutMs } = this.o;
     return { node, site, weights, spillQueue, idleTimeoutMs, requestTimeoutMs, down: this.seen.downNodes() };
-  }
-
-  /** Remote replicas for a target, not marked down, not draining. */
-  candidates(target: Target): Candidate[] {
-    const now = Date.now();
-    const out: Candidate[] = [];
-    for (const record of this.o.nodes().values()) {
-      if (record.node === this.o.node || record.draining || !serves(record, target) || this.seen.isDown(record.node, now)) continue;
-      out.push(candidate(record, target, this.seen));
-    }
-    return out;
   }
 
   async route(request: Request, traceparent?: string): Promise<Routed> {
@@ -134,27 +126,25 @@ export class FleetRouter implements RequestRouter {
     const key = `${target.kind}:${target.name}`;
     const here = this.o.local(target);
     const busy = this.localInflight.get(key) ?? 0;
-    let remote = here && busy < this.o.spillQueue ? [] : this.candidates(target);
-    // Saturated here: only replicas less loaded than this node are worth the hop.
-    if (here) remote = remote.filter((c) => c.queue < busy);
-    if (remote.length === 0) {
+    // Saturated here: only a replica less loaded than this node is worth the hop.
+    const tried = new Set<string>();
+    let pick = here && busy < this.o.spillQueue ? undefined : this.replicas.choose(target, tried, here ? busy : Infinity);
+    if (pick === undefined) {
       this.localInflight.set(key, busy + 1);
       return { local: () => this.localInflight.set(key, Math.max(0, (this.localInflight.get(key) ?? 1) - 1)) };
     }
     const body = new Uint8Array(await request.arrayBuffer());
     const deadline = Number(request.headers.get(DEADLINE_HEADER)) || Date.now() + this.o.requestTimeoutMs;
     let last: unknown;
-    const tried = new Set<string>();
-    while (remote.length > 0 && Date.now() < deadline) {
-      const pick = pickTwo(remote, this.o.site, this.o.weights)!;
+    while (pick !== undefined && Date.now() < deadline) {
       tried.add(pick.node);
       try {
-        return { response: await this.forward(pick.node, target.name, request, body, deadline, traceparent, remote.length > 1) };
+        return { response: await this.forward(pick.node, target.name, request, body, deadline, traceparent, this.replicas.anyLeft(target, tried)) };
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
         last = err;
         this.o.log.warn('fleet: forward failed; trying another replica', { node: pick.node, target: target.name, error: err.message });
-        remote = this.candidates(target).filter((c) => !tried.has(c.node));
+        pick = this.replicas.choose(target, tried);
       }
     }
     if (here) {
