@@ -385,6 +385,11 @@ describe('registry auth', () => {
       assert.equal(push.code, 1);
       assert.match(push.stderr, /token service http:\/\/localhost:\d+ refused anonymous access \(credentials for .* are not sent to another host/);
       assert.equal(tokens.scopes.length, issued, 'the token service saw no valid credentials');
+      assert.match(push.stderr, /--registry-token-host localhost:\d+/, 'the error says how to trust it');
+      // Trusted by name (as Docker Hub's auth.docker.io is for registry-1.docker.io), it gets them.
+      const trusted = await weftOk(['push', `${foreign.host}/team/ocr:1`, '--from', ocrLayout], { ...baseEnv, WEFT_REGISTRY_USERNAME: 'bob', WEFT_REGISTRY_PASSWORD: 'builder', WEFT_REGISTRY_TOKEN_HOSTS: 'localhost' });
+      assert.ok(trusted.includes(ocrDigest), trusted);
+      assert.ok(tokens.scopes.length > issued, 'the trusted token service issued tokens');
     } finally {
       await foreign.stop();
     }

@@ -99,6 +99,8 @@ export interface NodeConfig {
   registryPassword: string | undefined;
   /** The one registry the flag credentials are sent to; unset: the registry a push or pull command names. */
   registryHost: string | undefined;
+  /** Token realms on other hosts that may receive a registry's credentials. */
+  registryTokenHosts: readonly string[];
   /** Docker config file path (resolved from 'auto'). */
   dockerConfig: string;
   insecureRegistries: readonly string[];
@@ -304,7 +306,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   if ((out.maxJsonDepth as number) < 1 || (out.maxJsonDepth as number) > MAX_JSON_DEPTH_LIMIT) fail(settings.find((s) => s.key === 'maxJsonDepth')!, String(out.maxJsonDepth), `must be from 1 to ${MAX_JSON_DEPTH_LIMIT}`);
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
-  for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'fleet', 'apiKey'] as const) out[key] ??= [];
+  for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'registryTokenHosts', 'fleet', 'apiKey'] as const) out[key] ??= [];
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) fail(settings.find((s) => s.key === (out.tlsCert === undefined ? 'tlsCert' : 'tlsKey'))!, '', 'is needed too: --tls-cert and --tls-key go together');
   resolveFleet(out);
   const env = sources.env ?? {};

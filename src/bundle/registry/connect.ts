@@ -31,10 +31,16 @@ export function registryCredentials(registry: string, config: Readonly<NodeConfi
   return dockerConfigCredentials(config.dockerConfig, registry);
 }
 
+/** Registries whose token service lives on another host of the same operator. */
+const KNOWN_TOKEN_HOSTS: Readonly<Record<string, readonly string[]>> = {
+  'registry-1.docker.io': ['auth.docker.io'],
+};
+
 export function connectRegistry(ref: string | RegistryReference, config: Readonly<NodeConfig>, options: ConnectOptions = {}): RegistryTarget {
   const parsed = typeof ref === 'string' ? parseRegistryReference(ref) : ref;
   return new RegistryTarget(parsed, {
     credentials: registryCredentials(parsed.registry, config, options.commandTarget),
+    tokenHosts: [...(KNOWN_TOKEN_HOSTS[parsed.registry] ?? []), ...config.registryTokenHosts],
     plainHttp: isLoopback(parsed.registry) || config.insecureRegistries.includes(parsed.registry),
     monolithicLimit: config.uploadChunkSize,
     chunkSize: config.uploadChunkSize,

@@ -13,6 +13,8 @@ import { streamRequest, type StreamedResponse } from './upload-stream.js';
 
 export interface RegistryOptions {
   credentials?: Credentials | undefined;
+  /** Token services on other hosts trusted with the credentials (host or host:port). */
+  tokenHosts?: readonly string[];
   /** Speak http instead of https (loopback registries and those listed as insecure). */
   plainHttp: boolean;
   /** Blobs up to this size go up in one streamed PUT; larger ones in PATCH chunks of `chunkSize`. */
@@ -115,13 +117,18 @@ export class RegistryTarget implements Target {
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
     if (challenge.params.scope) url.searchParams.set('scope', challenge.params.scope);
     // The realm is whatever the registry names: credentials go there only on the registry's own
-    // host, and over https unless the registry itself is spoken to over plain http.
+    // host or one the user trusts (--registry-token-host), and over https unless the registry
+    // itself is spoken to over plain http.
     const sendCreds = creds !== undefined && this.trustsRealm(url);
     const tokenRes = await fetch(url, { headers: sendCreds ? { Authorization: basicHeader(creds) } : {} }).catch((err: unknown) => {
       throw new WeftError(ErrorCode.RegistryError, `cannot reach token service ${url.origin}: ${(err as Error).message}`, { cause: err });
     });
     if (!tokenRes.ok) {
-      const who = sendCreds ? `user '${creds.username}'` : creds ? `anonymous access (credentials for ${this.ref.registry} are not sent to another host or over plain http)` : 'anonymous access';
+      const who = sendCreds
+        ? `user '${creds.username}'`
+        : creds
+          ? `anonymous access (credentials for ${this.ref.registry} are not sent to another host or over plain http; trust this one with --registry-token-host ${url.host})`
+          : 'anonymous access';
       throw new WeftError(ErrorCode.RegistryUnauthorized, `token service ${url.origin} refused ${who}: HTTP ${tokenRes.status}`);
     }
     const body = (await tokenRes.json()) as { token?: string; access_token?: string };
@@ -132,7 +139,8 @@ export class RegistryTarget implements Target {
 
   private trustsRealm(realm: URL): boolean {
     const registry = new URL(this.base);
-    return realm.hostname === registry.hostname && (realm.protocol === 'https:' || registry.protocol === 'http:');
+    const host = realm.hostname === registry.hostname || (this.options.tokenHosts ?? []).some((h) => h === realm.host || h === realm.hostname);
+    return host && (realm.protocol === 'https:' || registry.protocol === 'http:');
   }
 
   /** The Authorization header, for the registry's own origin only (an upload Location may point elsewhere). */
