@@ -136,7 +136,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const address = await server.listen();
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
-    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize,
+    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router,
   });
   let grpcPort: number | undefined;
   try {

@@ -1,10 +1,10 @@
 // Fleet, part 2, end to end: any node answers for the whole fleet. A nats-server and three
 // `weft` nodes on loopback: `r` holds only `base`; `b` (same site) and `c` (another site) hold
-// `remote`; `b` alone holds the big tensor model, the tiny LLM and the classifier app. Local service without a hop,
-// KServe JSON and binary (8 MB in, 8 MB out) and an OpenAI stream through a forward, malformed
-// forwarded messages, deadlines that passed, kill -9 of a replica's node under load, and an edge
-// node on a NATS leaf server answering and answered through the leaf link, that link cut and
-// restored.
+// `remote`; `b` alone holds the big tensor model, the tiny LLM and the classifier app. Local
+// service without a hop, KServe JSON and binary (8 MB in, 8 MB out) and an OpenAI stream through
+// a forward, malformed forwarded messages, deadlines that passed, a caller gone mid-stream,
+// kill -9 of a replica's node under load, and an edge node on a NATS leaf server answering and
+// answered through the leaf link, that link cut and restored.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -14,6 +14,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from '@nats-io/transport-node';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_PATH } from '../src/api/grpc/index.js';
 import { NATS_BINARY, startNatsCluster, type NatsCluster } from './kit/nats.js';
 import { freePorts, tcpLink } from './kit/net.js';
 import { waitFor } from './kit/wait.js';
@@ -27,6 +30,8 @@ import { z } from 'zod';
 
 let cluster: NatsCluster | undefined;
 let dir: string;
+/** r also serves gRPC: a ModelInfer call for a model only b and c hold goes through the router. */
+let grpcPort: number;
 const nodes = new Map<string, WeftProcess>();
 
 async function startNode(name: string, site: string, models: string[], extra: string[] = []): Promise<void> {
@@ -48,8 +53,9 @@ before(async () => {
   await writeTestModels(join(dir, 'models'));
   const gguf = writeTinyGguf(join(dir, 'tiny.gguf'));
   cluster = await startNatsCluster(1);
+  [grpcPort] = (await freePorts(1)) as [number];
   await Promise.all([
-    startNode('r', 'east', [`base=${sum}`]),
+    startNode('r', 'east', [`base=${sum}`], ['--grpc-port', String(grpcPort)]),
     startNode('b', 'east', [`base=${sum}`, `remote=${sum}`, `big=${join(dir, 'models', 'big_a', '1', 'model.onnx')}`, `tiny=${gguf}`, `llm=${gguf}`], ['--app', CLASSIFIER, '--allow-unsigned']),
     startNode('c', 'west', [`remote=${sum}`]),
   ]);
@@ -92,6 +98,32 @@ test('KServe JSON for a model held elsewhere is forwarded, in-site first, with t
   assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
 });
 
+test('gRPC ModelInfer for a model held elsewhere is forwarded; the serving node\'s errors keep their code and field', async () => {
+  const definition = loadSync(PROTO_PATH, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService;
+  const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & { ModelInfer: (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => void };
+  const infer = (request: unknown) => new Promise<any>((resolve, reject) => client.ModelInfer(request, (err, res) => (err ? reject(err) : resolve(res))));
+  try {
+    const raw = await infer({ model_name: 'remote', id: 'r1', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1] }], raw_input_contents: [Buffer.from(new Float32Array([1]).buffer)] });
+    assert.equal(raw.model_name, 'remote');
+    assert.equal(raw.id, 'r1');
+    const bytes = new Uint8Array(raw.raw_output_contents[0]);
+    assert.deepEqual([...new Float32Array(bytes.buffer, bytes.byteOffset, 1)], [4]);
+    const typed = await infer({ model_name: 'remote', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [2] } }] });
+    assert.deepEqual(typed.outputs[0].contents.fp32_contents, [5]);
+    const wrong = await infer({ model_name: 'remote', inputs: [{ name: 'nope', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [2] } }] }).catch((err: grpc.ServiceError) => err);
+    assert.equal(wrong.code, grpc.status.INVALID_ARGUMENT, wrong.details);
+    assert.equal(wrong.metadata.get('weft-code')[0], 'UNKNOWN_INPUT');
+    // Held here: served here as before; held nowhere: NOT_FOUND from the node asked.
+    const local = await infer({ model_name: 'base', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [1] } }] });
+    assert.deepEqual(local.outputs[0].contents.fp32_contents, [4]);
+    const nowhere = await infer({ model_name: 'nowhere', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [1] } }] }).catch((err: grpc.ServiceError) => err);
+    assert.equal(nowhere.code, grpc.status.NOT_FOUND);
+  } finally {
+    client.close();
+  }
+});
+
 test('KServe binary: an 8 MB tensor in and an 8 MB tensor out travel through a forward in chunks', async () => {
   const x = new Float32Array(BIG_N);
   for (let i = 0; i < BIG_N; i++) x[i] = i % 1000;
@@ -128,6 +160,27 @@ test('OpenAI chat completions: whole, and streamed token by token through a forw
   assert.ok(reads >= 2, `the stream came in ${reads} piece(s), not as one relayed body`);
   const streamed = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '').join('');
   assert.equal(streamed, whole.body.choices[0].message.content);
+});
+
+test('a caller that goes away mid-stream stops the generation on the serving node', async () => {
+  const llm = async () => (await fetchJson(`${url('b')}/v1/weft/llm`)).body;
+  const before = (await llm()).stats.tiny;
+  const controller = new AbortController();
+  const res = await fetch(`${url('r')}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: 'hello' }], max_tokens: 3000, stream: true }),
+    signal: controller.signal,
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('x-weft-node'), 'b');
+  assert.equal((await res.body!.getReader().read()).done, false);
+  controller.abort();
+  const after = await waitFor('b stops the generation', async () => {
+    const now = await llm();
+    return now.models.find((m: { name: string }) => m.name === 'tiny')?.inflight === 0 && now.stats.tiny.failures > before.failures ? now.stats.tiny : undefined;
+  });
+  assert.ok(after.completionTokens - before.completionTokens < 3000, `stopped after ${after.completionTokens - before.completionTokens} of 3000 tokens`);
 });
 
 test('an app route for an app held elsewhere is forwarded', async () => {

@@ -24,6 +24,8 @@ export const TOKEN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 export const Subjects = {
   /** Request-reply to one node's router (Fleet, part 2). */
   infer: (site: string, node: string) => `weft.v${FLEET_VERSION}.${site}.${node}.infer`,
+  /** Published to one node: stop answering a forward whose caller went away. */
+  cancel: (site: string, node: string) => `weft.v${FLEET_VERSION}.${site}.${node}.cancel`,
   /** Every KV change of a bucket, as JetStream stores it. */
   bucket: (bucket: string) => `$KV.${bucket}.>`,
 };

@@ -72,6 +72,17 @@ test('existing assignments are kept and count against the budget before new ones
   assert.deepEqual(out.placements.get('b')!.assigned.map((a) => a.node), ['n1']);
 });
 
+test('a node drawing its power budget keeps its replicas but takes no new one, and says so', () => {
+  const nodes = [node('hot', { atPowerBudget: true }), node('cool')];
+  const kept = app('a', 10 * MIB, {}, 2);
+  kept.current = { v: 1, app: 'a', digest: 'sha256:a', ref: 'reg/a:1', target: 2, assigned: [{ node: 'hot', at: 0 }], pending: '', failed: {}, scaledAt: 0 };
+  const out = place({ nodes, apps: [kept, app('b', 10 * MIB, {}, 2)], policy: 'pack', now: 1 });
+  assert.deepEqual(out.placements.get('a')!.assigned.map((a) => a.node), ['hot', 'cool']);
+  const b = out.placements.get('b')!;
+  assert.deepEqual(b.assigned.map((a) => a.node), ['cool']);
+  assert.equal(b.pending, '1/2 replicas placed; 0/2 nodes fit: 1 already run a replica, 1 draw their power budget');
+});
+
 test('a replica on a node gone or draining is placed again elsewhere; failed nodes are skipped', () => {
   const nodes = [node('n1'), node('n3'), node('n4', { draining: true })];
   const a = app('a', 10 * MIB, {}, 2);

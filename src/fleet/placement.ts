@@ -22,6 +22,8 @@ export interface NodeView {
   /** Bundle digests the node holds in its store. */
   bundles: ReadonlySet<string>;
   draining: boolean;
+  /** Draws its power budget (--power-budget) or more: it keeps its replicas but takes no new one. */
+  atPowerBudget?: boolean;
 }
 
 export interface AppInput {
@@ -103,6 +105,7 @@ function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<s
   let already = 0;
   let failedThere = 0;
   let draining = 0;
+  let atPowerBudget = 0;
   let noGpu = 0;
   let noMemory = 0;
   const selectorMisses = new Array<number>(selectors.length).fill(0);
@@ -127,6 +130,10 @@ function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<s
     }
     if (v.draining) {
       draining++;
+      return;
+    }
+    if (v.atPowerBudget === true) {
+      atPowerBudget++;
       return;
     }
     if (gpusNeeded > 0 && v.gpus - l.gpusUsed < gpusNeeded) {
@@ -211,6 +218,7 @@ function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<s
   add('already run a replica', already + picked.length);
   add('failed to load it', failedThere);
   add('are draining', draining);
+  add('draw their power budget', atPowerBudget);
   add(gpusNeeded <= 1 ? 'have no free GPU' : `have fewer than ${gpusNeeded} free GPUs`, noGpu);
   selectors.forEach(([k, want], i) => add(`fail ${k}=${want}`, selectorMisses[i]!));
   add(`lack memory (need ${formatBytes(spec.memoryBytes)})`, noMemory);

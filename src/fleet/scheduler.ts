@@ -37,6 +37,7 @@ export function nodeView(r: NodeRecord): NodeView {
     localBytes: r.localBytes,
     bundles: new Set(r.bundles),
     draining: r.draining,
+    atPowerBudget: r.power.budgetWatts !== undefined && r.power.watts >= r.power.budgetWatts,
   };
 }
 

@@ -1,8 +1,8 @@
 // The Open Inference Protocol's gRPC transport: `inference.GRPCInferenceService` on its own port
 // (--grpc-port), served with @grpc/grpc-js from proto/grpc_predict_v2.proto. It calls the engine
 // exactly as the HTTP routes do (validation, admission, priorities, batching, telemetry), takes a
-// call's deadline as its queue timeout and a cancelled call out of the queue, and drains with
-// the HTTP server on shutdown.
+// call's deadline as its queue timeout and a cancelled call out of the queue, asks the fleet's
+// router first as HTTP does (forward.ts), and drains with the HTTP server on shutdown.
 
 import { Metadata, Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -13,7 +13,9 @@ import type { Logger, Telemetry } from '../../telemetry/index.js';
 import { authorize, type KeyStore, type Principal, type TenantLimits } from '../../auth/index.js';
 import { httpStatus } from '../http-errors.js';
 import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from '../kserve/service.js';
+import type { RequestRouter } from '../../fleet/index.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
+import { inferRequestOverHttp, modelInferFromHttp } from './forward.js';
 import { serviceError } from './status.js';
 import type { ModelInferRequest, ModelInferResponse, ModelRef, RepositoryIndexRequest, RepositoryModelRequest } from './wire.js';
 
@@ -40,6 +42,8 @@ export interface GrpcServerOptions {
   limits: TenantLimits;
   /** Largest request message accepted (--max-body-size). */
   maxMessageSize: number;
+  /** The fleet's router, as the HTTP server asks it: a model held elsewhere is served from there. */
+  router?: (() => RequestRouter | undefined) | undefined;
 }
 
 type Handler<Req, Res> = (call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
@@ -154,6 +158,7 @@ export class GrpcServer {
     call.once('cancelled', () => abort.abort());
     let failure: unknown;
     let release: (() => void) | undefined;
+    let servedHere: (() => void) | undefined;
     try {
       scope.setOperation('infer', call.request.model_name ?? '');
       // The key, the tenant's rate and its turn at the fair gate, as over HTTP.
@@ -163,6 +168,20 @@ export class GrpcServer {
         release = await this.options.limits.admit(principal, abort.signal);
       }
       const req = decodeModelInfer(call.request);
+      const router = this.options.router?.();
+      if (router !== undefined) {
+        const deadline = call.getDeadline();
+        const deadlineMs = deadline instanceof Date ? deadline.getTime() : deadline;
+        const request = inferRequestOverHttp(req, {
+          authorization: first(call.metadata, 'authorization'),
+          traceparent: scope.traceparent,
+          caller: { name: callerHeader, value: first(call.metadata, callerHeader) },
+          deadline: Number.isFinite(deadlineMs) ? deadlineMs : undefined,
+        });
+        const routed = await router.route(request, scope.traceparent);
+        if ('response' in routed) return await modelInferFromHttp(routed.response, req);
+        servedHere = routed.local;
+      }
       const result = await manager.infer(req.model, parseVersion(req.version), {
         inputs: tensorsByName(req.inputs),
         outputs: req.outputs,
@@ -184,6 +203,7 @@ export class GrpcServer {
       failure = err;
       throw err;
     } finally {
+      servedHere?.();
       release?.();
       scope.end(failure === undefined ? 200 : httpStatus(toWeftError(failure).code), failure);
     }

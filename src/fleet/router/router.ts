@@ -11,7 +11,7 @@ import type { Logger } from '../../telemetry/index.js';
 import { FLEET_VERSION, Subjects } from '../namespace.js';
 import type { NodeRecord } from '../messages.js';
 import { Observations, ReplicaChooser, type RouteWeights, type Target } from './choose.js';
-import { chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
+import { cancelSchema, chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
 
 /** Marks a forwarded request: its receiver serves it itself, never forwards it again. */
 export const FORWARDED_HEADER = 'x-weft-forwarded';
@@ -69,6 +69,19 @@ export interface RouterOptions {
 
 class Retryable extends Error {}
 
+/** One forward whose response is awaited. */
+interface InFlight {
+  node: string;
+  sub: Subscription;
+  deadline: number;
+  /** Another replica is left to retry a 429/503 on. */
+  more: boolean;
+  started: number;
+  finish: (ms: number | undefined) => void;
+  down: (why: string | WeftError) => never;
+  cancel: () => void;
+}
+
 function deadlineError(when: string): WeftError {
   return new WeftError(ErrorCode.DeadlineExceeded, `the request's deadline (${DEADLINE_HEADER}) passed ${when}`);
 }
@@ -99,7 +112,9 @@ export class FleetRouter implements RequestRouter {
   readonly seen = new Observations();
   readonly replicas: ReplicaChooser;
   private readonly localInflight = new Map<string, number>();
-  private sub: Subscription | undefined;
+  private subs: Subscription[] = [];
+  /** Forwards this node is answering, by reply subject: a `cancel` aborts one. */
+  private readonly answering = new Map<string, AbortController>();
 
   constructor(private readonly o: RouterOptions) {
     this.replicas = new ReplicaChooser({ node: o.node, site: o.site, nodes: o.nodes, weights: o.weights, seen: this.seen });
@@ -216,7 +231,9 @@ export class FleetRouter implements RequestRouter {
       finish(undefined);
       throw err;
     }
-    return this.relay(node, sub, deadline, more, started, finish, down);
+    // Tells the node to stop: its caller went away, or this router gave up on it (best effort).
+    const cancel = () => nc.publish(Subjects.cancel(record.site, node), frame({ v: FLEET_VERSION, kind: 'cancel', reply }));
+    return this.relay({ node, sub, deadline, more, started, finish, down, cancel });
   }
 
   private async ask(subject: string, data: Uint8Array, deadline: number) {
@@ -232,7 +249,8 @@ export class FleetRouter implements RequestRouter {
   }
 
   /** Waits for the head (retryable until then), then streams the body chunks as they come. */
-  private async relay(node: string, sub: Subscription, deadline: number, more: boolean, started: number, finish: (ms: number | undefined) => void, down: (why: string | WeftError) => never): Promise<Response> {
+  private async relay(f: InFlight): Promise<Response> {
+    const { node, sub, deadline, more, started, finish, down, cancel } = f;
     const iter = sub[Symbol.asyncIterator]();
     let timer: NodeJS.Timeout | undefined;
     const next = async (): Promise<Msg> => {
@@ -265,6 +283,7 @@ export class FleetRouter implements RequestRouter {
     } catch (err) {
       sub.unsubscribe();
       finish(undefined);
+      cancel();
       throw err;
     }
     const out = new Headers();
@@ -286,6 +305,7 @@ export class FleetRouter implements RequestRouter {
         }
       } catch (err) {
         finish(undefined);
+        cancel();
         throw err;
       } finally {
         sub.unsubscribe();
@@ -321,9 +341,11 @@ export class FleetRouter implements RequestRouter {
           return;
         }
       },
+      // The caller went away mid-stream: the serving node stops generating.
       cancel: () => {
         finish(undefined);
         sub.unsubscribe();
+        cancel();
       },
     });
     return new Response(stream, { status: head.status, headers: out });
@@ -331,12 +353,24 @@ export class FleetRouter implements RequestRouter {
 
   /** Answers this node's `infer` subject. */
   serve(): void {
-    this.sub = this.o.nc.subscribe(Subjects.infer(this.o.site, this.o.node), {
-      callback: (err, msg) => {
-        if (err) return;
-        void this.accept(msg).catch((e: Error) => this.o.log.warn('fleet: forwarded request failed', { error: e.message }));
-      },
-    });
+    this.subs.push(
+      this.o.nc.subscribe(Subjects.infer(this.o.site, this.o.node), {
+        callback: (err, msg) => {
+          if (err) return;
+          void this.accept(msg).catch((e: Error) => this.o.log.warn('fleet: forwarded request failed', { error: e.message }));
+        },
+      }),
+      this.o.nc.subscribe(Subjects.cancel(this.o.site, this.o.node), {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            this.answering.get(unframe(cancelSchema, msg.data).meta.reply)?.abort();
+          } catch (e) {
+            this.o.log.warn('fleet: refused a malformed cancel', { error: (e as Error).message });
+          }
+        },
+      }),
+    );
   }
 
   private refuse(msg: Msg, code: string, message: string, field?: string): void {
@@ -397,10 +431,13 @@ export class FleetRouter implements RequestRouter {
     // The frame's deadline is the one that holds, whatever the headers say.
     headers.set(DEADLINE_HEADER, String(open.deadline));
     const alive = setInterval(() => nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'alive' })), Math.max(50, this.o.idleTimeoutMs / 4));
+    const cancelled = new AbortController();
+    this.answering.set(open.reply, cancelled);
     try {
       const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
-      // The caller's deadline holds here too: queued work is dropped, generation stopped, once it passes.
-      const signal = AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, open.deadline - Date.now())));
+      // The caller's deadline holds here too, and its going away: queued work is dropped and
+      // generation stopped when either comes.
+      const signal = AbortSignal.any([AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, open.deadline - Date.now()))), cancelled.signal]);
       const response = await this.o.handler(new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal }));
       const out: Array<[string, string]> = [];
       response.headers.forEach((v, k) => out.push([k, v]));
@@ -409,6 +446,8 @@ export class FleetRouter implements RequestRouter {
       if (response.body) {
         const size = this.chunkSize;
         for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
+          // Cancelled: leaving the loop cancels the body, whatever route produces it.
+          if (cancelled.signal.aborted) break;
           for (let at = 0; at < piece.length; at += size) nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'data', seq: seq++ }, piece.subarray(at, at + size)));
         }
       }
@@ -417,10 +456,11 @@ export class FleetRouter implements RequestRouter {
       nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'fail', message: (err as Error).message }));
     } finally {
       clearInterval(alive);
+      this.answering.delete(open.reply);
     }
   }
 
   close(): void {
-    this.sub?.unsubscribe();
+    for (const s of this.subs.splice(0)) s.unsubscribe();
   }
 }

@@ -6,6 +6,8 @@
 //   node → caller   accept {more}: the subject further body chunks go to (each acknowledged), or error
 //   node → reply    head (status, headers), data… (response chunks as they come), end | fail;
 //                   alive every so often while the node works, so a dead node is noticed
+//   caller → node   cancel {reply} on `….cancel`: the caller went away (or gave up on a silent
+//                   node); the node stops the work answering to that reply subject
 
 import { z } from 'zod';
 import { FLEET_VERSION, TOKEN } from '../namespace.js';
@@ -31,6 +33,8 @@ export const openSchema = z.object({
   reply: z.string().min(1).max(256),
 });
 export type OpenFrame = z.infer<typeof openSchema>;
+
+export const cancelSchema = z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('cancel'), reply: z.string().min(1).max(256) });
 
 export const chunkSchema = z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('chunk'), seq: z.number().int().nonnegative() });
 
