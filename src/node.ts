@@ -1,11 +1,11 @@
 // Composition root: builds one Weft node from its config — backends, model manager, LLM service,
 // sandbox, app deployer, HTTP server — and owns its start and graceful stop.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ApiServer, GrpcServer } from './api/index.js';
+import { ApiServer, GrpcServer, readTls, watchTls } from './api/index.js';
 import { AppDeployer } from './apps/index.js';
 import { KeyStore, TenantLimits } from './auth/index.js';
 import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
@@ -54,23 +54,12 @@ async function openKeys(config: Readonly<NodeConfig>, log: Logger): Promise<KeyS
   return keys;
 }
 
-function readTls(config: Readonly<NodeConfig>): { cert: Buffer; key: Buffer } | undefined {
-  if (config.tlsCert === undefined || config.tlsKey === undefined) return undefined;
-  const read = (file: string, field: string) => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new WeftError(ErrorCode.InvalidConfig, `cannot read ${file}: ${(err as Error).message}`, { field, cause: err });
-    }
-  };
-  return { cert: read(config.tlsCert, 'tlsCert'), key: read(config.tlsKey, 'tlsKey') };
-}
-
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
   const keys = await openKeys(config, log);
   // One set of tenant limits for HTTP and gRPC alike.
   const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout });
-  const tls = readTls(config);
+  const tlsFiles = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : { cert: config.tlsCert, key: config.tlsKey };
+  const tls = tlsFiles === undefined ? undefined : readTls(tlsFiles);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config, (message) => log.warn(message));
   const manager = new ModelManager(definitions.filter(isTensorModel), {
@@ -134,6 +123,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     nodeName: config.nodeName,
   });
   const address = await server.listen();
+  // A renewed certificate is picked up without a restart.
+  const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => server.setTls(pair), log);
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
     manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router,
@@ -152,6 +143,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       stats: () => telemetry.stats(),
     });
   } catch (err) {
+    stopTlsWatch?.();
     await Promise.all([server.drain(0), grpc?.drain(0)]);
     await sandbox.close();
     await Promise.all([manager.shutdown(), llm.shutdown()]);
@@ -200,6 +192,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
         try {
           log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
           router?.close();
+          stopTlsWatch?.();
           await fleet?.leave();
           await Promise.all([server.drain(config.shutdownTimeout), grpc?.drain(config.shutdownTimeout)]);
           await sandbox.close();

@@ -2,7 +2,7 @@
 // through the admin API, asked for by every API (KServe v2, OpenAI through the official client,
 // admin, /metrics) with 401/403 naming what is missing, revocation seen by the running node, a
 // tenant's rate limit, fair admission between a flooding tenant and a light one, and HTTPS with a
-// certificate made at test time.
+// certificate made at test time, renewed while the node runs.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,8 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APIError } from 'openai';
@@ -269,5 +270,30 @@ describe('TLS', () => {
     });
     assert.match(body, /^200/);
     await assert.rejects(fetch(weft!.url.replace('https:', 'http:') + '/v2/health/ready'));
+  });
+
+  it('picks up a renewed certificate without a restart, and keeps the last good one when a pair does not load', async () => {
+    /** The subject CN a new connection is shown. */
+    const presented = () =>
+      new Promise<string>((resolve, reject) => {
+        const url = new URL(weft!.url);
+        const socket = tlsConnect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false }, () => {
+          const cn = socket.getPeerCertificate().subject.CN;
+          socket.end();
+          resolve(String(cn));
+        });
+        socket.on('error', reject);
+      });
+    assert.equal(await presented(), 'localhost');
+    // Renewed as certbot or a Kubernetes secret does it: new files renamed over the old ones.
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.new'), '-out', join(dir, 'cert.new'), '-days', '1', '-subj', '/CN=renewed', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    renameSync(join(dir, 'key.new'), join(dir, 'key.pem'));
+    renameSync(join(dir, 'cert.new'), join(dir, 'cert.pem'));
+    await waitFor('the renewed certificate is served', async () => ((await presented()) === 'renewed' ? true : undefined), 20_000);
+    // A broken certificate: logged, and the node goes on with the renewed one.
+    writeFileSync(join(dir, 'cert.pem'), '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
+    await waitFor('the broken pair is refused', async () => (/does not load; the previous one stays in use/.test(weft!.logs()) ? true : undefined), 20_000);
+    assert.equal(await presented(), 'renewed');
+    assert.doesNotMatch(weft!.logs(), /PRIVATE KEY/, 'no key material in the log');
   });
 });

@@ -2,6 +2,7 @@
 export { ApiServer } from './server.js';
 export { GrpcServer } from './grpc/index.js';
 export { errorResponse, httpStatus, openAiErrorResponse } from './http-errors.js';
+export { readTls, watchTls } from './tls.js';
 export type { ApiServerOptions } from './server.js';
 export type { GrpcServerOptions } from './grpc/index.js';
 export type { ErrorBody, OpenAiErrorBody } from './http-errors.js';

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { LanguageModels, TensorModels } from '../engine/index.js';
@@ -178,6 +178,11 @@ export class ApiServer {
       return c.json(body, status as 400);
     });
     return app;
+  }
+
+  /** A new certificate for new connections (HTTPS only); those open keep theirs. */
+  setTls(pair: { cert: Buffer; key: Buffer }): void {
+    if (this.options.tls !== undefined) (this.server as HttpsServer | undefined)?.setSecureContext(pair);
   }
 
   /** Starts listening; resolves with the bound address. */

@@ -60,7 +60,7 @@ export const settings = [
   { key: 'tenantRate', flag: 'tenant-rate', env: 'WEFT_TENANT_RATE', kind: 'number', default: '0', description: 'Default requests per second per tenant, bursts up to one second of it (0: unlimited); a key may set its own' },
   { key: 'tenantConcurrency', flag: 'tenant-concurrency', env: 'WEFT_TENANT_CONCURRENCY', kind: 'integer', default: '0', description: 'Default requests one tenant may have in flight at once (0: unlimited); a key may set its own' },
   { key: 'admissionSlots', flag: 'admission-slots', env: 'WEFT_ADMISSION_SLOTS', kind: 'integer', default: '64', description: 'With API keys, inference requests admitted to the engine at once; more wait, served round-robin between tenants (0: no fair queue)' },
-  { key: 'tlsCert', flag: 'tls-cert', env: 'WEFT_TLS_CERT', kind: 'string', default: undefined, description: 'PEM certificate (chain) file: serve HTTPS instead of HTTP (with --tls-key)' },
+  { key: 'tlsCert', flag: 'tls-cert', env: 'WEFT_TLS_CERT', kind: 'string', default: undefined, description: 'PEM certificate (chain) file: serve HTTPS instead of HTTP (with --tls-key); reloaded when it or the key changes' },
   { key: 'tlsKey', flag: 'tls-key', env: 'WEFT_TLS_KEY', kind: 'string', default: undefined, description: 'PEM private key file of --tls-cert' },
   { key: 'registryUsername', flag: 'registry-username', env: 'WEFT_REGISTRY_USERNAME', kind: 'string', default: undefined, description: 'Registry user for push and pull, sent only to --registry-host (else ~/.docker/config.json auths)' },
   { key: 'registryPassword', secret: true, flag: 'registry-password', env: 'WEFT_REGISTRY_PASSWORD', kind: 'string', default: undefined, description: 'Registry password or token for push and pull' },

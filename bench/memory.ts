@@ -1,0 +1,93 @@
+// Memory of a node over a soak: `weft serve` with the embedded default (the OCR app and its three
+// models), RSS idle after start, then under a steady mixed load — the OCR app reading a rendered
+// PNG (component, sandbox, two models) and KServe binary on ppocr-cls — sampled at the end of
+// every window, then idle again. Growth is the least-squares slope of RSS over the second half of
+// the soak, in MiB per minute: a leak shows as a steady slope; caches warming show in the first
+// half and flatten. The whole process is measured (model workers are threads of it).
+//
+//   node --import tsx bench/memory.ts [--minutes 10] [--window 30]
+// Results: bench/MEMORY.md.
+
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { binaryInferRequest, float32Bytes } from '../test/kit/binary.js';
+import { renderText } from '../test/kit/render.js';
+import { startWeft } from '../test/kit/weft-process.js';
+import { describeMachine } from './machine.js';
+import { closedLoop, type Call, type StepResult } from './measure.js';
+import { inputImage } from './model.js';
+
+function rssMiB(pid: number): number {
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  return kb / 1024;
+}
+
+function post(url: URL, body: Uint8Array, headers: Record<string, string>, agent: http.Agent): Call {
+  return () =>
+    new Promise((resolve, reject) => {
+      const r = http.request(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(body.byteLength) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).subarray(0, 200).toString()}`))));
+        res.on('error', reject);
+      });
+      r.on('error', reject);
+      r.end(body);
+    });
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const num = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const den = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return den === 0 ? 0 : num / den;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, window: { type: 'string', default: '30' } } });
+  const windowMs = Number(values.window) * 1000;
+  const windows = Math.max(2, Math.round((Number(values.minutes) * 60_000) / windowMs));
+  const weft = await startWeft([]);
+  const pid = weft.proc.pid!;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const png = (await renderText(['Weft reads this line', 'and this one, 12345'])).png;
+  const ocr = post(new URL('/apps/ocr', weft.url), png, { 'Content-Type': 'image/png' }, agent);
+  const cls = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], bytes: float32Bytes(inputImage().subarray(0, 3 * 48 * 192)) }]);
+  const kserve = post(new URL('/v2/models/ppocr-cls/infer', weft.url), cls.body, cls.headers, agent);
+  const rows: Array<{ at: number; rss: number; ocr?: StepResult; kserve?: StepResult }> = [];
+  const started = Date.now();
+  try {
+    await sleep(5000);
+    rows.push({ at: 0, rss: rssMiB(pid) });
+    for (let i = 0; i < windows; i++) {
+      const [o, k] = await Promise.all([closedLoop(ocr, { concurrency: 2, warmupMs: 0, measureMs: windowMs }), closedLoop(kserve, { concurrency: 2, warmupMs: 0, measureMs: windowMs })]);
+      rows.push({ at: (Date.now() - started) / 60_000, rss: rssMiB(pid), ocr: o, kserve: k });
+    }
+    await sleep(30_000);
+    rows.push({ at: (Date.now() - started) / 60_000, rss: rssMiB(pid) });
+  } finally {
+    agent.destroy();
+    await weft.stop();
+  }
+  const loaded = rows.filter((r) => r.ocr !== undefined);
+  const secondHalf = loaded.slice(Math.floor(loaded.length / 2)).map((r): [number, number] => [r.at, r.rss]);
+  const errors = loaded.reduce((n, r) => n + r.ocr!.errors + r.kserve!.errors, 0);
+  const machine = describeMachine();
+  console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, ${machine.kernel}; Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`);
+  console.log(`Soak: ${windows} windows of ${values.window} s; OCR app (C = 2) and KServe binary ppocr-cls (C = 2) at once\n`);
+  console.log('| minute | RSS MiB | OCR req/s | OCR p99 ms | ppocr-cls req/s | ppocr-cls p99 ms | errors |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const cells = r.ocr === undefined ? ['idle', '–', 'idle', '–', '–'] : [r.ocr.reqPerSec.toFixed(1), r.ocr.p99Ms?.toFixed(0) ?? '–', r.kserve!.reqPerSec.toFixed(1), r.kserve!.p99Ms?.toFixed(0) ?? '–', String(r.ocr.errors + r.kserve!.errors)];
+    console.log(`| ${r.at.toFixed(1)} | ${r.rss.toFixed(0)} | ${cells.join(' | ')} |`);
+  }
+  console.log(`\nIdle after start: ${rows[0]!.rss.toFixed(0)} MiB; peak under load: ${Math.max(...loaded.map((r) => r.rss)).toFixed(0)} MiB; idle 30 s after: ${rows.at(-1)!.rss.toFixed(0)} MiB`);
+  console.log(`Slope over the second half of the soak: ${slope(secondHalf).toFixed(2)} MiB/min; failed requests: ${errors}`);
+}
+
+await main();
