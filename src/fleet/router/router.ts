@@ -256,8 +256,8 @@ export class FleetRouter implements RequestRouter {
     const next = async (): Promise<Msg> => {
       const wait = Math.min(this.o.idleTimeoutMs, deadline - Date.now());
       const quiet = new Promise<never>((_, reject) => {
-        const why = wait < this.o.idleTimeoutMs ? deadlineError(`while ${node} was answering`) : new Retryable(`${node} went quiet for ${wait} ms`);
-        timer = setTimeout(() => reject(why), Math.max(1, wait));
+        const why = () => (wait < this.o.idleTimeoutMs ? deadlineError(`while ${node} was answering`) : new Retryable(`${node} went quiet for ${wait} ms`));
+        timer = setTimeout(() => reject(why()), Math.max(1, wait));
       });
       try {
         const r = await Promise.race([iter.next(), quiet]);
@@ -431,14 +431,14 @@ export class FleetRouter implements RequestRouter {
     // The frame's deadline is the one that holds, whatever the headers say.
     headers.set(DEADLINE_HEADER, String(open.deadline));
     const alive = setInterval(() => nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'alive' })), Math.max(50, this.o.idleTimeoutMs / 4));
-    const cancelled = new AbortController();
-    this.answering.set(open.reply, cancelled);
+    // The caller's deadline holds here too, and its going away (a `cancel`): queued work is
+    // dropped and generation stopped when either comes. A timeout reason reads as 504, not 499.
+    const stop = new AbortController();
+    const due = setTimeout(() => stop.abort(new DOMException('the deadline passed', 'TimeoutError')), Math.min(MAX_TIMER_MS, Math.max(1, open.deadline - Date.now())));
+    this.answering.set(open.reply, stop);
     try {
       const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
-      // The caller's deadline holds here too, and its going away: queued work is dropped and
-      // generation stopped when either comes.
-      const signal = AbortSignal.any([AbortSignal.timeout(Math.min(MAX_TIMER_MS, Math.max(1, open.deadline - Date.now()))), cancelled.signal]);
-      const response = await this.o.handler(new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal }));
+      const response = await this.o.handler(new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal: stop.signal }));
       const out: Array<[string, string]> = [];
       response.headers.forEach((v, k) => out.push([k, v]));
       nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'head', status: response.status, headers: out, node: this.o.node }));
@@ -447,7 +447,7 @@ export class FleetRouter implements RequestRouter {
         const size = this.chunkSize;
         for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
           // Cancelled: leaving the loop cancels the body, whatever route produces it.
-          if (cancelled.signal.aborted) break;
+          if (stop.signal.aborted) break;
           for (let at = 0; at < piece.length; at += size) nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'data', seq: seq++ }, piece.subarray(at, at + size)));
         }
       }
@@ -456,6 +456,7 @@ export class FleetRouter implements RequestRouter {
       nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'fail', message: (err as Error).message }));
     } finally {
       clearInterval(alive);
+      clearTimeout(due);
       this.answering.delete(open.reply);
     }
   }
