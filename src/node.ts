@@ -58,7 +58,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const keys = await openKeys(config, log);
   // One set of tenant limits for HTTP and gRPC alike.
   const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout });
-  const tlsFiles = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : { cert: config.tlsCert, key: config.tlsKey };
+  const tlsFiles = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : { cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa };
   const tls = tlsFiles === undefined ? undefined : readTls(tlsFiles);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config, (message) => log.warn(message));
@@ -127,7 +127,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => server.setTls(pair), log);
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
-    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router,
+    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router, tls,
   });
   let grpcPort: number | undefined;
   try {

@@ -2,7 +2,7 @@
 // through the admin API, asked for by every API (KServe v2, OpenAI through the official client,
 // admin, /metrics) with 401/403 naming what is missing, revocation seen by the running node, a
 // tenant's rate limit, fair admission between a flooding tenant and a light one, and HTTPS with a
-// certificate made at test time, renewed while the node runs.
+// certificate made at test time, renewed while the node runs, and with client certificates.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { PROTO_PATH } from '../src/api/grpc/index.js';
+import { freePort } from './kit/net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APIError } from 'openai';
@@ -295,5 +299,69 @@ describe('TLS', () => {
     await waitFor('the broken pair is refused', async () => (/does not load; the previous one stays in use/.test(weft!.logs()) ? true : undefined), 20_000);
     assert.equal(await presented(), 'renewed');
     assert.doesNotMatch(weft!.logs(), /PRIVATE KEY/, 'no key material in the log');
+  });
+});
+
+describe('mutual TLS', () => {
+  let dir: string;
+  let weft: WeftProcess | undefined;
+  let grpcPort: number;
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-auth-mtls-'));
+    openssl('req', '-x509', ...ec, '-keyout', 'server.key', '-out', 'server.pem', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1');
+    // A CA the node trusts for clients, a client it signed, and a client that signed itself.
+    openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=weft-test-clients');
+    openssl('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=client');
+    openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '1');
+    openssl('req', '-x509', ...ec, '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '1', '-subj', '/CN=rogue');
+    grpcPort = await freePort();
+    weft = await startWeft(['--tls-cert', join(dir, 'server.pem'), '--tls-key', join(dir, 'server.key'), '--tls-client-ca', join(dir, 'ca.pem'), '--grpc-port', String(grpcPort), '--model', `tiny=${writeTinyGguf(join(dir, 'tiny.gguf'))}`, '--llm-threads', '1', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
+  });
+  after(async () => {
+    await weft?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (client: { cert: string; key: string } | undefined) =>
+    new Promise<number>((resolve, reject) => {
+      const options = { ca: readFileSync(join(dir, 'server.pem')), ...(client === undefined ? {} : { cert: readFileSync(join(dir, client.cert)), key: readFileSync(join(dir, client.key)) }) };
+      https
+        .get(`${weft!.url}/v2/health/ready`, options, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode!));
+        })
+        .on('error', reject);
+    });
+
+  it('serves a client whose certificate the CA signed, and no other', async () => {
+    assert.equal(await get({ cert: 'client.pem', key: 'client.key' }), 200);
+    await assert.rejects(get(undefined), 'no client certificate');
+    await assert.rejects(get({ cert: 'rogue.pem', key: 'rogue.key' }), 'a certificate the CA did not sign');
+    assert.equal(await get({ cert: 'client.pem', key: 'client.key' }), 200, 'and it goes on serving');
+  });
+
+  it('serves gRPC over the same TLS, client certificate included', async () => {
+    const Service = (grpc.loadPackageDefinition(loadSync(PROTO_PATH, { keepCase: true })) as any).inference.GRPCInferenceService;
+    const live = (credentials: grpc.ChannelCredentials) =>
+      new Promise<boolean>((resolve, reject) => {
+        const client = new Service(`127.0.0.1:${grpcPort}`, credentials, { 'grpc.ssl_target_name_override': 'localhost' });
+        client.ServerLive({}, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res: { live: boolean }) => {
+          client.close();
+          if (err) reject(err);
+          else resolve(res.live);
+        });
+      });
+    const file = (name: string) => readFileSync(join(dir, name));
+    assert.equal(await live(grpc.credentials.createSsl(file('server.pem'), file('client.key'), file('client.pem'))), true);
+    await assert.rejects(live(grpc.credentials.createInsecure()), 'plaintext gRPC on a TLS node');
+    await assert.rejects(live(grpc.credentials.createSsl(file('server.pem'))), 'TLS without a client certificate');
+  });
+
+  it('refuses a client CA without HTTPS', async () => {
+    const refused = await runWeft(['serve', '--tls-client-ca', join(dir, 'ca.pem'), '--port', '0']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /INVALID_CONFIG: .*needs --tls-cert and --tls-key/);
   });
 });

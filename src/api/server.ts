@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
+import type { TlsPair } from './tls.js';
 import type { LanguageModels, TensorModels } from '../engine/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
@@ -72,7 +73,7 @@ export interface ApiServerOptions {
   /** Per-tenant rate, concurrency and fair admission of authenticated requests. */
   limits: TenantLimits;
   /** PEM certificate and key: serve HTTPS. */
-  tls?: { cert: Buffer; key: Buffer } | undefined;
+  tls?: TlsPair | undefined;
   /** The fleet this node answers for at /admin/fleet/... (read per request). */
   fleet?: (() => FleetControl | undefined) | undefined;
   /** Routes model and app requests across the fleet (read per request; absent: all served here). */
@@ -181,7 +182,7 @@ export class ApiServer {
   }
 
   /** A new certificate for new connections (HTTPS only); those open keep theirs. */
-  setTls(pair: { cert: Buffer; key: Buffer }): void {
+  setTls(pair: TlsPair): void {
     if (this.options.tls !== undefined) (this.server as HttpsServer | undefined)?.setSecureContext(pair);
   }
 
@@ -190,7 +191,9 @@ export class ApiServer {
     return new Promise((resolve, reject) => {
       const { tls, maxHeaderSize, requestTimeout } = this.options;
       const limits = { ...(maxHeaderSize === undefined ? {} : { maxHeaderSize }), ...slowClientLimits(requestTimeout) };
-      const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port, ...(tls === undefined ? { serverOptions: limits } : { createServer: createHttpsServer, serverOptions: { ...tls, ...limits } }) }, (info) => {
+      // With a client CA (mutual TLS) a client without a certificate it signed never gets past the handshake.
+      const mutual = tls?.ca === undefined ? {} : { requestCert: true, rejectUnauthorized: true };
+      const server = serve({ fetch: this.app.fetch, hostname: this.options.host, port: this.options.port, ...(tls === undefined ? { serverOptions: limits } : { createServer: createHttpsServer, serverOptions: { ...tls, ...mutual, ...limits } }) }, (info) => {
         this.started = true;
         resolve(info);
       });

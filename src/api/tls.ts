@@ -1,7 +1,8 @@
-// The HTTP API's certificate: read at start, and read again whenever the certificate or key file
-// changes (a renewal by certbot or cert-manager, a Kubernetes secret swapped), so new connections
-// get the new one without a restart. A pair that does not load (half written, mismatched) is
-// logged and the last good one kept: a renewal in progress never takes the node off the air.
+// The HTTP API's certificate (and, for mutual TLS, the CA client certificates must chain to): read
+// at start, and read again whenever one of the files changes (a renewal by certbot or
+// cert-manager, a Kubernetes secret swapped), so new connections get the new one without a
+// restart. A set that does not load (half written, mismatched) is logged and the last good one
+// kept: a renewal in progress never takes the node off the air.
 
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
@@ -12,11 +13,14 @@ import type { Logger } from '../telemetry/index.js';
 export interface TlsFiles {
   cert: string;
   key: string;
+  /** Clients must present a certificate this CA signed. */
+  clientCa?: string | undefined;
 }
 
 export interface TlsPair {
   cert: Buffer;
   key: Buffer;
+  ca?: Buffer;
 }
 
 /** Files are polled (stat) this often: inotify misses files replaced by rename or symlink swap. */
@@ -31,7 +35,8 @@ export function readTls(files: TlsFiles): TlsPair {
       throw new WeftError(ErrorCode.InvalidConfig, `cannot read ${file}: ${(err as Error).message}`, { field, cause: err });
     }
   };
-  const pair = { cert: read(files.cert, 'tlsCert'), key: read(files.key, 'tlsKey') };
+  const pair: TlsPair = { cert: read(files.cert, 'tlsCert'), key: read(files.key, 'tlsKey') };
+  if (files.clientCa !== undefined) pair.ca = read(files.clientCa, 'tlsClientCa');
   try {
     createSecureContext(pair);
   } catch (err) {
@@ -69,8 +74,9 @@ export function watchTls(files: TlsFiles, apply: (pair: TlsPair) => void, log: L
   const onChange = (now: { mtimeMs: number; ino: number }, before: { mtimeMs: number; ino: number }) => {
     if (now.mtimeMs !== before.mtimeMs || now.ino !== before.ino) reload();
   };
-  for (const file of [files.cert, files.key]) watchFile(file, { interval: POLL_MS, persistent: false }, onChange);
+  const watched = [files.cert, files.key, ...(files.clientCa === undefined ? [] : [files.clientCa])];
+  for (const file of watched) watchFile(file, { interval: POLL_MS, persistent: false }, onChange);
   return () => {
-    for (const file of [files.cert, files.key]) unwatchFile(file, onChange);
+    for (const file of watched) unwatchFile(file, onChange);
   };
 }

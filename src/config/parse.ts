@@ -95,6 +95,8 @@ export interface NodeConfig {
   admissionSlots: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  /** CA that client certificates must chain to (mutual TLS). */
+  tlsClientCa: string | undefined;
   registryUsername: string | undefined;
   registryPassword: string | undefined;
   /** The one registry the flag credentials are sent to; unset: the registry a push or pull command names. */
@@ -308,6 +310,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
   for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'registryTokenHosts', 'fleet', 'apiKey'] as const) out[key] ??= [];
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) fail(settings.find((s) => s.key === (out.tlsCert === undefined ? 'tlsCert' : 'tlsKey'))!, '', 'is needed too: --tls-cert and --tls-key go together');
+  if (out.tlsClientCa !== undefined && out.tlsCert === undefined) fail(settings.find((s) => s.key === 'tlsClientCa')!, String(out.tlsClientCa), 'needs --tls-cert and --tls-key: client certificates are asked for over HTTPS only');
   resolveFleet(out);
   const env = sources.env ?? {};
   const home = env.HOME || os.homedir();

@@ -14,6 +14,7 @@ import { authorize, type KeyStore, type Principal, type TenantLimits } from '../
 import { httpStatus } from '../http-errors.js';
 import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from '../kserve/service.js';
 import type { RequestRouter } from '../../fleet/index.js';
+import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
 import { inferRequestOverHttp, modelInferFromHttp } from './forward.js';
 import { serviceError } from './status.js';
@@ -42,6 +43,8 @@ export interface GrpcServerOptions {
   limits: TenantLimits;
   /** Largest request message accepted (--max-body-size). */
   maxMessageSize: number;
+  /** The HTTP API's certificate (and client CA): gRPC is served over TLS whenever HTTP is. */
+  tls?: TlsPair | undefined;
   /** The fleet's router, as the HTTP server asks it: a model held elsewhere is served from there. */
   router?: (() => RequestRouter | undefined) | undefined;
 }
@@ -63,7 +66,10 @@ export class GrpcServer {
   listen(host: string, port: number): Promise<number> {
     const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+      // Keys travel as metadata: never in clear on a node that serves HTTPS.
+      const { tls } = this.options;
+      const credentials = tls === undefined ? ServerCredentials.createInsecure() : ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.ca !== undefined);
+      this.server.bindAsync(address, credentials, (err, bound) => {
         if (err) return reject(new Error(`gRPC could not listen on ${address} (--grpc-port; 0 turns gRPC off): ${err.message}`, { cause: err }));
         this.started = true;
         resolve(bound);
