@@ -127,7 +127,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => server.setTls(pair), log);
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
-    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router, tls,
+    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router, tls, nodeName: config.nodeName,
   });
   let grpcPort: number | undefined;
   try {

@@ -101,12 +101,20 @@ test('KServe JSON for a model held elsewhere is forwarded, in-site first, with t
 test('gRPC ModelInfer for a model held elsewhere is forwarded; the serving node\'s errors keep their code and field', async () => {
   const definition = loadSync(PROTO_PATH, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService;
-  const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & { ModelInfer: (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => void };
-  const infer = (request: unknown) => new Promise<any>((resolve, reject) => client.ModelInfer(request, (err, res) => (err ? reject(err) : resolve(res))));
+  const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & { ModelInfer: (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => grpc.ClientUnaryCall };
+  /** The response, with the node its metadata names (`x-weft-node`, as the HTTP header). */
+  const infer = (request: unknown) =>
+    new Promise<any>((resolve, reject) => {
+      let node: unknown;
+      const c = client.ModelInfer(request, (err, res) => (err ? reject(err) : resolve({ ...res, node })));
+      c.on('metadata', (md: grpc.Metadata) => (node = md.get('x-weft-node')[0]));
+    });
   try {
     const raw = await infer({ model_name: 'remote', id: 'r1', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1] }], raw_input_contents: [Buffer.from(new Float32Array([1]).buffer)] });
     assert.equal(raw.model_name, 'remote');
     assert.equal(raw.id, 'r1');
+    // Which replica depends on what the router saw (b's first answer included loading the model).
+    assert.ok(raw.node === 'b' || raw.node === 'c', `a replica's node served it, and the metadata says so: ${raw.node}`);
     const bytes = new Uint8Array(raw.raw_output_contents[0]);
     assert.deepEqual([...new Float32Array(bytes.buffer, bytes.byteOffset, 1)], [4]);
     const typed = await infer({ model_name: 'remote', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [2] } }] });
@@ -117,6 +125,7 @@ test('gRPC ModelInfer for a model held elsewhere is forwarded; the serving node\
     // Held here: served here as before; held nowhere: NOT_FOUND from the node asked.
     const local = await infer({ model_name: 'base', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [1] } }] });
     assert.deepEqual(local.outputs[0].contents.fp32_contents, [4]);
+    assert.equal(local.node, 'r');
     const nowhere = await infer({ model_name: 'nowhere', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [1] } }] }).catch((err: grpc.ServiceError) => err);
     assert.equal(nowhere.code, grpc.status.NOT_FOUND);
   } finally {

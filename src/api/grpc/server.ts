@@ -13,7 +13,7 @@ import type { Logger, Telemetry } from '../../telemetry/index.js';
 import { authorize, type KeyStore, type Principal, type TenantLimits } from '../../auth/index.js';
 import { httpStatus } from '../http-errors.js';
 import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from '../kserve/service.js';
-import type { RequestRouter } from '../../fleet/index.js';
+import { NODE_HEADER, type RequestRouter } from '../../fleet/index.js';
 import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
 import { inferRequestOverHttp, modelInferFromHttp } from './forward.js';
@@ -43,6 +43,8 @@ export interface GrpcServerOptions {
   limits: TenantLimits;
   /** Largest request message accepted (--max-body-size). */
   maxMessageSize: number;
+  /** This node's name, sent as `x-weft-node` metadata on what it answers (a fleet's route). */
+  nodeName?: string | undefined;
   /** The HTTP API's certificate (and client CA): gRPC is served over TLS whenever HTTP is. */
   tls?: TlsPair | undefined;
   /** The fleet's router, as the HTTP server asks it: a model held elsewhere is served from there. */
@@ -154,11 +156,10 @@ export class GrpcServer {
       tenant: first(call.metadata, callerHeader),
       authorization: first(call.metadata, 'authorization'),
     });
-    if (scope.traceparent !== undefined) {
-      const headers = new Metadata();
-      headers.set('traceparent', scope.traceparent);
-      call.sendMetadata(headers);
-    }
+    // Sent with the answer: by then it names the node that served the call, as `x-weft-node` does over HTTP.
+    const headers = new Metadata();
+    if (scope.traceparent !== undefined) headers.set('traceparent', scope.traceparent);
+    let servedBy = this.options.nodeName;
     // A call cancelled or past its deadline leaves the queue rather than run for nobody.
     const abort = new AbortController();
     call.once('cancelled', () => abort.abort());
@@ -185,7 +186,10 @@ export class GrpcServer {
           deadline: Number.isFinite(deadlineMs) ? deadlineMs : undefined,
         });
         const routed = await router.route(request, scope.traceparent);
-        if ('response' in routed) return await modelInferFromHttp(routed.response, req);
+        if ('response' in routed) {
+          servedBy = routed.response.headers.get(NODE_HEADER) ?? servedBy;
+          return await modelInferFromHttp(routed.response, req);
+        }
         servedHere = routed.local;
       }
       const result = await manager.infer(req.model, parseVersion(req.version), {
@@ -209,6 +213,8 @@ export class GrpcServer {
       failure = err;
       throw err;
     } finally {
+      if (servedBy !== undefined) headers.set(NODE_HEADER, servedBy);
+      call.sendMetadata(headers);
       servedHere?.();
       release?.();
       scope.end(failure === undefined ? 200 : httpStatus(toWeftError(failure).code), failure);
