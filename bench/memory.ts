@@ -3,7 +3,9 @@
 // PNG (component, sandbox, two models) and KServe binary on ppocr-cls — sampled at the end of
 // every window, then idle again. Growth is the least-squares slope of RSS over the second half of
 // the soak, in MiB per minute: a leak shows as a steady slope; caches warming show in the first
-// half and flatten. The whole process is measured (model workers are threads of it).
+// half and flatten. The whole process is measured (model workers are threads of it); beside RSS,
+// the node's own /metrics give V8's heap in use and its external memory (ArrayBuffers), so what
+// is left is native (onnxruntime's arenas, the allocator).
 //
 //   node --import tsx bench/memory.ts [--minutes 10] [--window 30]
 // Results: bench/MEMORY.md.
@@ -22,6 +24,13 @@ import { inputImage } from './model.js';
 function rssMiB(pid: number): number {
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
   return kb / 1024;
+}
+
+/** V8 heap in use and external memory, MiB, from the node's /metrics (prom-client's process metrics). */
+async function v8MiB(base: string): Promise<{ heap: number; external: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1]) / 2 ** 20;
+  return { heap: read('nodejs_heap_size_used_bytes'), external: read('nodejs_external_memory_bytes') };
 }
 
 function post(url: URL, body: Uint8Array, headers: Record<string, string>, agent: http.Agent): Call {
@@ -59,17 +68,17 @@ async function main(): Promise<void> {
   const ocr = post(new URL('/apps/ocr', weft.url), png, { 'Content-Type': 'image/png' }, agent);
   const cls = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], bytes: float32Bytes(inputImage().subarray(0, 3 * 48 * 192)) }]);
   const kserve = post(new URL('/v2/models/ppocr-cls/infer', weft.url), cls.body, cls.headers, agent);
-  const rows: Array<{ at: number; rss: number; ocr?: StepResult; kserve?: StepResult }> = [];
+  const rows: Array<{ at: number; rss: number; heap: number; external: number; ocr?: StepResult; kserve?: StepResult }> = [];
   const started = Date.now();
   try {
     await sleep(5000);
-    rows.push({ at: 0, rss: rssMiB(pid) });
+    rows.push({ at: 0, rss: rssMiB(pid), ...(await v8MiB(weft.url)) });
     for (let i = 0; i < windows; i++) {
       const [o, k] = await Promise.all([closedLoop(ocr, { concurrency: 2, warmupMs: 0, measureMs: windowMs }), closedLoop(kserve, { concurrency: 2, warmupMs: 0, measureMs: windowMs })]);
-      rows.push({ at: (Date.now() - started) / 60_000, rss: rssMiB(pid), ocr: o, kserve: k });
+      rows.push({ at: (Date.now() - started) / 60_000, rss: rssMiB(pid), ...(await v8MiB(weft.url)), ocr: o, kserve: k });
     }
     await sleep(30_000);
-    rows.push({ at: (Date.now() - started) / 60_000, rss: rssMiB(pid) });
+    rows.push({ at: (Date.now() - started) / 60_000, rss: rssMiB(pid), ...(await v8MiB(weft.url)) });
   } finally {
     agent.destroy();
     await weft.stop();
@@ -80,14 +89,15 @@ async function main(): Promise<void> {
   const machine = describeMachine();
   console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, ${machine.kernel}; Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`);
   console.log(`Soak: ${windows} windows of ${values.window} s; OCR app (C = 2) and KServe binary ppocr-cls (C = 2) at once\n`);
-  console.log('| minute | RSS MiB | OCR req/s | OCR p99 ms | ppocr-cls req/s | ppocr-cls p99 ms | errors |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| minute | RSS MiB | V8 heap used MiB | external MiB | OCR req/s | OCR p99 ms | ppocr-cls req/s | ppocr-cls p99 ms | errors |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     const cells = r.ocr === undefined ? ['idle', '–', 'idle', '–', '–'] : [r.ocr.reqPerSec.toFixed(1), r.ocr.p99Ms?.toFixed(0) ?? '–', r.kserve!.reqPerSec.toFixed(1), r.kserve!.p99Ms?.toFixed(0) ?? '–', String(r.ocr.errors + r.kserve!.errors)];
-    console.log(`| ${r.at.toFixed(1)} | ${r.rss.toFixed(0)} | ${cells.join(' | ')} |`);
+    console.log(`| ${r.at.toFixed(1)} | ${r.rss.toFixed(0)} | ${r.heap.toFixed(0)} | ${r.external.toFixed(0)} | ${cells.join(' | ')} |`);
   }
   console.log(`\nIdle after start: ${rows[0]!.rss.toFixed(0)} MiB; peak under load: ${Math.max(...loaded.map((r) => r.rss)).toFixed(0)} MiB; idle 30 s after: ${rows.at(-1)!.rss.toFixed(0)} MiB`);
-  console.log(`Slope over the second half of the soak: ${slope(secondHalf).toFixed(2)} MiB/min; failed requests: ${errors}`);
+  const heapHalf = loaded.slice(Math.floor(loaded.length / 2)).map((r): [number, number] => [r.at, r.heap]);
+  console.log(`Slope over the second half of the soak: RSS ${slope(secondHalf).toFixed(2)} MiB/min, V8 heap ${slope(heapHalf).toFixed(2)} MiB/min; failed requests: ${errors}`);
 }
 
 await main();

@@ -99,6 +99,9 @@ describe('metrics, Prometheus, energy and weft top', () => {
       'weft_energy_joules_total',
       'weft_node_power_watts',
       'weft_caller_requests_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_external_memory_bytes',
     ]) {
       assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
     }

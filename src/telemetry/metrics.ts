@@ -3,7 +3,7 @@
 // underscores, unit suffix); ours start with weft_. Every label has a bounded set of values:
 // configured models and apps, error codes, devices, and top-k callers.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** GenAI semantic-convention bucket boundaries (seconds, tokens). */
 const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -170,6 +170,9 @@ export class Metrics {
   readonly callerEnergy = new Counter({ name: 'weft_caller_energy_joules_total', help: 'Energy attributed to each caller\'s requests (with model="_idle" of weft_energy_joules_total: the node total)', labelNames: ['caller', 'source'], registers: [this.registry] });
 
   constructor(models: () => readonly ModelGaugeSource[], languageModels: () => readonly LanguageModelLoad[] = () => [], compat: MetricsCompat = 'none') {
+    // The process's own (prom-client's defaults, as every Node exporter has them): resident
+    // memory, V8 heap, external memory, event-loop lag, GC. Memory a leak would show in.
+    collectDefaultMetrics({ register: this.registry });
     const sum = (pick: (m: ModelGaugeSource) => number) => {
       const out = new Map<string, number>();
       for (const m of models()) out.set(m.name, (out.get(m.name) ?? 0) + pick(m));
