@@ -6,6 +6,7 @@
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../../errors.js';
 import { dataToBytes, type Tensor } from '../../backends/index.js';
 import { decodeBinary, isDatatype } from '../kserve/decode.js';
+import { withBinarySections } from '../kserve/encode.js';
 import type { InferRequest, InferResponse } from '../kserve/wire.js';
 import { encodeModelInfer, type DecodedModelInfer } from './codec.js';
 import type { ModelInferResponse } from './wire.js';
@@ -32,15 +33,8 @@ export function inferRequestOverHttp(req: DecodedModelInfer, call: CallHeaders):
     inputs: req.inputs.map(({ name, tensor }, i) => ({ name, datatype: tensor.datatype, shape: tensor.shape, parameters: { binary_data_size: sections[i]!.length } })),
     ...(req.outputs.length === 0 ? {} : { outputs: req.outputs.map((name) => ({ name, parameters: { binary_data: true } })) }),
   };
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const body = new Uint8Array(sections.reduce((n, s) => n + s.length, json.length));
-  body.set(json, 0);
-  let at = json.length;
-  for (const s of sections) {
-    body.set(s, at);
-    at += s.length;
-  }
-  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(json.length) };
+  const { body, headerLength } = withBinarySections(JSON.stringify(header), sections);
+  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(headerLength) };
   if (call.authorization !== undefined) headers.authorization = call.authorization;
   if (call.traceparent !== undefined) headers.traceparent = call.traceparent;
   if (call.caller?.value !== undefined) headers[call.caller.name] = call.caller.value;

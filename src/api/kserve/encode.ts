@@ -63,6 +63,11 @@ export function encodeInferResponse(res: InferResult): EncodedResponse {
   const header = JSON.stringify(response);
   if (sections.length === 0) return { body: header, contentType: 'application/json' };
 
+  return { ...withBinarySections(header, sections), contentType: 'application/octet-stream' };
+}
+
+/** A binary-extension body, request or response: the JSON header, then each section's bytes in order. */
+export function withBinarySections(header: string, sections: readonly Uint8Array[]): { body: Uint8Array<ArrayBuffer>; headerLength: number } {
   const headerBytes = utf8.encode(header);
   const body = new Uint8Array(sections.reduce((n, s) => n + s.length, headerBytes.length));
   body.set(headerBytes, 0);
@@ -71,7 +76,7 @@ export function encodeInferResponse(res: InferResult): EncodedResponse {
     body.set(section, offset);
     offset += section.length;
   }
-  return { body, contentType: 'application/octet-stream', headerLength: headerBytes.length };
+  return { body, headerLength: headerBytes.length };
 }
 
 // A backend handing over storage of the wrong kind or size is a bug; catching it here (and in the
