@@ -33,14 +33,22 @@ export function inferRequestOverHttp(req: DecodedModelInfer, call: CallHeaders):
     inputs: req.inputs.map(({ name, tensor }, i) => ({ name, datatype: tensor.datatype, shape: tensor.shape, parameters: { binary_data_size: sections[i]!.length } })),
     ...(req.outputs.length === 0 ? {} : { outputs: req.outputs.map((name) => ({ name, parameters: { binary_data: true } })) }),
   };
-  const { body, headerLength } = withBinarySections(JSON.stringify(header), sections);
-  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(headerLength) };
+  const json = JSON.stringify(header);
+  // Assembled only when read: the router reads a body only to forward it, so a call it serves
+  // here copies no tensor bytes.
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      controller.enqueue(withBinarySections(json, sections).body);
+      controller.close();
+    },
+  });
+  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': String(Buffer.byteLength(json)) };
   if (call.authorization !== undefined) headers.authorization = call.authorization;
   if (call.traceparent !== undefined) headers.traceparent = call.traceparent;
   if (call.caller?.value !== undefined) headers[call.caller.name] = call.caller.value;
   if (call.deadline !== undefined) headers['x-weft-deadline'] = String(call.deadline);
   const path = `/v2/models/${encodeURIComponent(req.model)}${req.version === '' ? '' : `/versions/${encodeURIComponent(req.version)}`}/infer`;
-  return new Request(`http://weft.grpc${path}`, { method: 'POST', headers, body });
+  return new Request(`http://weft.grpc${path}`, { method: 'POST', headers, body, duplex: 'half' } as RequestInit);
 }
 
 /** The serving node's HTTP answer as the ModelInfer response, or its error thrown as a WeftError. */
