@@ -43,19 +43,22 @@ function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** Opens the key store and decides whether auth is on; a reachable node without keys is refused. */
-async function openKeys(config: Readonly<NodeConfig>, log: Logger): Promise<KeyStore> {
-  const keys = await KeyStore.open({ dataDir: config.dataDir, configKeys: config.apiKey, adminToken: config.adminToken });
-  if (keys.enabled()) return keys;
+/**
+ * Decides whether auth is on, once every key is known (a fleet's too): a reachable node without
+ * keys is refused.
+ */
+function checkKeys(keys: KeyStore, config: Readonly<NodeConfig>, log: Logger): void {
+  if (keys.enabled()) return;
   if (!isLoopbackHost(config.host) && !config.insecure) {
     throw new WeftError(ErrorCode.InvalidConfig, `refusing to serve ${config.host} without API keys: anyone who can reach it could use it. Create a key first (weft apikey create --tenant T --scope admin --data-dir ${config.dataDir}), or pass --insecure`, { field: 'host' });
   }
   log.info(isLoopbackHost(config.host) ? 'auth is off: no API keys, and only this machine can connect (weft apikey create turns it on)' : 'auth is off: no API keys and --insecure; anyone who can reach the node may use it');
-  return keys;
 }
 
 export async function startNode(config: Readonly<NodeConfig>, log: Logger = createLogger(config.logLevel)): Promise<WeftNode> {
-  const keys = await openKeys(config, log);
+  // A node joining a fleet asks every caller for a key until it has read the fleet's keys.
+  const keys = await KeyStore.open({ dataDir: config.dataDir, configKeys: config.apiKey, adminToken: config.adminToken, fleet: config.fleet.length > 0 });
+  if (config.fleet.length === 0) checkKeys(keys, config, log);
   // One set of tenant limits for HTTP and gRPC alike.
   const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout });
   const tlsFiles = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : { cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa };
@@ -142,7 +145,12 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       ],
       stats: () => telemetry.stats(),
     });
+    if (fleet.keys !== undefined) {
+      keys.share(fleet.keys);
+      checkKeys(keys, config, log);
+    }
   } catch (err) {
+    await fleet?.leave();
     stopTlsWatch?.();
     await Promise.all([server.drain(0), grpc?.drain(0)]);
     await sandbox.close();

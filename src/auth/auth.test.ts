@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
-import { allows, KeyStore, KEYS_FILE, needOf, TenantLimits } from './index.js';
+import { allows, KeyStore, KEYS_FILE, needOf, sharedKeySchema, TenantLimits, type SharedKey, type SharedKeyRecords } from './index.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'weft-auth-'));
@@ -43,7 +43,7 @@ describe('key store', () => {
       let now = Date.parse('2026-01-01T00:00:00Z');
       const keys = await KeyStore.open({ dataDir: dir, clock: () => now });
       assert.equal(keys.enabled(), false);
-      const { key, info } = keys.create({ tenant: 'acme', scopes: ['infer:ppocr-*', 'metrics'], expiresAt: '2026-01-02T00:00:00Z', rate: 5 });
+      const { key, info } = await keys.create({ tenant: 'acme', scopes: ['infer:ppocr-*', 'metrics'], expiresAt: '2026-01-02T00:00:00Z', rate: 5 });
       assert.equal(keys.enabled(), true);
       const file = readFileSync(join(dir, KEYS_FILE), 'utf8');
       assert.ok(!file.includes(key) && !file.includes(key.split('_')[2]!), 'the key is not on disk');
@@ -54,16 +54,16 @@ describe('key store', () => {
       // Another process (the CLI) opening the same folder sees the key and can revoke it.
       const other = await KeyStore.open({ dataDir: dir, clock: () => now });
       assert.ok(other.authenticate(key));
-      other.revoke(info.id);
+      await other.revoke(info.id);
       now += 1500; // past the reload check
       assert.equal(keys.authenticate(key), undefined, 'revoked through the file');
-      const second = keys.create({ tenant: 'acme', scopes: ['admin'], expiresAt: '2026-01-01T00:01:00Z' });
+      const second = await keys.create({ tenant: 'acme', scopes: ['admin'], expiresAt: '2026-01-01T00:01:00Z' });
       assert.ok(keys.authenticate(second.key));
       now = Date.parse('2026-01-01T00:01:00Z');
       assert.equal(keys.authenticate(second.key), undefined, 'expired');
-      assert.throws(() => keys.revoke('nope'), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.KeyNotFound);
-      assert.throws(() => keys.create({ tenant: 'acme', scopes: ['infer'] }), (e: unknown) => e instanceof WeftError && e.field === 'scopes');
-      assert.throws(() => keys.create({ tenant: 'a b', scopes: ['admin'] }), (e: unknown) => e instanceof WeftError && e.field === 'tenant');
+      await assert.rejects(keys.revoke('nope'), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.KeyNotFound);
+      await assert.rejects(keys.create({ tenant: 'acme', scopes: ['infer'] }), (e: unknown) => e instanceof WeftError && e.field === 'scopes');
+      await assert.rejects(keys.create({ tenant: 'a b', scopes: ['admin'] }), (e: unknown) => e instanceof WeftError && e.field === 'tenant');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -77,8 +77,54 @@ describe('key store', () => {
       assert.deepEqual(keys.authenticate('light-secret')?.scopes, ['infer:*', 'metrics']);
       assert.ok(!JSON.stringify(keys.list()).includes('light-secret'));
       const id = keys.list().find((k) => k.tenant === 'light')!.id;
-      assert.throws(() => keys.revoke(id), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.Conflict);
+      await assert.rejects(keys.revoke(id), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.Conflict);
       await assert.rejects(KeyStore.open({ dataDir: dir, configKeys: ['no-scopes'] }), (e: unknown) => e instanceof WeftError && e.field === 'apiKey');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fleet keys', () => {
+  /** The fleet's key bucket as a map (the real one, over JetStream, is tested in test/fleet-keys.test.ts). */
+  function bucket(): SharedKeyRecords & { records: Map<string, SharedKey> } {
+    const records = new Map<string, SharedKey>();
+    return {
+      records,
+      get: (id) => records.get(id),
+      list: () => [...records.values()],
+      put: async (r) => void records.set(r.id, r),
+      delete: async (id) => void records.delete(id),
+    };
+  }
+
+  it('ask for a key until the fleet is joined, then live in the bucket as salted hashes', async () => {
+    const dir = tempDir();
+    try {
+      const keys = await KeyStore.open({ dataDir: dir, fleet: true });
+      assert.equal(keys.enabled(), true, 'no unauthenticated window before the fleet keys are known');
+      await assert.rejects(keys.create({ tenant: 'acme', scopes: ['admin'] }), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.FleetUnavailable);
+      const shared = bucket();
+      keys.share(shared);
+      assert.equal(keys.enabled(), false, 'a fleet without keys: auth is off (on loopback)');
+      const { key, info } = await keys.create({ tenant: 'acme', scopes: ['infer:*'] });
+      assert.equal(info.source, 'fleet');
+      const record = shared.records.get(info.id)!;
+      assert.ok(!JSON.stringify(record).includes(key.split('_')[2]!), 'the bucket holds no key');
+      assert.doesNotThrow(() => sharedKeySchema.parse(record));
+      // Another node, its own secret, the same bucket: the key works there too.
+      const otherDir = tempDir();
+      try {
+        const other = await KeyStore.open({ dataDir: otherDir, fleet: true });
+        other.share(shared);
+        assert.equal(other.authenticate(key)?.tenant, 'acme');
+        assert.equal(other.authenticate(key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A')), undefined, 'a near miss is refused');
+        assert.equal(other.list().find((k) => k.id === info.id)?.source, 'fleet');
+        await other.revoke(info.id);
+        assert.equal(keys.authenticate(key), undefined, 'revoked on one node, refused on the other');
+      } finally {
+        rmSync(otherDir, { recursive: true, force: true });
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

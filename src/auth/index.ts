@@ -2,11 +2,11 @@
 // one guard every API passes (middleware.ts), per-tenant limits and fair admission (limits.ts),
 // and the keys' admin routes (routes.ts).
 
-export { KeyStore, KEYS_FILE } from './keys.js';
+export { KeyStore, KEYS_FILE, sharedKeySchema } from './keys.js';
 export { TenantLimits } from './limits.js';
 export { authMiddleware, authorize, needOf, principalOf } from './middleware.js';
 export { keyRoutes } from './routes.js';
 export { allows, parseScope } from './scopes.js';
-export type { KeyInfo, KeyLimits, NewKey, Principal, KeyStoreOptions } from './keys.js';
+export type { KeyInfo, KeyLimits, NewKey, Principal, KeyStoreOptions, SharedKey, SharedKeyRecords } from './keys.js';
 export type { LimitsOptions } from './limits.js';
 export type { AuthOptions } from './middleware.js';

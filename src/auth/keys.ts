@@ -3,12 +3,19 @@
 // same 0600 secret file as caller ids), never as the key; keys from config (--api-key,
 // --admin-token) are held in memory only. The file is re-read when it changes, so a key created
 // or revoked by `weft apikey` on the data dir takes effect on a running node within a second.
+// In a fleet, keys made through the admin API live in the fleet's `weft_keys` bucket instead
+// (SharedKeyRecords, mirrored by every node): a key made on one node works on all, and a
+// revocation reaches every node as fast as the bucket's watch. A shared record cannot use the
+// node secret (each node has its own), so it carries a random salt: HMAC-SHA256(salt, key).
+// The key holds 256 random bits, so a keyed fast hash is as safe as a slow one, and it is
+// found by the id the key spells (`weft_<id>_…`), not by trying every record.
 
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
 import { loadCallerSecret } from '../telemetry/index.js';
+import { z } from 'zod';
 import { parseScope } from './scopes.js';
 
 export const KEYS_FILE = 'keys.json';
@@ -33,8 +40,11 @@ export interface KeyInfo extends KeyLimits {
   createdAt: string;
   /** ISO time after which the key is refused. */
   expiresAt?: string;
-  /** `config` keys come from --api-key or --admin-token and cannot be revoked at run time. */
-  source: 'config' | 'store';
+  /**
+   * `config` keys come from --api-key or --admin-token and cannot be revoked at run time;
+   * `store` keys live in the data dir's keys.json, `fleet` keys in the fleet's key bucket.
+   */
+  source: 'config' | 'store' | 'fleet';
 }
 
 /** The caller of an authenticated request. */
@@ -44,6 +54,37 @@ interface StoredKey extends Omit<KeyInfo, 'source'> {
   /** HMAC-SHA256(node secret, key), hex. */
   hash: string;
 }
+
+/** A fleet key as the fleet's key bucket holds it (key: the id). */
+export const sharedKeySchema = z.object({
+  /** The fleet namespace's version (src/fleet/namespace.ts). */
+  v: z.literal(1),
+  id: z.string().regex(/^[0-9a-f]{12}$/),
+  tenant: z.string().max(63),
+  scopes: z.array(z.string().max(256)).min(1).max(64),
+  createdAt: z.string().max(64),
+  expiresAt: z.string().max(64).optional(),
+  rate: z.number().positive().optional(),
+  concurrency: z.number().positive().optional(),
+  /** Hex; HMAC key of `hash`. */
+  salt: z.string().regex(/^[0-9a-f]{32}$/),
+  /** HMAC-SHA256(salt, key), hex. */
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type SharedKey = z.infer<typeof sharedKeySchema>;
+
+/** The fleet's key bucket as the key store sees it (src/fleet implements it over JetStream KV). */
+export interface SharedKeyRecords {
+  get(id: string): SharedKey | undefined;
+  list(): SharedKey[];
+  /** Resolves once the bucket holds it and this node's view shows it. */
+  put(record: SharedKey): Promise<void>;
+  /** Resolves once the bucket and this node's view no longer hold it. */
+  delete(id: string): Promise<void>;
+}
+
+/** The id a made key spells: `weft_<id>_<secret>`. */
+const MADE_KEY = /^weft_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
 
 export interface NewKey extends KeyLimits {
   tenant: string;
@@ -77,6 +118,11 @@ export interface KeyStoreOptions {
   /** --api-key entries. */
   configKeys?: readonly string[];
   adminToken?: string | undefined;
+  /**
+   * The node joins a fleet whose key bucket comes later (`share`): until then every API asks
+   * for a key, so a node never serves unauthenticated before it knows the fleet's keys.
+   */
+  fleet?: boolean;
   clock?: () => number;
 }
 
@@ -87,6 +133,8 @@ export class KeyStore {
   private fileStamp = '';
   private checkedAt = 0;
   private readonly clock: () => number;
+  /** The fleet's keys: `pending` until the fleet is joined. */
+  private shared: SharedKeyRecords | 'pending' | undefined;
 
   private constructor(
     private readonly secret: Buffer,
@@ -94,6 +142,7 @@ export class KeyStore {
   ) {
     this.file = join(options.dataDir, KEYS_FILE);
     this.clock = options.clock ?? Date.now;
+    if (options.fleet === true) this.shared = 'pending';
     const now = new Date(this.clock()).toISOString();
     const add = (tenant: string, scopes: string[], key: string) => {
       const hash = this.hash(key);
@@ -149,25 +198,40 @@ export class KeyStore {
     this.reload(true);
   }
 
-  /** Whether any key exists: then every API asks for one. */
+  /** Serves the fleet's keys from now on: those made through the admin API go there too. */
+  share(records: SharedKeyRecords): void {
+    this.shared = records;
+  }
+
+  /** Whether any key exists (or the fleet's are not known yet): then every API asks for one. */
   enabled(): boolean {
     this.reload();
-    return this.configured.size > 0 || this.stored.size > 0;
+    if (this.shared === 'pending') return true;
+    return this.configured.size > 0 || this.stored.size > 0 || (this.shared?.list().length ?? 0) > 0;
+  }
+
+  private sharedMatch(key: string): SharedKey | undefined {
+    if (this.shared === undefined || this.shared === 'pending') return undefined;
+    const id = MADE_KEY.exec(key)?.[1];
+    const record = id === undefined ? undefined : this.shared.get(id);
+    if (record === undefined) return undefined;
+    const presented = createHmac('sha256', Buffer.from(record.salt, 'hex')).update(`weft-api-key:${key}`).digest();
+    return timingSafeEqual(presented, Buffer.from(record.hash, 'hex')) ? record : undefined;
   }
 
   /** The principal of a presented key, or undefined when it is unknown, revoked or expired. */
   authenticate(key: string): Principal | undefined {
     this.reload();
     const hash = this.hash(key);
-    const found = this.configured.get(hash) ?? this.stored.get(hash);
+    const found = this.configured.get(hash) ?? this.stored.get(hash) ?? this.sharedMatch(key);
     if (found === undefined) return undefined;
     if (found.expiresAt !== undefined && Date.parse(found.expiresAt) <= this.clock()) return undefined;
     const { id, tenant, scopes, rate, concurrency } = found;
     return { id, tenant, scopes, ...(rate === undefined ? {} : { rate }), ...(concurrency === undefined ? {} : { concurrency }) };
   }
 
-  /** Makes a key; the key itself is in the answer only, never stored. */
-  create(spec: NewKey): { key: string; info: KeyInfo } {
+  /** Makes a key (in the fleet's bucket when joined, else keys.json); the key itself is in the answer only, never stored. */
+  async create(spec: NewKey): Promise<{ key: string; info: KeyInfo }> {
     checkTenant(spec.tenant);
     if (spec.scopes.length === 0) throw new WeftError(ErrorCode.BadRequest, 'a key needs at least one scope (infer:NAME, admin or metrics)', { field: 'scopes' });
     const scopes = spec.scopes.map((s) => parseScope(s, 'scopes'));
@@ -178,7 +242,7 @@ export class KeyStore {
     }
     const id = randomBytes(6).toString('hex');
     const key = `weft_${id}_${randomBytes(32).toString('base64url')}`;
-    const record: StoredKey = {
+    const info: Omit<KeyInfo, 'source'> = {
       id,
       tenant: spec.tenant,
       scopes,
@@ -186,8 +250,15 @@ export class KeyStore {
       ...(spec.expiresAt === undefined ? {} : { expiresAt: new Date(spec.expiresAt).toISOString() }),
       ...(spec.rate === undefined ? {} : { rate: spec.rate }),
       ...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
-      hash: this.hash(key),
     };
+    if (this.shared === 'pending') throw new WeftError(ErrorCode.FleetUnavailable, 'the fleet is not joined yet: its keys cannot be written', { retryAfterSeconds: 1 });
+    if (this.shared !== undefined) {
+      const salt = randomBytes(16);
+      const hash = createHmac('sha256', salt).update(`weft-api-key:${key}`).digest('hex');
+      await this.shared.put({ v: 1, ...info, salt: salt.toString('hex'), hash });
+      return { key, info: { ...info, source: 'fleet' } };
+    }
+    const record: StoredKey = { ...info, hash: this.hash(key) };
     this.reload(true);
     this.stored.set(record.hash, record);
     this.save();
@@ -198,15 +269,25 @@ export class KeyStore {
     return { ...rest, source: 'store' };
   }
 
-  list(): KeyInfo[] {
-    this.reload(true);
-    return [...this.configured.values(), ...[...this.stored.values()].map((k) => this.infoOf(k))];
+  private sharedInfo(): KeyInfo[] {
+    if (this.shared === undefined || this.shared === 'pending') return [];
+    return this.shared.list().map(({ v: _v, salt: _salt, hash: _hash, ...rest }) => ({ ...rest, source: 'fleet' as const }));
   }
 
-  /** Removes a stored key by id; config keys are refused (remove them from the config). */
-  revoke(id: string): KeyInfo {
+  list(): KeyInfo[] {
+    this.reload(true);
+    return [...this.configured.values(), ...[...this.stored.values()].map((k) => this.infoOf(k)), ...this.sharedInfo()];
+  }
+
+  /** Removes a stored or fleet key by id; config keys are refused (remove them from the config). */
+  async revoke(id: string): Promise<KeyInfo> {
     this.reload(true);
     if ([...this.configured.values()].some((k) => k.id === id)) throw new WeftError(ErrorCode.Conflict, `key ${id} comes from the config (--api-key or --admin-token): remove it there`, { field: 'id' });
+    const fleetKey = this.sharedInfo().find((k) => k.id === id);
+    if (fleetKey !== undefined && this.shared !== undefined && this.shared !== 'pending') {
+      await this.shared.delete(id);
+      return fleetKey;
+    }
     const found = [...this.stored.values()].find((k) => k.id === id);
     if (found === undefined) throw new WeftError(ErrorCode.KeyNotFound, `no key with id '${id}' (weft apikey list shows them)`, { field: 'id' });
     this.stored.delete(found.hash);

@@ -27,9 +27,9 @@ export function keyRoutes(keys: KeyStore): Hono {
   const app = new Hono();
   app.get('/admin/keys', (c) => c.json({ keys: keys.list() }));
   app.post('/admin/keys', async (c) => {
-    const { key, info } = keys.create(newKeyOf(await readJsonBody(c)));
+    const { key, info } = await keys.create(newKeyOf(await readJsonBody(c)));
     return c.json({ ...info, key }, 201);
   });
-  app.delete('/admin/keys/:id', (c) => c.json({ revoked: keys.revoke(c.req.param('id')) }));
+  app.delete('/admin/keys/:id', async (c) => c.json({ revoked: await keys.revoke(c.req.param('id')) }));
   return app;
 }

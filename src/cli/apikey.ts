@@ -76,7 +76,7 @@ export async function apikeyCommand(args: string[]): Promise<void> {
     }
     case 'revoke': {
       if (rest.length !== 1) throw new WeftError(ErrorCode.BadRequest, `revoke needs one key id (weft apikey list shows them)\nusage: ${USAGE}`, { field: 'id' });
-      const revoked: KeyInfo = remote === undefined ? (await local()).revoke(rest[0]!) : ((await admin(remote, 'DELETE', `/admin/keys/${encodeURIComponent(rest[0]!)}`)) as { revoked: KeyInfo }).revoked;
+      const revoked: KeyInfo = remote === undefined ? await (await local()).revoke(rest[0]!) : ((await admin(remote, 'DELETE', `/admin/keys/${encodeURIComponent(rest[0]!)}`)) as { revoked: KeyInfo }).revoked;
       out(`revoked key ${revoked.id} of tenant '${revoked.tenant}'`);
       return;
     }

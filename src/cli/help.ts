@@ -111,7 +111,7 @@ export const commandHelp: Record<string, CommandHelp> = {
   apikey: {
     summary: 'create, list and revoke API keys (tenant, scopes, expiry, limits)',
     usage: ['apikey create --tenant T --scope S [--scope S ...] [--expires 30d|ISO-TIME] [--rate N] [--concurrency N]', 'apikey list', 'apikey revoke ID', '(each with --url NODE --token ADMIN-KEY to go through a running node)'],
-    about: 'Scopes: infer:NAME (a model or app; wildcards such as infer:ppocr-* or infer:*), metrics (/metrics) and admin (everything). Without --url the key is written to the data dir, hashed with the node secret; a running node on it sees the change within a second. The new key is printed once, on the last line. Once any key exists, every API asks for one. See docs/security.md.',
+    about: 'Scopes: infer:NAME (a model or app; wildcards such as infer:ppocr-* or infer:*), metrics (/metrics) and admin (everything). Without --url the key is written to the data dir, hashed with the node secret; a running node on it sees the change within a second. With --url on a node joined to a fleet, the key goes to the fleet\'s key bucket and works on every node; a revocation reaches them all. The new key is printed once, on the last line. Once any key exists, every API asks for one. See docs/security.md.',
     options: [
       ['--tenant T', 'who the key belongs to: limits and fair queueing are per tenant'],
       ['--scope S', 'infer:NAME, metrics or admin (repeatable)'],

@@ -1,6 +1,6 @@
 // Connects to the fleet's NATS servers with the credentials a NATS client usually takes
 // (creds file, user and password, token, a CA file for TLS) and opens the fleet's buckets,
-// creating any that are missing: node records and the lease with a max-age (the liveness TTL,
+// creating any that are missing (desired state, placements, API keys), node records and the lease with a max-age (the liveness TTL,
 // which works on servers without per-key TTL, 2.9 and later).
 
 import { readFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ export interface FleetBuckets {
   apps: KV;
   placements: KV;
   lease: KV;
+  keys: KV;
 }
 
 export function connectionOptions(config: Readonly<NodeConfig>): ConnectionOptions {
@@ -64,6 +65,7 @@ export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): P
       apps: await bucket(kvm, Buckets.apps, { history: 1, replicas }, log),
       placements: await bucket(kvm, Buckets.placements, { history: 1, replicas }, log),
       lease: await bucket(kvm, Buckets.lease, { history: 1, ttl, replicas }, log),
+      keys: await bucket(kvm, Buckets.keys, { history: 1, replicas }, log),
     };
   } catch (err) {
     await nc.close().catch(() => undefined);

@@ -3,6 +3,7 @@
 // replicas, and answers the admin API's fleet requests from what it mirrors.
 
 import type { NatsConnection } from '@nats-io/transport-node';
+import { sharedKeySchema, type SharedKey, type SharedKeyRecords } from '../auth/index.js';
 import type { NodeConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { withoutUrlCredentials, type Logger } from '../telemetry/index.js';
@@ -46,6 +47,7 @@ export class JoinedFleet implements FleetControl {
   private readonly specs: BucketMirror<AppSpec>;
   private readonly placements;
   private readonly lease;
+  private readonly keyRecords: BucketMirror<SharedKey>;
   private readonly scheduler: Scheduler;
   private readonly reconciler: Reconciler;
   private readonly inventory: Inventory;
@@ -71,6 +73,7 @@ export class JoinedFleet implements FleetControl {
     this.specs = new BucketMirror(buckets.apps, 'weft_apps', appSpecSchema, log, soon);
     this.placements = new BucketMirror(buckets.placements, 'weft_placements', placementSchema, log, () => void this.reconciler.kick());
     this.lease = new BucketMirror(buckets.lease, 'weft_lease', leaseSchema, log);
+    this.keyRecords = new BucketMirror(buckets.keys, 'weft_keys', sharedKeySchema, log);
     this.scheduler = new Scheduler({
       node: config.nodeName,
       policy: config.powerPolicy,
@@ -96,7 +99,7 @@ export class JoinedFleet implements FleetControl {
   static async join(options: JoinOptions): Promise<JoinedFleet> {
     const buckets = await connectFleet(options.config, options.log);
     const fleet = new JoinedFleet(buckets, options, await options.discover());
-    await Promise.all([fleet.nodesMirror.start(), fleet.specs.start(), fleet.placements.start(), fleet.lease.start()]);
+    await Promise.all(fleet.mirrors.map((m) => m.start()));
     await fleet.tick();
     void fleet.followStatus();
     fleet.timer = setInterval(() => void fleet.tick(), options.config.heartbeatInterval);
@@ -118,11 +121,11 @@ export class JoinedFleet implements FleetControl {
     if (this.stale >= 2) {
       this.options.log.info('fleet: the node watch went quiet; watching every bucket again');
       this.stale = 0;
-      for (const m of [this.nodesMirror, this.specs, this.placements, this.lease]) m.restart();
+      for (const m of this.mirrors) m.restart();
       return;
     }
     const quiet = Date.now() - 10 * interval;
-    for (const m of [this.specs, this.placements, this.lease]) if (m.lastHeard < quiet) m.restart();
+    for (const m of this.mirrors) if (m !== this.nodesMirror && m.lastHeard < quiet) m.restart();
   }
 
   /** After a reconnect (a server lost), every watch starts again from the current values. */
@@ -131,8 +134,29 @@ export class JoinedFleet implements FleetControl {
       if (this.closed) return;
       if (s.type !== 'reconnect') continue;
       this.options.log.info('fleet: reconnected to NATS; watching the buckets again', { server: s.server });
-      for (const m of [this.nodesMirror, this.specs, this.placements, this.lease]) m.restart();
+      for (const m of this.mirrors) m.restart();
     }
+  }
+
+  private get mirrors(): Array<BucketMirror<unknown>> {
+    return [this.nodesMirror, this.specs, this.placements, this.lease, this.keyRecords] as Array<BucketMirror<unknown>>;
+  }
+
+  /** The fleet's API keys, for the node's key store: written to the bucket, read from the mirror. */
+  get keys(): SharedKeyRecords {
+    const mirror = this.keyRecords;
+    return {
+      get: (id) => mirror.get(id)?.value,
+      list: () => [...mirror.entries.values()].map((e) => e.value),
+      put: async (record) => {
+        const revision = await mirror.kv.create(record.id, encode(record));
+        mirror.entries.set(record.id, { value: record, revision, created: this.clock() });
+      },
+      delete: async (id) => {
+        await mirror.kv.delete(id);
+        mirror.entries.delete(id);
+      },
+    };
   }
 
   get mesh(): FleetMesh {
@@ -259,7 +283,7 @@ export class JoinedFleet implements FleetControl {
     await this.passing;
     await this.scheduler.release();
     await this.buckets.nodes.delete(this.options.config.nodeName).catch(() => undefined);
-    for (const m of [this.nodesMirror, this.specs, this.placements, this.lease]) m.stop();
+    for (const m of this.mirrors) m.stop();
     await this.buckets.nc.drain().catch(() => undefined);
   }
 }

@@ -13,6 +13,8 @@ export const Buckets = {
   placements: 'weft_placements',
   /** Key `scheduler` → Lease; bucket max-age is the lease TTL. */
   lease: 'weft_lease',
+  /** Key `<key id>` → SharedKey (src/auth): API keys made through any node's admin API, salted hashes only. */
+  keys: 'weft_keys',
 } as const;
 
 export const LEASE_KEY = 'scheduler';

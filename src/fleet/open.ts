@@ -2,6 +2,7 @@
 // process. node.ts calls this once the HTTP server listens (the URL goes into the inventory).
 
 import type { KeyObject } from 'node:crypto';
+import type { SharedKeyRecords } from '../auth/index.js';
 import { storeOf } from '../bundle/index.js';
 import type { NodeConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
@@ -38,6 +39,8 @@ export interface FleetHandle extends FleetControl {
   leave(): Promise<void>;
   /** The NATS connection and live records the router forwards over; absent on a fleet of one. */
   readonly mesh?: FleetMesh;
+  /** The fleet's API keys, shared by every node; absent on a fleet of one. */
+  readonly keys?: SharedKeyRecords;
 }
 
 export async function openFleet(parts: FleetParts): Promise<FleetHandle> {

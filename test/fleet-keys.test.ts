@@ -1,0 +1,103 @@
+// API keys across a fleet, end to end: a nats-server and two `weft` nodes. A key made through
+// one node's admin API (`weft apikey create --url`) lives in the fleet's key bucket: it works on
+// the other node, served there and through a forward, with its scopes; a node bound to every
+// address starts on the fleet's keys alone; a revocation on one node is refused on the other
+// within seconds; and a reachable node joining a fleet without any key refuses to start.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNatsCluster, type NatsCluster } from './kit/nats.js';
+import { waitFor } from './kit/wait.js';
+import { writeSumApp } from './kit/apps.js';
+import { weftOk } from './kit/weft-cli.js';
+import { fetchJson, startWeft, type WeftProcess } from './kit/weft-process.js';
+
+const ADMIN_TOKEN = 'fleet-keys-admin-token';
+const lastLine = (out: string) => out.trim().split('\n').at(-1)!;
+
+let cluster: NatsCluster | undefined;
+let dir: string;
+let sum: string;
+const nodes = new Map<string, WeftProcess>();
+let opsKey: string;
+
+function start(name: string, model: string, extra: string[] = [], fleet = cluster!.urls): Promise<WeftProcess> {
+  return startWeft(['--fleet', fleet, '--node-name', name, '--heartbeat-interval', '1s', '--model', `${model}=${sum}`, ...extra], { WEFT_DATA_DIR: join(dir, name) });
+}
+
+const url = (name: string) => nodes.get(name)!.url;
+
+function infer(node: string, model: string, key?: string) {
+  return fetchJson(`${url(node)}/v2/models/${model}/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key === undefined ? {} : { Authorization: `Bearer ${key}` }) },
+    body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] }),
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'weft-fleet-keys-'));
+  sum = join(await writeSumApp(join(dir, 'sum'), 'sum'), 'models', 'sum.onnx');
+  cluster = await startNatsCluster(1);
+  // a has a key of its own (the admin token); b, bound to every address, has none: it starts
+  // only because the fleet already holds keys.
+  nodes.set('a', await start('a', 'base', ['--admin-token', ADMIN_TOKEN]));
+  opsKey = lastLine(await weftOk(['apikey', 'create', '--tenant', 'ops', '--scope', 'admin', '--url', url('a'), '--token', ADMIN_TOKEN]));
+  nodes.set('b', await start('b', 'remote', ['--host', '0.0.0.0']));
+  await waitFor('a routes to b', async () => {
+    const r = await fetchJson(`${url('a')}/admin/fleet/nodes`, { headers: { Authorization: `Bearer ${opsKey}` } });
+    return (r.body.nodes ?? []).some((n: any) => n.record.node === 'b' && n.record.models.includes('remote')) ? true : undefined;
+  }, 60_000);
+});
+
+after(async () => {
+  await Promise.all([...nodes.values()].map((p) => p.stop('SIGKILL')));
+  await cluster?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a key made on one node works on every node, with its scopes, and through a forward', async () => {
+  const made = await weftOk(['apikey', 'create', '--tenant', 'acme', '--scope', 'infer:remote', '--url', url('a'), '--token', opsKey]);
+  const acme = lastLine(made);
+  const id = /created key ([0-9a-f]+)/.exec(made)![1]!;
+
+  const bare = await infer('b', 'remote');
+  assert.equal(bare.status, 401, 'b asks for a key: the fleet has keys');
+  assert.match(bare.headers.get('www-authenticate') ?? '', /Bearer/);
+
+  const direct = await infer('b', 'remote', acme);
+  assert.equal(direct.status, 200, JSON.stringify(direct.body));
+  assert.deepEqual(direct.body.outputs[0].data, [4]);
+
+  const forwarded = await infer('a', 'remote', acme);
+  assert.equal(forwarded.status, 200, JSON.stringify(forwarded.body));
+  assert.equal(forwarded.headers.get('x-weft-node'), 'b', 'served by b, authenticated on both nodes');
+
+  const outOfScope = await infer('a', 'base', acme);
+  assert.equal(outOfScope.status, 403);
+  assert.match(outOfScope.body.error, /infer:base/);
+
+  const listed = await weftOk(['apikey', 'list', '--url', url('b'), '--token', opsKey]);
+  const row = listed.split('\n').find((l) => l.startsWith(id));
+  assert.ok(row !== undefined && /acme/.test(row) && /fleet/.test(row), listed);
+  assert.ok(!listed.includes(acme.split('_')[2]!), 'the list shows no key');
+
+  // Revoked on b, refused on a within seconds.
+  const revokedAt = Date.now();
+  await weftOk(['apikey', 'revoke', id, '--url', url('b'), '--token', opsKey]);
+  await waitFor('a refuses the revoked key', async () => ((await infer('a', 'remote', acme)).status === 401 ? true : undefined), 5_000);
+  assert.ok(Date.now() - revokedAt < 5_000);
+  assert.equal((await infer('b', 'remote', acme)).status, 401);
+});
+
+test('a node reachable from the network refuses to join a fleet that has no keys', async () => {
+  const empty = await startNatsCluster(1);
+  try {
+    await assert.rejects(start('lonely', 'base', ['--host', '0.0.0.0'], empty.urls), /refusing to serve 0\.0\.0\.0 without API keys/);
+  } finally {
+    await empty.stop();
+  }
+});
