@@ -60,7 +60,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const keys = await KeyStore.open({ dataDir: config.dataDir, configKeys: config.apiKey, adminToken: config.adminToken, fleet: config.fleet.length > 0 });
   if (config.fleet.length === 0) checkKeys(keys, config, log);
   // One set of tenant limits for HTTP and gRPC alike.
-  const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout });
+  const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout, weights: config.tenantWeight });
   const tlsFiles = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : { cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa };
   const tls = tlsFiles === undefined ? undefined : readTls(tlsFiles);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });

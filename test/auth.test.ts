@@ -227,6 +227,50 @@ describe('API keys, scopes and tenant limits', () => {
   });
 });
 
+describe('weighted fair queueing inside a model queue', () => {
+  // No admission gate (--admission-slots 0): whatever fairness there is comes from the slow
+  // model's own queue, which orders calls by the key's tenant and --tenant-weight.
+  let dir: string;
+  let node: WeftProcess | undefined;
+  const keys: Record<string, string> = {};
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-auth-wfq-'));
+    const data = join(dir, 'data');
+    await writeTestModels(join(dir, 'models'));
+    writeFileSync(join(dir, 'models', 'slow', 'config.json'), JSON.stringify({ max_batch_size: 0, max_queue_size: 64, instances: 1 }));
+    for (const tenant of ['heavy', 'gold']) keys[tenant] = lastLine(await weftOk(['apikey', 'create', '--tenant', tenant, '--scope', 'infer:slow', '--data-dir', data]));
+    node = await startWeft(['--models', join(dir, 'models'), '--admission-slots', '0', '--tenant-weight', 'gold=4', '--energy', 'off'], { WEFT_DATA_DIR: data });
+  });
+  after(async () => {
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves a heavier tenant's requests ahead of another tenant's flood, by weight", async () => {
+    const slow = (tenant: string) =>
+      fetchJson(`${node!.url}/v2/models/slow/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', Authorization: `Bearer ${keys[tenant]}` },
+        body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, SLOW_WIDTH], datatype: 'FP32', data: Array(SLOW_WIDTH).fill(1) }] }),
+      });
+    assert.equal((await slow('heavy')).status, 200, 'warm: the model is loaded');
+    const FLOOD = 24;
+    let heavyDone = 0;
+    const flood = Array.from({ length: FLOOD }, () => slow('heavy').then((r) => (heavyDone++, r.status)));
+    await waitFor('a flood request finishes', async () => (heavyDone > 0 ? true : undefined), 120_000, 20);
+    const doneWhenGoldSent = heavyDone;
+    const gold = await Promise.all(Array.from({ length: 4 }, () => slow('gold').then((r) => ({ status: r.status, heavyDone }))));
+    assert.deepEqual(gold.map((g) => g.status), [200, 200, 200, 200]);
+    assert.deepEqual([...new Set(await Promise.all(flood))], [200]);
+    // FIFO would serve the four behind every heavy request still queued (about FLOOD - 1);
+    // weight 4 against 1 lets all four in within about one heavy turn. The bound leaves room for
+    // a loaded machine, where the requests may take a few heavy runs just to reach the queue.
+    const stillWaiting = FLOOD - doneWhenGoldSent;
+    const heavyMeanwhile = Math.max(...gold.map((g) => g.heavyDone)) - doneWhenGoldSent;
+    assert.ok(heavyMeanwhile <= stillWaiting / 3, `${heavyMeanwhile} of the ${stillWaiting} queued heavy requests finished before gold's four`);
+  });
+});
+
 describe('serving without keys', () => {
   it('never prints a key or token in `weft config`', async () => {
     const out = await weftOk(['config', '--admin-token', 'admin-secret-1', '--api-key', 'acme:metrics:api-secret-2']);

@@ -15,7 +15,7 @@ import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { adminRoutes } from './admin/routes.js';
-import { authMiddleware, keyRoutes, type KeyStore, type TenantLimits } from '../auth/index.js';
+import { authMiddleware, keyRoutes, principalOf, type KeyStore, type TenantLimits } from '../auth/index.js';
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
@@ -127,6 +127,13 @@ export class ApiServer {
     app.use('*', jsonDepthLimit(this.options.maxJsonDepth ?? MAX_JSON_DEPTH));
     // Who may call (auth/): before anything is served here or relayed to another node.
     app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits }));
+    // The model queues serve tenants in fair turns by the key's tenant (engine/admission.ts).
+    app.use('*', async (c, next) => {
+      const principal = principalOf(c);
+      const scope = scopeOf(c);
+      if (principal !== undefined && scope !== undefined) scope.fairShare = this.options.limits.shareOf(principal);
+      await next();
+    });
     // The fleet seam: a request for a model or app is served here or relayed from another node.
     app.use('*', async (c, next) => {
       const router = this.options.router?.();

@@ -1,5 +1,5 @@
 // Keys, scopes and limits without a server: hashing (never the key on disk), expiry, revocation
-// seen through the file, scope wildcards, the token bucket and round-robin admission.
+// seen through the file, scope wildcards, the token bucket and weighted fair admission.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -164,6 +164,22 @@ describe('tenant limits', () => {
     first();
     await Promise.all(waits);
     assert.deepEqual(order.slice(0, 2), ['heavy', 'light'], `light waited behind one heavy request, not five: ${order.join(',')}`);
+  });
+
+  it('admits by --tenant-weight: a weight-4 tenant gets four turns to one', async () => {
+    const limits = new TenantLimits({ rate: 0, concurrency: 0, slots: 1, maxWaiting: 100, waitTimeoutMs: 10_000, weights: new Map([['gold', 4]]) });
+    assert.deepEqual(limits.shareOf(p('gold')), { tenant: 'gold', weight: 4 });
+    assert.deepEqual(limits.shareOf(p('other')), { tenant: 'other', weight: 1 });
+    const order: string[] = [];
+    const first = await limits.admit(p('plain'));
+    const waits = [...Array.from({ length: 4 }, () => 'plain'), ...Array.from({ length: 8 }, () => 'gold')].map((t) => limits.admit(p(t)).then((release) => {
+      order.push(t);
+      release();
+    }));
+    first();
+    await Promise.all(waits);
+    // Tags: plain 1, 2, 3, 4; gold 0.25 to 2 by 0.25; equal tags keep arrival order (plain first).
+    assert.deepEqual(order.slice(0, 9), ['gold', 'gold', 'gold', 'plain', 'gold', 'gold', 'gold', 'gold', 'plain'], order.join(','));
   });
 
   it('bounds the waiting and lets an aborted wait go', async () => {

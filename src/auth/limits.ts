@@ -1,9 +1,12 @@
 // Per-tenant limits and fairness, in front of the engine: a token bucket per tenant (429 with
 // Retry-After), a cap on a tenant's requests in flight (429), and a fair gate: at most `slots`
-// inference requests are admitted to the engine at once, and those waiting are admitted
-// round-robin between tenants, so one tenant's flood queues behind itself, not before others.
+// inference requests are admitted to the engine at once, and those waiting are admitted in
+// weighted fair order between tenants (--tenant-weight), so one tenant's flood queues behind
+// itself, not before others. The same weights order each model's queue (`shareOf`, carried on
+// the request's scope to engine/admission.ts).
 
 import { ErrorCode, WeftError, abortError } from '../errors.js';
+import { FairQueue, type FairShare } from '../engine/index.js';
 import type { Principal } from './keys.js';
 
 export interface LimitsOptions {
@@ -17,6 +20,8 @@ export interface LimitsOptions {
   maxWaiting: number;
   /** Milliseconds a request may wait at the gate. */
   waitTimeoutMs: number;
+  /** Fair-queueing weight per tenant (--tenant-weight); others weigh 1. */
+  weights?: ReadonlyMap<string, number>;
   clock?: () => number;
 }
 
@@ -33,12 +38,18 @@ export class TenantLimits {
   private readonly buckets = new Map<string, Bucket>();
   private readonly inflight = new Map<string, number>();
   private admitted = 0;
-  /** Waiting requests per tenant; Map order is the round-robin order. */
-  private readonly waiting = new Map<string, Waiter[]>();
+  private readonly waiting = new FairQueue<Waiter>();
+  /** Requests waiting at the gate, per tenant. */
+  private readonly waitingOf = new Map<string, number>();
   private readonly clock: () => number;
 
   constructor(private readonly options: LimitsOptions) {
     this.clock = options.clock ?? Date.now;
+  }
+
+  /** The tenant's place in fair queueing: its name and weight. */
+  shareOf(p: Principal): FairShare {
+    return { tenant: p.tenant, weight: this.options.weights?.get(p.tenant) ?? 1 };
   }
 
   /** Takes one request from the tenant's bucket, or throws RATE_LIMITED with the wait. */
@@ -74,7 +85,7 @@ export class TenantLimits {
       else this.inflight.set(p.tenant, n);
     };
     try {
-      await this.enter(p.tenant, signal);
+      await this.enter(this.shareOf(p), signal);
     } catch (err) {
       untrack();
       throw err;
@@ -88,29 +99,35 @@ export class TenantLimits {
     };
   }
 
-  private enter(tenant: string, signal?: AbortSignal): Promise<void> {
+  private enter(share: FairShare, signal?: AbortSignal): Promise<void> {
     const { slots } = this.options;
     if (slots <= 0) return Promise.resolve();
-    if (this.admitted < slots && this.waiting.size === 0) {
+    if (this.admitted < slots && this.waiting.length === 0) {
       this.admitted++;
       return Promise.resolve();
     }
-    const queue = this.waiting.get(tenant) ?? [];
-    if (queue.length >= this.options.maxWaiting) {
-      return Promise.reject(new WeftError(ErrorCode.QueueFull, `tenant '${tenant}' has ${queue.length} requests waiting for admission; retry later`, { retryAfterSeconds: 1 }));
+    const { tenant } = share;
+    const mine = this.waitingOf.get(tenant) ?? 0;
+    if (mine >= this.options.maxWaiting) {
+      return Promise.reject(new WeftError(ErrorCode.QueueFull, `tenant '${tenant}' has ${mine} requests waiting for admission; retry later`, { retryAfterSeconds: 1 }));
     }
     return new Promise<void>((resolve, reject) => {
+      const untrack = () => {
+        const n = (this.waitingOf.get(tenant) ?? 1) - 1;
+        if (n <= 0) this.waitingOf.delete(tenant);
+        else this.waitingOf.set(tenant, n);
+      };
       const drop = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        const q = this.waiting.get(tenant);
-        const i = q?.indexOf(waiter) ?? -1;
-        if (q !== undefined && i >= 0) q.splice(i, 1);
-        if (q !== undefined && q.length === 0) this.waiting.delete(tenant);
+        this.waiting.delete(waiter, false);
+        untrack();
       };
       const waiter: Waiter = {
         grant: () => {
-          drop();
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          untrack();
           resolve();
         },
       };
@@ -124,25 +141,20 @@ export class TenantLimits {
       }, this.options.waitTimeoutMs);
       timer.unref();
       signal?.addEventListener('abort', onAbort, { once: true });
-      queue.push(waiter);
-      this.waiting.set(tenant, queue);
+      this.waitingOf.set(tenant, mine + 1);
+      this.waiting.push(waiter, share);
     });
   }
 
-  /** Frees a slot and hands it to the next tenant in turn (that tenant then goes to the back). */
+  /** Frees a slot and hands it to the waiter due next in fair order. */
   private leave(): void {
     if (this.options.slots <= 0) return;
-    const next = this.waiting.entries().next();
-    if (next.done) {
+    const next = this.waiting.first();
+    if (next === undefined) {
       this.admitted--;
       return;
     }
-    const [tenant, queue] = next.value;
-    // Move the tenant to the back of the round before granting, so the next slot goes to another.
-    this.waiting.delete(tenant);
-    if (queue.length > 1) this.waiting.set(tenant, queue);
-    const waiter = queue[0]!;
-    if (queue.length === 1) queue.length = 0;
-    waiter.grant();
+    this.waiting.delete(next, true);
+    next.grant();
   }
 }

@@ -92,6 +92,8 @@ export interface NodeConfig {
   /** Requests per second per tenant; 0: unlimited. */
   tenantRate: number;
   tenantConcurrency: number;
+  /** Fair-queueing weight per tenant, from --tenant-weight TENANT=WEIGHT. */
+  tenantWeight: ReadonlyMap<string, number>;
   admissionSlots: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -257,6 +259,19 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 const FLEET_TOKEN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
+/** --tenant-weight TENANT=WEIGHT entries, each weight a number from 0.01 to 1000. */
+function resolveTenantWeights(out: Record<string, unknown>): void {
+  const setting = settings.find((s) => s.key === 'tenantWeight')!;
+  const weights = new Map<string, number>();
+  for (const entry of (out.tenantWeight as string[] | undefined) ?? []) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,62})=([0-9.]+)$/.exec(entry);
+    const weight = Number(m?.[2]);
+    if (!m || !Number.isFinite(weight) || weight < 0.01 || weight > 1000) fail(setting, entry, 'is not TENANT=WEIGHT with a weight from 0.01 to 1000 (e.g. acme=3)');
+    weights.set(m[1]!, weight);
+  }
+  out.tenantWeight = weights;
+}
+
 /** Fleet names become NATS subject tokens and KV keys: checked here, once. */
 function resolveFleet(out: Record<string, unknown>): void {
   const setting = (key: string) => settings.find((s) => s.key === key)!;
@@ -312,6 +327,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) fail(settings.find((s) => s.key === (out.tlsCert === undefined ? 'tlsCert' : 'tlsKey'))!, '', 'is needed too: --tls-cert and --tls-key go together');
   if (out.tlsClientCa !== undefined && out.tlsCert === undefined) fail(settings.find((s) => s.key === 'tlsClientCa')!, String(out.tlsClientCa), 'needs --tls-cert and --tls-key: client certificates are asked for over HTTPS only');
   resolveFleet(out);
+  resolveTenantWeights(out);
   const env = sources.env ?? {};
   const home = env.HOME || os.homedir();
   if (out.dataDir === 'auto') out.dataDir = env.XDG_DATA_HOME ? join(env.XDG_DATA_HOME, 'weft') : join(home, '.weft');

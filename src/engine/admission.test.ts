@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode } from '../errors.js';
 import type { LoadedModel, Tensor } from '../backends/index.js';
-import { checkPriority } from './admission.js';
+import { AdmissionQueue, checkPriority } from './admission.js';
 import { DynamicBatchScheduler } from './scheduler.js';
 import { SlotQueue } from './slot-queue.js';
 
@@ -110,6 +110,44 @@ describe('one admission queue for every model kind', () => {
       await stopping;
     });
   }
+
+  it('serves tenants in weighted fair turns within a level, after strict priority', () => {
+    const queue = new AdmissionQueue<{ label: string }>({ model: 'm', maxQueueSize: 100, priorityLevels: 2 });
+    const push = (label: string, priority: number, tenant: string, weight = 1) => queue.push({ label }, priority, 60_000, undefined, () => undefined, { tenant, weight });
+    for (let i = 1; i <= 6; i++) push(`heavy${i}`, 2, 'heavy');
+    push('light1', 2, 'light');
+    push('light2', 2, 'light');
+    for (let i = 1; i <= 3; i++) push(`gold${i}`, 2, 'gold', 3);
+    push('urgent', 1, 'heavy');
+    const order: string[] = [];
+    for (let item = queue.head(); item !== undefined; item = queue.head()) {
+      order.push(item.label);
+      queue.remove(item);
+    }
+    for (let i = 0; i < 100; i++) queue.push({ label: 'x' }, 2, 60_000, undefined, () => undefined);
+    // Tags: heavy 1..6, light 1, 2, gold (weight 3) 1/3, 2/3, 1; equal tags keep arrival order.
+    assert.deepEqual(order, ['urgent', 'gold1', 'gold2', 'heavy1', 'light1', 'gold3', 'heavy2', 'light2', 'heavy3', 'heavy4', 'heavy5', 'heavy6']);
+    queue.stop();
+  });
+
+  it('starts a tenant that comes later at the current turn, not at its old credit', () => {
+    const queue = new AdmissionQueue<{ label: string }>({ model: 'm', maxQueueSize: 100, priorityLevels: 1 });
+    const push = (label: string, tenant: string) => queue.push({ label }, 1, 60_000, undefined, () => undefined, { tenant, weight: 1 });
+    const take = () => {
+      const item = queue.head()!;
+      queue.remove(item);
+      return item.label;
+    };
+    for (let i = 1; i <= 4; i++) push(`a${i}`, 'a');
+    assert.equal(take(), 'a1');
+    assert.equal(take(), 'a2');
+    // b was idle while a was served: it gets the next turn, then they alternate; it gets no
+    // backlog of turns it did not use.
+    push('b1', 'b');
+    push('b2', 'b');
+    push('b3', 'b');
+    assert.deepEqual([take(), take(), take(), take(), take()], ['a3', 'b1', 'a4', 'b2', 'b3']);
+  });
 
   it('checks a priority the same way for every kind', () => {
     const config = { priorityLevels: 2, defaultPriorityLevel: 2 };

@@ -14,3 +14,5 @@ export type { ModelDefinition, ModelFormat } from './repository.js';
 export type { LlmCallOptions, LlmModelInfo, LlmServiceOptions } from './llm-service.js';
 export type { GenerationRecord, LlmModelStats, Timing } from './llm-stats.js';
 export type { ModelConfig, ModelConfigFile } from './model-config.js';
+export { FairQueue, NO_TENANT } from './admission.js';
+export type { FairShare } from './admission.js';

@@ -218,7 +218,7 @@ export class LlmService implements LanguageModels {
     try {
       model = await this.ready(e);
       await model.check(input);
-      release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal, options.scope?.fairShare);
     } catch (err) {
       this.end(e);
       span?.end(err);
@@ -294,7 +294,7 @@ export class LlmService implements LanguageModels {
       e = this.entry(name);
       this.begin(e, options);
       const model = await this.ready(e);
-      const release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal);
+      const release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal, options.scope?.fairShare);
       const ran = this.options.observer?.generationStarted(name, model.device, options.scope);
       try {
         const result = await model.embed(inputs, options.signal);

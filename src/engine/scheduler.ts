@@ -102,7 +102,7 @@ export class DynamicBatchScheduler implements Scheduler {
         resolve,
         reject,
       };
-      this.queue.push(queuedJob, job.priority, job.timeoutMs, job.signal, reject);
+      this.queue.push(queuedJob, job.priority, job.timeoutMs, job.signal, reject, job.scope?.fairShare);
       this.pump();
     });
   }

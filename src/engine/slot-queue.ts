@@ -7,7 +7,7 @@
 // a rejected `acquire` (QUEUE_FULL, QUEUE_TIMEOUT, CANCELLED, SHUTTING_DOWN) holds nothing.
 
 import { ErrorCode } from '../errors.js';
-import { AdmissionQueue } from './admission.js';
+import { AdmissionQueue, type FairShare } from './admission.js';
 
 export interface SlotQueueOptions {
   model: string;
@@ -42,13 +42,13 @@ export class SlotQueue {
     return this.queue.size;
   }
 
-  acquire(priority: number, timeoutMs: number, signal: AbortSignal): Promise<() => void> {
+  acquire(priority: number, timeoutMs: number, signal: AbortSignal, share?: FairShare): Promise<() => void> {
     const free = this.running < this.options.slots && this.queue.size === 0;
     const refused = this.queue.refusal(signal, () => this.retryAfterSeconds());
     // A free slot admits at once; a full queue only refuses when the call would have to wait.
     if (refused && !(free && refused.code === ErrorCode.QueueFull)) return Promise.reject(refused);
     if (free) return Promise.resolve(this.grant());
-    return new Promise((resolve, reject) => this.queue.push({ grant: resolve }, priority, timeoutMs, signal, reject));
+    return new Promise((resolve, reject) => this.queue.push({ grant: resolve }, priority, timeoutMs, signal, reject, share));
   }
 
   /** Rejects everything waiting; running generations keep their slots until released. */

@@ -34,6 +34,11 @@ export class RequestScope {
   operation = 'http';
   model: string | undefined;
   app = '';
+  /**
+   * Whose request this is, once a key let it in: the model queues serve tenants fairly by it
+   * (engine/admission.ts), whether the call comes from a route or from an app's component.
+   */
+  fairShare: { tenant: string; weight: number } | undefined;
   /** The `traceparent` to answer with, if the request has a trace. */
   readonly traceparent: string | undefined;
   private readonly span: Span | undefined;

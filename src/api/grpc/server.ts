@@ -171,6 +171,7 @@ export class GrpcServer {
       // The key, the tenant's rate and its turn at the fair gate, as over HTTP.
       const principal = this.authorize(call, `infer:${call.request.model_name ?? ''}`);
       if (principal !== undefined) {
+        scope.fairShare = this.options.limits.shareOf(principal);
         this.options.limits.takeRate(principal);
         release = await this.options.limits.admit(principal, abort.signal);
       }
