@@ -60,7 +60,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const keys = await KeyStore.open({ dataDir: config.dataDir, configKeys: config.apiKey, adminToken: config.adminToken, fleet: config.fleet.length > 0 });
   if (config.fleet.length === 0) checkKeys(keys, config, log);
   // One set of tenant limits for HTTP and gRPC alike.
-  const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout, weights: config.tenantWeight });
+  const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, tokensPerMinute: config.tenantTokensPerMinute, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout, weights: config.tenantWeight });
   const tlsFiles = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : { cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa };
   const tls = tlsFiles === undefined ? undefined : readTls(tlsFiles);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
@@ -126,12 +126,15 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     nodeName: config.nodeName,
   });
   const address = await server.listen();
-  // A renewed certificate is picked up without a restart.
-  const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => server.setTls(pair), log);
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
     manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router, tls, nodeName: config.nodeName,
   });
+  // A renewed certificate is picked up without a restart, by HTTPS and gRPC alike.
+  const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => {
+    server.setTls(pair);
+    grpc?.setTls(pair);
+  }, log);
   let grpcPort: number | undefined;
   try {
     grpcPort = await grpc?.listen(config.host, config.grpcPort);

@@ -115,6 +115,33 @@ describe('API keys, scopes and tenant limits', () => {
     assert.equal((await fetchJson(`${weft!.url}/metrics`, { headers: bearer(LIGHT_KEY) })).status, 200);
   });
 
+  it("refuses a tenant's language-model calls once its tokens per minute are spent, streamed ones counted too", async () => {
+    const made = await weftOk(['apikey', 'create', '--tenant', 'chatty', '--scope', 'infer:tiny', '--tokens-per-minute', '12', '--url', weft!.url, '--token', adminKey]);
+    assert.match(made, /12 tokens\/min|created key/);
+    const chatty = openAiClient(weft!.url).withOptions({ apiKey: lastLine(made), maxRetries: 0 });
+    // Each call uses its prompt and up to 8 completion tokens; 12 a minute let in the first two
+    // at most (a call goes in while any budget is left), never a third within the minute.
+    let used = 0;
+    let refused: APIError | undefined;
+    for (let i = 0; i < 4 && refused === undefined; i++) {
+      try {
+        const stream = await chatty.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, stream: true, stream_options: { include_usage: true } });
+        for await (const chunk of stream) if (chunk.usage) used += chunk.usage.prompt_tokens + chunk.usage.completion_tokens;
+      } catch (err) {
+        if (!(err instanceof APIError)) throw err;
+        refused = err;
+      }
+    }
+    assert.ok(used >= 12, `the calls let in used ${used} tokens: the budget was spent`);
+    assert.ok(refused !== undefined, 'a call past the budget is refused');
+    assert.equal(refused.status, 429);
+    assert.match(refused.message, /12 language-model tokens per minute/);
+    assert.ok(Number(refused.headers?.get('retry-after')) >= 1, 'with Retry-After');
+    // Another tenant's calls are not touched.
+    const other = await openAiClient(weft!.url).withOptions({ apiKey: LIGHT_KEY }).chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+    assert.equal(other.object, 'chat.completion');
+  });
+
   it("keeps the caller's API key from the app's component, and passes its other headers", async () => {
     const res = await fetch(`${weft!.url}/apps/echo/hello`, { headers: bearer(LIGHT_KEY, { 'x-custom': 'yes' }) });
     assert.equal(res.status, 200);
@@ -294,10 +321,12 @@ describe('serving without keys', () => {
 describe('TLS', () => {
   let dir: string;
   let weft: WeftProcess | undefined;
+  let grpcPort: number;
   before(async () => {
+    grpcPort = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'weft-auth-tls-'));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-    weft = await startWeft(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem'), '--model', `tiny=${writeTinyGguf(join(dir, 'tiny.gguf'))}`, '--llm-threads', '1', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
+    weft = await startWeft(['--tls-cert', join(dir, 'cert.pem'), '--tls-key', join(dir, 'key.pem'), '--grpc-port', String(grpcPort), '--model', `tiny=${writeTinyGguf(join(dir, 'tiny.gguf'))}`, '--llm-threads', '1', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
   });
   after(async () => {
     await weft?.stop();
@@ -320,28 +349,31 @@ describe('TLS', () => {
     await assert.rejects(fetch(weft!.url.replace('https:', 'http:') + '/v2/health/ready'));
   });
 
-  it('picks up a renewed certificate without a restart, and keeps the last good one when a pair does not load', async () => {
-    /** The subject CN a new connection is shown. */
-    const presented = () =>
+  it('picks up a renewed certificate without a restart, on HTTPS and gRPC, and keeps the last good one when a pair does not load', async () => {
+    /** The subject CN a new connection to the HTTPS port, or the gRPC one, is shown. */
+    const shownOn = (port: number) =>
       new Promise<string>((resolve, reject) => {
-        const url = new URL(weft!.url);
-        const socket = tlsConnect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false }, () => {
+        const socket = tlsConnect({ host: new URL(weft!.url).hostname, port, rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
           const cn = socket.getPeerCertificate().subject.CN;
           socket.end();
           resolve(String(cn));
         });
         socket.on('error', reject);
       });
+    const presented = () => shownOn(Number(new URL(weft!.url).port));
     assert.equal(await presented(), 'localhost');
+    assert.equal(await shownOn(grpcPort), 'localhost');
     // Renewed as certbot or a Kubernetes secret does it: new files renamed over the old ones.
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.new'), '-out', join(dir, 'cert.new'), '-days', '1', '-subj', '/CN=renewed', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     renameSync(join(dir, 'key.new'), join(dir, 'key.pem'));
     renameSync(join(dir, 'cert.new'), join(dir, 'cert.pem'));
     await waitFor('the renewed certificate is served', async () => ((await presented()) === 'renewed' ? true : undefined), 20_000);
+    await waitFor('the renewed certificate is served over gRPC', async () => ((await shownOn(grpcPort)) === 'renewed' ? true : undefined), 5_000);
     // A broken certificate: logged, and the node goes on with the renewed one.
     writeFileSync(join(dir, 'cert.pem'), '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
     await waitFor('the broken pair is refused', async () => (/does not load; the previous one stays in use/.test(weft!.logs()) ? true : undefined), 20_000);
     assert.equal(await presented(), 'renewed');
+    assert.equal(await shownOn(grpcPort), 'renewed');
     assert.doesNotMatch(weft!.logs(), /PRIVATE KEY/, 'no key material in the log');
   });
 });

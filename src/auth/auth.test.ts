@@ -145,6 +145,21 @@ describe('tenant limits', () => {
     limits.takeRate(p('a'));
   });
 
+  it("charges a tenant's language-model tokens and refuses while the minute's budget is spent", () => {
+    let now = 0;
+    const limits = new TenantLimits({ rate: 0, concurrency: 0, tokensPerMinute: 600, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000, clock: () => now });
+    limits.checkTokens(p('a'));
+    limits.chargeTokens(p('a'), 900); // a call may use more than was left: the tenant is in debt
+    assert.throws(() => limits.checkTokens(p('a')), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited && e.retryAfterSeconds === 31 && /600 language-model tokens per minute/.test(e.message));
+    limits.checkTokens(p('b')); // another tenant has its own budget
+    limits.checkTokens(p('c', { tokensPerMinute: 10 }));
+    now += 31_000; // 310 tokens back: out of debt
+    limits.checkTokens(p('a'));
+    const unlimited = new TenantLimits({ rate: 0, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000 });
+    unlimited.chargeTokens(p('a'), 1e9);
+    unlimited.checkTokens(p('a'));
+  });
+
   it('caps a tenant in flight', async () => {
     const limits = new TenantLimits({ rate: 0, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000 });
     const release = await limits.admit(p('a', { concurrency: 1 }));

@@ -22,12 +22,23 @@ export const KEYS_FILE = 'keys.json';
 /** How often a request may look for a changed keys file. */
 const RELOAD_CHECK_MS = 1000;
 
-/** Limits a key carries; unset ones fall back to the node's --tenant-rate / --tenant-concurrency. */
+/** Limits a key carries; unset ones fall back to the node's --tenant-rate, --tenant-concurrency and --tenant-tokens-per-minute. */
 export interface KeyLimits {
   /** Requests per second for the key's tenant. */
   rate?: number;
   /** Requests the tenant may have in flight. */
   concurrency?: number;
+  /** Language-model tokens (prompt and completion) per minute for the tenant. */
+  tokensPerMinute?: number;
+}
+
+export const LIMIT_FIELDS = ['rate', 'concurrency', 'tokensPerMinute'] as const;
+
+/** The limits set in a record, and no others. */
+function limitsOf(k: KeyLimits): KeyLimits {
+  const out: KeyLimits = {};
+  for (const f of LIMIT_FIELDS) if (k[f] !== undefined) out[f] = k[f];
+  return out;
 }
 
 /** What is known of a key, without the key: safe to list, log (the id) and return. */
@@ -48,7 +59,7 @@ export interface KeyInfo extends KeyLimits {
 }
 
 /** The caller of an authenticated request. */
-export type Principal = Pick<KeyInfo, 'id' | 'tenant' | 'scopes' | 'rate' | 'concurrency'>;
+export type Principal = Pick<KeyInfo, 'id' | 'tenant' | 'scopes' | (typeof LIMIT_FIELDS)[number]>;
 
 interface StoredKey extends Omit<KeyInfo, 'source'> {
   /** HMAC-SHA256(node secret, key), hex. */
@@ -66,6 +77,7 @@ export const sharedKeySchema = z.object({
   expiresAt: z.string().max(64).optional(),
   rate: z.number().positive().optional(),
   concurrency: z.number().positive().optional(),
+  tokensPerMinute: z.number().positive().optional(),
   /** Hex; HMAC key of `hash`. */
   salt: z.string().regex(/^[0-9a-f]{32}$/),
   /** HMAC-SHA256(salt, key), hex. */
@@ -226,8 +238,8 @@ export class KeyStore {
     const found = this.configured.get(hash) ?? this.stored.get(hash) ?? this.sharedMatch(key);
     if (found === undefined) return undefined;
     if (found.expiresAt !== undefined && Date.parse(found.expiresAt) <= this.clock()) return undefined;
-    const { id, tenant, scopes, rate, concurrency } = found;
-    return { id, tenant, scopes, ...(rate === undefined ? {} : { rate }), ...(concurrency === undefined ? {} : { concurrency }) };
+    const { id, tenant, scopes } = found;
+    return { id, tenant, scopes, ...limitsOf(found) };
   }
 
   /** Makes a key (in the fleet's bucket when joined, else keys.json); the key itself is in the answer only, never stored. */
@@ -236,7 +248,7 @@ export class KeyStore {
     if (spec.scopes.length === 0) throw new WeftError(ErrorCode.BadRequest, 'a key needs at least one scope (infer:NAME, admin or metrics)', { field: 'scopes' });
     const scopes = spec.scopes.map((s) => parseScope(s, 'scopes'));
     if (spec.expiresAt !== undefined && !Number.isFinite(Date.parse(spec.expiresAt))) throw new WeftError(ErrorCode.BadRequest, `expiresAt '${spec.expiresAt}' is not a time`, { field: 'expiresAt' });
-    for (const f of ['rate', 'concurrency'] as const) {
+    for (const f of LIMIT_FIELDS) {
       const v = spec[f];
       if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw new WeftError(ErrorCode.BadRequest, `${f} must be a number above 0`, { field: f });
     }
@@ -248,8 +260,7 @@ export class KeyStore {
       scopes,
       createdAt: new Date(this.clock()).toISOString(),
       ...(spec.expiresAt === undefined ? {} : { expiresAt: new Date(spec.expiresAt).toISOString() }),
-      ...(spec.rate === undefined ? {} : { rate: spec.rate }),
-      ...(spec.concurrency === undefined ? {} : { concurrency: spec.concurrency }),
+      ...limitsOf(spec),
     };
     if (this.shared === 'pending') throw new WeftError(ErrorCode.FleetUnavailable, 'the fleet is not joined yet: its keys cannot be written', { retryAfterSeconds: 1 });
     if (this.shared !== undefined) {

@@ -1,5 +1,6 @@
 // Per-tenant limits and fairness, in front of the engine: a token bucket per tenant (429 with
-// Retry-After), a cap on a tenant's requests in flight (429), and a fair gate: at most `slots`
+// Retry-After), a budget of language-model tokens per minute (charged with what each request
+// used once it ends, refused while in debt: 429 with the wait), a cap on a tenant's requests in flight (429), and a fair gate: at most `slots`
 // inference requests are admitted to the engine at once, and those waiting are admitted in
 // weighted fair order between tenants (--tenant-weight), so one tenant's flood queues behind
 // itself, not before others. The same weights order each model's queue (`shareOf`, carried on
@@ -14,6 +15,8 @@ export interface LimitsOptions {
   rate: number;
   /** Default requests in flight per tenant; 0: unlimited. */
   concurrency: number;
+  /** Default language-model tokens per minute per tenant; 0: unlimited. */
+  tokensPerMinute?: number;
   /** Inference requests admitted at once; 0: no gate. */
   slots: number;
   /** Most requests one tenant may have waiting at the gate. */
@@ -36,6 +39,8 @@ interface Waiter {
 
 export class TenantLimits {
   private readonly buckets = new Map<string, Bucket>();
+  /** Tokens left per tenant; below zero after a request that used more than was left. */
+  private readonly tokenBuckets = new Map<string, Bucket>();
   private readonly inflight = new Map<string, number>();
   private admitted = 0;
   private readonly waiting = new FairQueue<Waiter>();
@@ -68,6 +73,37 @@ export class TenantLimits {
     }
     const retryAfterSeconds = Math.max(1, Math.ceil((1 - b.tokens) / rate));
     throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' is over its rate limit of ${rate} requests/s; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  /** The tenant's token budget, refilled to now: undefined when it has none. */
+  private tokenBucket(p: Principal): { bucket: Bucket; perMinute: number } | undefined {
+    const perMinute = p.tokensPerMinute ?? this.options.tokensPerMinute ?? 0;
+    if (perMinute <= 0) return undefined;
+    const now = this.clock();
+    const bucket = this.tokenBuckets.get(p.tenant) ?? { tokens: perMinute, at: now };
+    bucket.tokens = Math.min(perMinute, bucket.tokens + ((now - bucket.at) / 60_000) * perMinute);
+    bucket.at = now;
+    this.tokenBuckets.set(p.tenant, bucket);
+    return { bucket, perMinute };
+  }
+
+  /**
+   * Refuses a language-model request while the tenant's token budget is spent. A request is let
+   * in with any budget left, since its size is known only once it ran; what it used is charged
+   * then (`chargeTokens`), so a tenant over its budget waits until the minute has refilled it.
+   */
+  checkTokens(p: Principal): void {
+    const held = this.tokenBucket(p);
+    if (held === undefined || held.bucket.tokens > 0) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil(((1 - held.bucket.tokens) / held.perMinute) * 60));
+    throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' has used its ${held.perMinute} language-model tokens per minute; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  /** Charges the tokens a finished request used (prompt and completion) to its tenant's budget. */
+  chargeTokens(p: Principal, tokens: number): void {
+    if (tokens <= 0) return;
+    const held = this.tokenBucket(p);
+    if (held !== undefined) held.bucket.tokens -= tokens;
   }
 
   /**

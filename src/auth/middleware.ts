@@ -113,9 +113,11 @@ export function principalOf(c: Context): Principal | undefined {
 export interface AuthOptions {
   keys: KeyStore;
   limits: TenantLimits;
+  /** Language-model tokens the request used so far (its telemetry scope counts them). */
+  tokensUsed?: (c: Context) => number;
 }
 
-export function authMiddleware({ keys, limits }: AuthOptions): MiddlewareHandler {
+export function authMiddleware({ keys, limits, tokensUsed }: AuthOptions): MiddlewareHandler {
   return async (c, next) => {
     const need = needOf(c.req.method, c.req.path);
     if (need.kind === 'open') return next();
@@ -131,7 +133,16 @@ export function authMiddleware({ keys, limits }: AuthOptions): MiddlewareHandler
     limits.takeRate(principal);
     const infer = (need.kind === 'scope' && need.infer) || need.kind === 'body-model';
     if (!infer) return next();
-    const release = await limits.admit(principal, c.req.raw.signal);
+    if (need.kind === 'body-model') limits.checkTokens(principal);
+    const admitted = await limits.admit(principal, c.req.raw.signal);
+    // Once, when the answer is done (a stream's last event) or the client has gone.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      admitted();
+      limits.chargeTokens(principal, tokensUsed?.(c) ?? 0);
+    };
     c.req.raw.signal.addEventListener('abort', release, { once: true });
     try {
       await next();

@@ -1,11 +1,11 @@
 // The keys' admin API, behind the admin scope like all of /admin: list (`GET /admin/keys`),
-// create (`POST /admin/keys {"tenant", "scopes", "expiresAt"?, "rate"?, "concurrency"?}`, the
+// create (`POST /admin/keys {"tenant", "scopes", "expiresAt"?, "rate"?, "concurrency"?, "tokensPerMinute"?}`, the
 // key in the answer once) and revoke (`DELETE /admin/keys/{id}`).
 
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
 import { readJsonBody } from '../api/json-body.js';
-import type { KeyStore, NewKey } from './keys.js';
+import { LIMIT_FIELDS, type KeyStore, type NewKey } from './keys.js';
 
 function newKeyOf(body: unknown): NewKey {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new WeftError(ErrorCode.BadRequest, 'body must be {"tenant": T, "scopes": [...]}');
@@ -13,13 +13,12 @@ function newKeyOf(body: unknown): NewKey {
   if (typeof b.tenant !== 'string') throw new WeftError(ErrorCode.BadRequest, 'tenant must be a string', { field: 'tenant' });
   if (!Array.isArray(b.scopes) || !b.scopes.every((s) => typeof s === 'string')) throw new WeftError(ErrorCode.BadRequest, 'scopes must be a list of strings', { field: 'scopes' });
   if (b.expiresAt !== undefined && typeof b.expiresAt !== 'string') throw new WeftError(ErrorCode.BadRequest, 'expiresAt must be an ISO time', { field: 'expiresAt' });
-  for (const f of ['rate', 'concurrency'] as const) if (b[f] !== undefined && typeof b[f] !== 'number') throw new WeftError(ErrorCode.BadRequest, `${f} must be a number`, { field: f });
+  for (const f of LIMIT_FIELDS) if (b[f] !== undefined && typeof b[f] !== 'number') throw new WeftError(ErrorCode.BadRequest, `${f} must be a number`, { field: f });
   return {
     tenant: b.tenant,
     scopes: b.scopes as string[],
     ...(b.expiresAt === undefined ? {} : { expiresAt: b.expiresAt as string }),
-    ...(b.rate === undefined ? {} : { rate: b.rate as number }),
-    ...(b.concurrency === undefined ? {} : { concurrency: b.concurrency as number }),
+    ...Object.fromEntries(LIMIT_FIELDS.filter((f) => b[f] !== undefined).map((f) => [f, b[f] as number])),
   };
 }
 

@@ -92,6 +92,8 @@ export interface NodeConfig {
   /** Requests per second per tenant; 0: unlimited. */
   tenantRate: number;
   tenantConcurrency: number;
+  /** Language-model tokens per minute per tenant; 0: unlimited. */
+  tenantTokensPerMinute: number;
   /** Fair-queueing weight per tenant, from --tenant-weight TENANT=WEIGHT. */
   tenantWeight: ReadonlyMap<string, number>;
   admissionSlots: number;

@@ -189,6 +189,11 @@ export class RequestScope {
   }
 
   /** Token counts of a generation (LLM and embedding routes). */
+  /** Prompt and completion tokens recorded so far (a tenant's token budget is charged with them). */
+  tokensUsed(): number {
+    return this.inputTokens + this.outputTokens;
+  }
+
   recordTokens(input: number, output: number): void {
     this.inputTokens += input;
     this.outputTokens += output;

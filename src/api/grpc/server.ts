@@ -4,7 +4,7 @@
 // call's deadline as its queue timeout and a cancelled call out of the queue, asks the fleet's
 // router first as HTTP does (forward.ts), and drains with the HTTP server on shutdown.
 
-import { Metadata, Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { experimental, Metadata, Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { toWeftError } from '../../errors.js';
@@ -53,12 +53,59 @@ export interface GrpcServerOptions {
 
 type Handler<Req, Res> = (call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
 
+/**
+ * The certificate (and client CA) grpc-js serves, replaceable while it listens: the renewal
+ * api/tls.ts `watchTls` picks up reaches new gRPC connections as it reaches HTTPS ones.
+ */
+class ReloadableCertificates implements experimental.CertificateProvider {
+  private readonly identityListeners = new Set<experimental.IdentityCertificateUpdateListener>();
+  private readonly caListeners = new Set<experimental.CaCertificateUpdateListener>();
+
+  constructor(private pair: TlsPair) {}
+
+  set(pair: TlsPair): void {
+    this.pair = pair;
+    for (const listener of this.identityListeners) listener(this.identity());
+    for (const listener of this.caListeners) listener(this.ca());
+  }
+
+  private identity(): experimental.IdentityCertificateUpdate {
+    return { certificate: this.pair.cert, privateKey: this.pair.key };
+  }
+
+  private ca(): experimental.CaCertificateUpdate | null {
+    return this.pair.ca === undefined ? null : { caCertificate: this.pair.ca };
+  }
+
+  // grpc-js adds its server's watcher after this listener: the first update must come later, as
+  // it does from a provider that reads files.
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.add(listener);
+    setImmediate(() => this.identityListeners.has(listener) && listener(this.identity()));
+  }
+
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.identityListeners.delete(listener);
+  }
+
+  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.add(listener);
+    setImmediate(() => this.caListeners.has(listener) && listener(this.ca()));
+  }
+
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.caListeners.delete(listener);
+  }
+}
+
 export class GrpcServer {
   private readonly server: Server;
   private started = false;
   private draining = false;
+  private readonly certificates: ReloadableCertificates | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
+    this.certificates = options.tls === undefined ? undefined : new ReloadableCertificates(options.tls);
     this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1 });
     const definition = loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
     this.server.addService(definition[SERVICE] as never, this.handlers());
@@ -69,14 +116,22 @@ export class GrpcServer {
     const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     return new Promise((resolve, reject) => {
       // Keys travel as metadata: never in clear on a node that serves HTTPS.
-      const { tls } = this.options;
-      const credentials = tls === undefined ? ServerCredentials.createInsecure() : ServerCredentials.createSsl(tls.ca ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], tls.ca !== undefined);
+      const certs = this.certificates;
+      // grpc-js 1.14 (pinned) hands this function's first provider the identity and its second
+      // the client CA, whatever its parameters are named; one provider serves both.
+      const mutual = this.options.tls?.ca !== undefined;
+      const credentials = certs === undefined ? ServerCredentials.createInsecure() : experimental.createCertificateProviderServerCredentials(certs, mutual ? certs : null, mutual);
       this.server.bindAsync(address, credentials, (err, bound) => {
         if (err) return reject(new Error(`gRPC could not listen on ${address} (--grpc-port; 0 turns gRPC off): ${err.message}`, { cause: err }));
         this.started = true;
         resolve(bound);
       });
     });
+  }
+
+  /** A renewed certificate (and client CA) for the connections made from now on. */
+  setTls(pair: TlsPair): void {
+    this.certificates?.set(pair);
   }
 
   /** Refuses new calls, lets those in flight finish for up to `timeoutMs`, then cuts the rest. */
