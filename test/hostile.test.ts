@@ -1,0 +1,125 @@
+// A running node under attack while it serves: a steady normal load on one model, and beside it
+// rounds of malformed, oversized and slow requests — random bytes and random JSON as KServe and
+// OpenAI bodies, binary headers that lie about their sizes, JSON nested past the depth limit, a
+// Content-Length of a gigabyte, bodies that never finish, heads larger than the limit, and
+// connections opened and dropped. Each hostile request is answered with a 4xx (or cut) and none
+// reaches the normal load: it sees only 200s. Afterwards the node's file descriptors are back to
+// where they started and its memory has not run away.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import { writeTestModels } from './kit/models.js';
+import { waitFor } from './kit/wait.js';
+import { startWeft, type WeftProcess } from './kit/weft-process.js';
+
+let dir: string;
+let node: WeftProcess | undefined;
+const INFER = '/v2/models/affine/infer';
+const VALID = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+
+const fds = () => readdirSync(`/proc/${node!.proc.pid}/fd`).length;
+const rssMiB = () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${node!.proc.pid}/status`, 'utf8'))?.[1]) / 1024;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'weft-hostile-'));
+  await writeTestModels(join(dir, 'models'));
+  node = await startWeft(['--models', join(dir, 'models'), '--request-timeout', '2s', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
+});
+
+after(async () => {
+  await node?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Sends raw bytes on a new connection; resolves with the status line's code, or 0 when cut without one. */
+function raw(bytes: string | Buffer, waitMs = 10_000): Promise<number> {
+  const url = new URL(node!.url);
+  return new Promise((resolve) => {
+    const socket: Socket = connect(Number(url.port), url.hostname);
+    let text = '';
+    const done = () => {
+      socket.destroy();
+      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0));
+    };
+    const timer = setTimeout(done, waitMs);
+    socket.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      if (/\r\n\r\n/.test(text)) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      done();
+    });
+    socket.write(bytes);
+  });
+}
+
+const post = (path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  fetch(`${node!.url}${path}`, { method: 'POST', headers, body }).then(async (r) => (await r.arrayBuffer(), r.status));
+
+/** One round of everything hostile, in parallel; resolves with each request's status. */
+async function hostileRound(seed: number): Promise<number[]> {
+  const randomJson = fc.sample(fc.json({ maxDepth: 6 }), { numRuns: 20, seed });
+  const randomBytes = fc.sample(fc.uint8Array({ maxLength: 512 }), { numRuns: 20, seed }) as Array<Uint8Array<ArrayBuffer>>;
+  const binaryHeader = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 1 << 30 } }] });
+  const head = `POST ${INFER} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n`;
+  return Promise.all([
+    ...randomJson.map((j) => post(INFER, j)),
+    ...randomBytes.map((b) => post(INFER, b, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(b.length % 64) })),
+    ...randomJson.slice(0, 10).map((j) => post('/v1/chat/completions', j)),
+    post(INFER, binaryHeader + 'abcd', { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(binaryHeader.length) }),
+    post(INFER, `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":${'['.repeat(5000)}1${']'.repeat(5000)}}]}`),
+    post(INFER, JSON.stringify({ inputs: [{ name: 'x', shape: [1, 2 ** 31], datatype: 'FP32', data: [1] }] })),
+    // A gigabyte announced, a few bytes sent: refused before the body is read.
+    raw(`${head}Content-Length: 1000000000\r\n\r\n{"inputs":`),
+    // A body that never finishes: cut after --request-timeout.
+    raw(`${head}Content-Length: 100\r\n\r\n{"in`),
+    // A head larger than --max-header-size.
+    raw(`GET /v2/health/ready HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`),
+    // Connections opened and dropped at once, and one that sends garbage instead of HTTP.
+    ...Array.from({ length: 20 }, () => raw('', 50)),
+    raw('\x16\x03\x01 not http at all\r\n\r\n'),
+  ]);
+}
+
+test('malformed, oversized and slow requests are refused while a normal load sees only 200s, and the node gives back what they took', async () => {
+  const warm = await post(INFER, VALID);
+  assert.equal(warm, 200);
+  await sleep(500);
+  const fdsBefore = fds();
+  const rssBefore = rssMiB();
+
+  let stop = false;
+  const normal: number[] = [];
+  const worker = async () => {
+    while (!stop) normal.push(await post(INFER, VALID).catch(() => -1));
+  };
+  const workers = [worker(), worker()];
+  const hostile: number[] = [];
+  for (let round = 0; round < 5; round++) hostile.push(...(await hostileRound(round)));
+  stop = true;
+  await Promise.all(workers);
+
+  assert.ok(normal.length > 20, `the normal load ran (${normal.length} requests)`);
+  assert.deepEqual([...new Set(normal)], [200], 'the normal load saw only 200s');
+  const unexpected = hostile.filter((s) => s !== 0 && (s < 400 || s > 499) && s !== 200);
+  assert.deepEqual(unexpected, [], 'every hostile request was refused with a 4xx, served (a random body that happens to be valid) or cut');
+  assert.ok(hostile.filter((s) => s >= 400 && s <= 499).length > 200, 'most were refused with a 4xx');
+
+  // Connections close as their clients and timeouts end them: the descriptors come back.
+  await waitFor('file descriptors back to where they started', async () => (fds() <= fdsBefore + 2 ? true : undefined), 20_000);
+  const rssAfter = rssMiB();
+  assert.ok(rssAfter < rssBefore + 128, `RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MiB`);
+  assert.equal(await post(INFER, VALID), 200, 'still serving');
+});
