@@ -148,6 +148,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       ],
       stats: () => telemetry.stats(),
     });
+    if (fleet.tenantBuckets !== undefined) limits.share(fleet.tenantBuckets);
     if (fleet.keys !== undefined) {
       keys.share(fleet.keys);
       checkKeys(keys, config, log);

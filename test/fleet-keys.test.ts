@@ -2,7 +2,8 @@
 // one node's admin API (`weft apikey create --url`) lives in the fleet's key bucket: it works on
 // the other node, served there and through a forward, with its scopes; a node bound to every
 // address starts on the fleet's keys alone; a revocation on one node is refused on the other
-// within seconds; and a reachable node joining a fleet without any key refuses to start.
+// within seconds; a tenant's rate is counted across the fleet, a forward once; and a reachable
+// node joining a fleet without any key refuses to start.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -91,6 +92,25 @@ test('a key made on one node works on every node, with its scopes, and through a
   await waitFor('a refuses the revoked key', async () => ((await infer('a', 'remote', acme)).status === 401 ? true : undefined), 5_000);
   assert.ok(Date.now() - revokedAt < 5_000);
   assert.equal((await infer('b', 'remote', acme)).status, 401);
+});
+
+test("a tenant's rate is counted fleet-wide, and a forwarded request once", async () => {
+  const metered = lastLine(await weftOk(['apikey', 'create', '--tenant', 'metered', '--scope', 'infer:*', '--rate', '4', '--url', url('a'), '--token', opsKey]));
+  // Twelve at once, six to each node: the fleet admits the tenant's burst of 4 (and what refills
+  // meanwhile), not 4 per node.
+  const burst = await Promise.all([...Array.from({ length: 6 }, () => infer('a', 'base', metered)), ...Array.from({ length: 6 }, () => infer('b', 'remote', metered))]);
+  const admitted = burst.filter((r) => r.status === 200).length;
+  assert.ok(admitted >= 4 && admitted <= 5, `${admitted} of 12 admitted: ${burst.map((r) => r.status).join(',')}`);
+  const refused = burst.find((r) => r.status === 429)!;
+  assert.match(refused.body.error, /rate limit of 4 requests\/s/);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  // Refilled, four forwarded requests (a → b) take four tokens, not eight.
+  await new Promise((r) => setTimeout(r, 1500));
+  for (let i = 0; i < 4; i++) {
+    const r = await infer('a', 'remote', metered);
+    assert.equal(r.status, 200, `forward ${i + 1}: ${JSON.stringify(r.body)}`);
+    assert.equal(r.headers.get('x-weft-node'), 'b');
+  }
 });
 
 test('a node reachable from the network refuses to join a fleet that has no keys', async () => {

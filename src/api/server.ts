@@ -30,6 +30,8 @@ const DRAIN_LINGER_MS = 100;
 
 /** Bodies up to this multiple of the limit are read to the end before the 413 goes out. */
 const LINGER_FACTOR = 4;
+/** Context key: the fleet router made this request from another node's forward. */
+const FORWARDED = 'weft.forwarded';
 
 /**
  * Node's own guard against slow clients: a request whose head and body take longer than
@@ -102,6 +104,8 @@ export class ApiServer {
       // sent them before they could know. Each such response closes its connection.
       if (this.draining) c.header('Connection', 'close');
       this.inflight++;
+      // Read before any middleware wraps the request (the body limit does, for a body without a length).
+      c.set(FORWARDED as never, (this.options.router?.()?.isForwarded(c.req.raw) ?? false) as never);
       try {
         await next();
       } finally {
@@ -126,7 +130,7 @@ export class ApiServer {
     app.use('*', bodyLimit({ maxSize: maxBodySize, onError: () => { throw tooLarge(); } }));
     app.use('*', jsonDepthLimit(this.options.maxJsonDepth ?? MAX_JSON_DEPTH));
     // Who may call (auth/): before anything is served here or relayed to another node.
-    app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits, tokensUsed: (c) => scopeOf(c)?.tokensUsed() ?? 0 }));
+    app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits, tokensUsed: (c) => scopeOf(c)?.tokensUsed() ?? 0, forwarded: (c) => c.get(FORWARDED as never) === true }));
     // The model queues serve tenants in fair turns by the key's tenant (engine/admission.ts).
     app.use('*', async (c, next) => {
       const principal = principalOf(c);

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, WeftError } from '../errors.js';
-import { allows, KeyStore, KEYS_FILE, needOf, sharedKeySchema, TenantLimits, type SharedKey, type SharedKeyRecords } from './index.js';
+import { allows, KeyStore, KEYS_FILE, needOf, sharedKeySchema, TenantLimits, type SharedBuckets, type SharedKey, type SharedKeyRecords } from './index.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'weft-auth-'));
@@ -134,30 +134,62 @@ describe('fleet keys', () => {
 describe('tenant limits', () => {
   const p = (tenant: string, extra = {}) => ({ id: tenant, tenant, scopes: ['infer:*'], ...extra });
 
-  it('refuses past the rate with the wait, and refills', () => {
+  it('refuses past the rate with the wait, and refills', async () => {
     let now = 0;
     const limits = new TenantLimits({ rate: 2, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000, clock: () => now });
-    limits.takeRate(p('a'));
-    limits.takeRate(p('a'));
-    assert.throws(() => limits.takeRate(p('a')), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited && e.retryAfterSeconds === 1 && /2 requests\/s/.test(e.message));
-    limits.takeRate(p('b')); // another tenant has its own bucket
+    await limits.takeRate(p('a'));
+    await limits.takeRate(p('a'));
+    await assert.rejects(limits.takeRate(p('a')), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited && e.retryAfterSeconds === 1 && /2 requests\/s/.test(e.message));
+    await limits.takeRate(p('b')); // another tenant has its own bucket
     now += 500;
-    limits.takeRate(p('a'));
+    await limits.takeRate(p('a'));
   });
 
-  it("charges a tenant's language-model tokens and refuses while the minute's budget is spent", () => {
+  it("charges a tenant's language-model tokens and refuses while the minute's budget is spent", async () => {
     let now = 0;
     const limits = new TenantLimits({ rate: 0, concurrency: 0, tokensPerMinute: 600, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000, clock: () => now });
-    limits.checkTokens(p('a'));
-    limits.chargeTokens(p('a'), 900); // a call may use more than was left: the tenant is in debt
-    assert.throws(() => limits.checkTokens(p('a')), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited && e.retryAfterSeconds === 31 && /600 language-model tokens per minute/.test(e.message));
-    limits.checkTokens(p('b')); // another tenant has its own budget
-    limits.checkTokens(p('c', { tokensPerMinute: 10 }));
+    await limits.checkTokens(p('a'));
+    await limits.chargeTokens(p('a'), 900); // a call may use more than was left: the tenant is in debt
+    await assert.rejects(limits.checkTokens(p('a')), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited && e.retryAfterSeconds === 31 && /600 language-model tokens per minute/.test(e.message));
+    await limits.checkTokens(p('b')); // another tenant has its own budget
+    await limits.checkTokens(p('c', { tokensPerMinute: 10 }));
     now += 31_000; // 310 tokens back: out of debt
-    limits.checkTokens(p('a'));
+    await limits.checkTokens(p('a'));
     const unlimited = new TenantLimits({ rate: 0, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000 });
-    unlimited.chargeTokens(p('a'), 1e9);
-    unlimited.checkTokens(p('a'));
+    await unlimited.chargeTokens(p('a'), 1e9);
+    await unlimited.checkTokens(p('a'));
+  });
+
+  it('takes request tokens from the shared buckets a few at a time, and counts alone while they fail', async () => {
+    let now = 0;
+    const takes: number[] = [];
+    let failing = false;
+    let level = 40;
+    const shared: SharedBuckets = {
+      take: async (_key, want) => {
+        if (failing) throw new Error('unreachable');
+        const taken = Math.min(want, Math.floor(level));
+        level -= taken;
+        takes.push(taken);
+        return { taken, level };
+      },
+      charge: async () => level,
+      level: async () => level,
+    };
+    const limits = new TenantLimits({ rate: 0, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000, clock: () => now });
+    limits.share(shared);
+    for (let i = 0; i < 4; i++) await limits.takeRate(p('a', { rate: 40 }));
+    assert.deepEqual(takes, [2, 2], 'a twentieth of the rate per take: two takes for four requests');
+    level = 0;
+    await assert.rejects(limits.takeRate(p('a', { rate: 40 })), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited);
+    failing = true;
+    await limits.takeRate(p('b', { rate: 1 })); // the fleet is out of reach: this node's own bucket
+    await assert.rejects(limits.takeRate(p('b', { rate: 1 })), (e: unknown) => e instanceof WeftError && e.code === ErrorCode.RateLimited);
+    failing = false;
+    now += 6000;
+    level = 40;
+    await limits.takeRate(p('b', { rate: 1 }));
+    assert.equal(takes.at(-1), 1, 'shared again once the retry delay has passed');
   });
 
   it('caps a tenant in flight', async () => {

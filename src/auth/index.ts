@@ -3,10 +3,10 @@
 // and the keys' admin routes (routes.ts).
 
 export { KeyStore, KEYS_FILE, sharedKeySchema } from './keys.js';
-export { TenantLimits } from './limits.js';
+export { TenantLimits, refilled } from './limits.js';
 export { authMiddleware, authorize, needOf, principalOf } from './middleware.js';
 export { keyRoutes } from './routes.js';
 export { allows, parseScope } from './scopes.js';
 export type { KeyInfo, KeyLimits, NewKey, Principal, KeyStoreOptions, SharedKey, SharedKeyRecords } from './keys.js';
-export type { LimitsOptions } from './limits.js';
+export type { BucketShape, LimitsOptions, SharedBuckets } from './limits.js';
 export type { AuthOptions } from './middleware.js';

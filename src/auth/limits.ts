@@ -10,6 +10,39 @@ import { ErrorCode, WeftError, abortError } from '../errors.js';
 import { FairQueue, type FairShare } from '../engine/index.js';
 import type { Principal } from './keys.js';
 
+/** A token bucket's shape: its capacity and how fast it refills. */
+export interface BucketShape {
+  capacity: number;
+  perSecond: number;
+}
+
+/**
+ * A tenant's buckets shared by every node of a fleet (src/fleet implements it over JetStream KV,
+ * each update revision-checked). Keys are `rate.<tenant>` and `tokens.<tenant>`.
+ */
+export interface SharedBuckets {
+  /** Takes up to `want` whole tokens (none when less than one is left); resolves with those taken and the level left. */
+  take(key: string, want: number, shape: BucketShape): Promise<{ taken: number; level: number }>;
+  /** Takes `amount` whatever is left (the level may go below zero); resolves with the level left. */
+  charge(key: string, amount: number, shape: BucketShape): Promise<number>;
+  /** The bucket's level now. */
+  level(key: string, shape: BucketShape): Promise<number>;
+}
+
+/**
+ * How long a node keeps request tokens it took from a shared bucket before it must take again:
+ * what is left then is lost to the tenant, so a lease is small (a twentieth of a second's rate).
+ */
+const LEASE_MS = 1000;
+const LEASE_SHARE = 1 / 20;
+/** After the shared buckets fail, this node counts alone for this long before it tries them again. */
+const SHARED_RETRY_MS = 5000;
+
+/** A bucket's level at `now`: what it held at `at`, refilled at its rate, never above its capacity. */
+export function refilled(level: number, at: number, now: number, shape: BucketShape): number {
+  return Math.min(shape.capacity, level + (Math.max(0, now - at) / 1000) * shape.perSecond);
+}
+
 export interface LimitsOptions {
   /** Default requests per second per tenant; 0: unlimited. */
   rate: number;
@@ -41,6 +74,12 @@ export class TenantLimits {
   private readonly buckets = new Map<string, Bucket>();
   /** Tokens left per tenant; below zero after a request that used more than was left. */
   private readonly tokenBuckets = new Map<string, Bucket>();
+  /** In a fleet: the tenants' buckets, shared by every node. */
+  private shared: SharedBuckets | undefined;
+  /** Until then, the shared buckets failed: count on this node alone. */
+  private sharedDownUntil = 0;
+  /** Request tokens this node took from the shared rate bucket and has not spent yet. */
+  private readonly leases = new Map<string, { left: number; until: number }>();
   private readonly inflight = new Map<string, number>();
   private admitted = 0;
   private readonly waiting = new FairQueue<Waiter>();
@@ -57,34 +96,68 @@ export class TenantLimits {
     return { tenant: p.tenant, weight: this.options.weights?.get(p.tenant) ?? 1 };
   }
 
-  /** Takes one request from the tenant's bucket, or throws RATE_LIMITED with the wait. */
-  takeRate(p: Principal): void {
+  /** Counts rate and token budgets fleet-wide from now on (a node joined to a fleet). */
+  share(buckets: SharedBuckets): void {
+    this.shared = buckets;
+  }
+
+  /** Takes one request from the tenant's bucket (the fleet's, when shared), or throws RATE_LIMITED with the wait. */
+  async takeRate(p: Principal): Promise<void> {
     const rate = p.rate ?? this.options.rate;
     if (rate <= 0) return;
     const burst = Math.max(1, rate);
+    const shared = await this.sharedOrLocal((buckets) => this.takeShared(buckets, p.tenant, rate, burst));
+    if (shared !== undefined) {
+      if (shared.taken) return;
+      throw this.overRate(p.tenant, rate, shared.level);
+    }
     const now = this.clock();
     const b = this.buckets.get(p.tenant) ?? { tokens: burst, at: now };
-    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.tokens = refilled(b.tokens, b.at, now, { capacity: burst, perSecond: rate });
     b.at = now;
     this.buckets.set(p.tenant, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return;
     }
-    const retryAfterSeconds = Math.max(1, Math.ceil((1 - b.tokens) / rate));
-    throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' is over its rate limit of ${rate} requests/s; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+    throw this.overRate(p.tenant, rate, b.tokens);
   }
 
-  /** The tenant's token budget, refilled to now: undefined when it has none. */
-  private tokenBucket(p: Principal): { bucket: Bucket; perMinute: number } | undefined {
-    const perMinute = p.tokensPerMinute ?? this.options.tokensPerMinute ?? 0;
-    if (perMinute <= 0) return undefined;
+  private overRate(tenant: string, rate: number, level: number): WeftError {
+    const retryAfterSeconds = Math.max(1, Math.ceil((1 - level) / rate));
+    return new WeftError(ErrorCode.RateLimited, `tenant '${tenant}' is over its rate limit of ${rate} requests/s; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
+
+  /**
+   * Spends a request token this node holds, or takes a few more from the fleet's bucket (a
+   * revision-checked update): each token is taken once, by one node, so the fleet together
+   * admits the tenant's rate, not the rate times the nodes it calls.
+   */
+  private async takeShared(buckets: SharedBuckets, tenant: string, rate: number, burst: number): Promise<{ taken: boolean; level: number }> {
     const now = this.clock();
-    const bucket = this.tokenBuckets.get(p.tenant) ?? { tokens: perMinute, at: now };
-    bucket.tokens = Math.min(perMinute, bucket.tokens + ((now - bucket.at) / 60_000) * perMinute);
+    const lease = this.leases.get(tenant);
+    if (lease !== undefined && lease.left >= 1 && lease.until > now) {
+      lease.left--;
+      return { taken: true, level: lease.left };
+    }
+    const want = Math.max(1, Math.floor(rate * LEASE_SHARE));
+    const { taken, level } = await buckets.take(`rate.${tenant}`, want, { capacity: burst, perSecond: rate });
+    if (taken < 1) return { taken: false, level };
+    // Another request may have taken a lease meanwhile: keep what it left too.
+    const held = this.leases.get(tenant);
+    const left = held !== undefined && held.until > now ? held.left : 0;
+    this.leases.set(tenant, { left: left + taken - 1, until: now + LEASE_MS });
+    return { taken: true, level };
+  }
+
+  /** The tenant's token budget on this node, refilled to now. */
+  private localTokens(tenant: string, perMinute: number): Bucket {
+    const now = this.clock();
+    const bucket = this.tokenBuckets.get(tenant) ?? { tokens: perMinute, at: now };
+    bucket.tokens = refilled(bucket.tokens, bucket.at, now, { capacity: perMinute, perSecond: perMinute / 60 });
     bucket.at = now;
-    this.tokenBuckets.set(p.tenant, bucket);
-    return { bucket, perMinute };
+    this.tokenBuckets.set(tenant, bucket);
+    return bucket;
   }
 
   /**
@@ -92,18 +165,36 @@ export class TenantLimits {
    * in with any budget left, since its size is known only once it ran; what it used is charged
    * then (`chargeTokens`), so a tenant over its budget waits until the minute has refilled it.
    */
-  checkTokens(p: Principal): void {
-    const held = this.tokenBucket(p);
-    if (held === undefined || held.bucket.tokens > 0) return;
-    const retryAfterSeconds = Math.max(1, Math.ceil(((1 - held.bucket.tokens) / held.perMinute) * 60));
-    throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' has used its ${held.perMinute} language-model tokens per minute; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
+  async checkTokens(p: Principal): Promise<void> {
+    const perMinute = this.tokensPerMinute(p);
+    if (perMinute <= 0) return;
+    const level = (await this.sharedOrLocal((s) => s.level(`tokens.${p.tenant}`, { capacity: perMinute, perSecond: perMinute / 60 }))) ?? this.localTokens(p.tenant, perMinute).tokens;
+    if (level > 0) return;
+    const retryAfterSeconds = Math.max(1, Math.ceil(((1 - level) / perMinute) * 60));
+    throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' has used its ${perMinute} language-model tokens per minute; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 
   /** Charges the tokens a finished request used (prompt and completion) to its tenant's budget. */
-  chargeTokens(p: Principal, tokens: number): void {
-    if (tokens <= 0) return;
-    const held = this.tokenBucket(p);
-    if (held !== undefined) held.bucket.tokens -= tokens;
+  async chargeTokens(p: Principal, tokens: number): Promise<void> {
+    const perMinute = this.tokensPerMinute(p);
+    if (tokens <= 0 || perMinute <= 0) return;
+    const charged = await this.sharedOrLocal((s) => s.charge(`tokens.${p.tenant}`, tokens, { capacity: perMinute, perSecond: perMinute / 60 }));
+    if (charged === undefined) this.localTokens(p.tenant, perMinute).tokens -= tokens;
+  }
+
+  /** Runs `op` on the shared buckets; undefined when there are none or they failed (then counted here). */
+  private async sharedOrLocal<T>(op: (shared: SharedBuckets) => Promise<T>): Promise<T | undefined> {
+    if (this.shared === undefined || this.clock() < this.sharedDownUntil) return undefined;
+    try {
+      return await op(this.shared);
+    } catch {
+      this.sharedDownUntil = this.clock() + SHARED_RETRY_MS;
+      return undefined;
+    }
+  }
+
+  private tokensPerMinute(p: Principal): number {
+    return p.tokensPerMinute ?? this.options.tokensPerMinute ?? 0;
   }
 
   /**

@@ -115,9 +115,14 @@ export interface AuthOptions {
   limits: TenantLimits;
   /** Language-model tokens the request used so far (its telemetry scope counts them). */
   tokensUsed?: (c: Context) => number;
+  /**
+   * Whether a request was forwarded by another node of the fleet (the router's own mark, not a
+   * header a client could send): its rate was counted where it entered the fleet.
+   */
+  forwarded?: (c: Context) => boolean;
 }
 
-export function authMiddleware({ keys, limits, tokensUsed }: AuthOptions): MiddlewareHandler {
+export function authMiddleware({ keys, limits, tokensUsed, forwarded }: AuthOptions): MiddlewareHandler {
   return async (c, next) => {
     const need = needOf(c.req.method, c.req.path);
     if (need.kind === 'open') return next();
@@ -130,10 +135,10 @@ export function authMiddleware({ keys, limits, tokensUsed }: AuthOptions): Middl
     const principal = authorize(keys, c.req.header('authorization'), () => getConnInfo(c).remote.address, scope);
     if (principal === undefined) return next();
     c.set(PRINCIPAL as never, principal as never);
-    limits.takeRate(principal);
+    if (forwarded?.(c) !== true) await limits.takeRate(principal);
     const infer = (need.kind === 'scope' && need.infer) || need.kind === 'body-model';
     if (!infer) return next();
-    if (need.kind === 'body-model') limits.checkTokens(principal);
+    if (need.kind === 'body-model') await limits.checkTokens(principal);
     const admitted = await limits.admit(principal, c.req.raw.signal);
     // Once, when the answer is done (a stream's last event) or the client has gone.
     let released = false;
@@ -141,7 +146,7 @@ export function authMiddleware({ keys, limits, tokensUsed }: AuthOptions): Middl
       if (released) return;
       released = true;
       admitted();
-      limits.chargeTokens(principal, tokensUsed?.(c) ?? 0);
+      void limits.chargeTokens(principal, tokensUsed?.(c) ?? 0);
     };
     c.req.raw.signal.addEventListener('abort', release, { once: true });
     try {

@@ -12,6 +12,9 @@ import { ErrorCode, WeftError } from '../errors.js';
 import { Buckets } from './namespace.js';
 import { withoutUrlCredentials, type Logger } from '../telemetry/index.js';
 
+/** An untouched tenant bucket is dropped after this; it comes back full, as it would have refilled. */
+const QUOTA_MAX_AGE_MS = 3_600_000;
+
 export interface FleetBuckets {
   nc: NatsConnection;
   nodes: KV;
@@ -19,6 +22,7 @@ export interface FleetBuckets {
   placements: KV;
   lease: KV;
   keys: KV;
+  quota: KV;
 }
 
 export function connectionOptions(config: Readonly<NodeConfig>): ConnectionOptions {
@@ -66,6 +70,7 @@ export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): P
       placements: await bucket(kvm, Buckets.placements, { history: 1, replicas }, log),
       lease: await bucket(kvm, Buckets.lease, { history: 1, ttl, replicas }, log),
       keys: await bucket(kvm, Buckets.keys, { history: 1, replicas }, log),
+      quota: await bucket(kvm, Buckets.quota, { history: 1, ttl: QUOTA_MAX_AGE_MS, replicas }, log),
     };
   } catch (err) {
     await nc.close().catch(() => undefined);

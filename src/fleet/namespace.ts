@@ -15,6 +15,8 @@ export const Buckets = {
   lease: 'weft_lease',
   /** Key `<key id>` → SharedKey (src/auth): API keys made through any node's admin API, salted hashes only. */
   keys: 'weft_keys',
+  /** Key `rate.<tenant>` / `tokens.<tenant>` → a tenant's bucket `{level, at}`, revision-checked; max-age one hour. */
+  quota: 'weft_quota',
 } as const;
 
 export const LEASE_KEY = 'scheduler';

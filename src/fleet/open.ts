@@ -2,7 +2,7 @@
 // process. node.ts calls this once the HTTP server listens (the URL goes into the inventory).
 
 import type { KeyObject } from 'node:crypto';
-import type { SharedKeyRecords } from '../auth/index.js';
+import type { SharedBuckets, SharedKeyRecords } from '../auth/index.js';
 import { storeOf } from '../bundle/index.js';
 import type { NodeConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
@@ -41,6 +41,8 @@ export interface FleetHandle extends FleetControl {
   readonly mesh?: FleetMesh;
   /** The fleet's API keys, shared by every node; absent on a fleet of one. */
   readonly keys?: SharedKeyRecords;
+  /** Tenants' rate and token buckets, counted fleet-wide; absent on a fleet of one. */
+  readonly tenantBuckets?: SharedBuckets;
 }
 
 export async function openFleet(parts: FleetParts): Promise<FleetHandle> {

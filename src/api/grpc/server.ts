@@ -227,7 +227,7 @@ export class GrpcServer {
       const principal = this.authorize(call, `infer:${call.request.model_name ?? ''}`);
       if (principal !== undefined) {
         scope.fairShare = this.options.limits.shareOf(principal);
-        this.options.limits.takeRate(principal);
+        await this.options.limits.takeRate(principal);
         release = await this.options.limits.admit(principal, abort.signal);
       }
       const req = decodeModelInfer(call.request);

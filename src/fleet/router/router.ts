@@ -44,6 +44,8 @@ export interface RouterStatus {
 export interface RequestRouter {
   route(request: Request, traceparent?: string): Promise<Routed>;
   status(): RouterStatus;
+  /** Whether this node's router made the request from another node's forward (not a header a client can send). */
+  isForwarded(request: Request): boolean;
 }
 
 export interface RouterOptions {
@@ -115,6 +117,8 @@ export class FleetRouter implements RequestRouter {
   private subs: Subscription[] = [];
   /** Forwards this node is answering, by reply subject: a `cancel` aborts one. */
   private readonly answering = new Map<string, AbortController>();
+  /** Requests this router made from forwards (their tenant's rate was counted where they entered). */
+  private readonly forwarded = new WeakSet<Request>();
 
   constructor(private readonly o: RouterOptions) {
     this.replicas = new ReplicaChooser({ node: o.node, site: o.site, nodes: o.nodes, weights: o.weights, seen: this.seen });
@@ -438,7 +442,9 @@ export class FleetRouter implements RequestRouter {
     this.answering.set(open.reply, stop);
     try {
       const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
-      const response = await this.o.handler(new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal: stop.signal }));
+      const request = new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal: stop.signal });
+      this.forwarded.add(request);
+      const response = await this.o.handler(request);
       const out: Array<[string, string]> = [];
       response.headers.forEach((v, k) => out.push([k, v]));
       nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'head', status: response.status, headers: out, node: this.o.node }));
@@ -459,6 +465,10 @@ export class FleetRouter implements RequestRouter {
       clearTimeout(due);
       this.answering.delete(open.reply);
     }
+  }
+
+  isForwarded(request: Request): boolean {
+    return this.forwarded.has(request);
   }
 
   close(): void {
