@@ -17,22 +17,8 @@ import { binaryInferRequest, float32Bytes } from '../test/kit/binary.js';
 import { weftOk } from '../test/kit/weft-cli.js';
 import { startWeft } from '../test/kit/weft-process.js';
 import { describeMachine } from './machine.js';
-import { closedLoop, type Call, type StepResult } from './measure.js';
+import { closedLoop, postCall, type StepResult } from './measure.js';
 import { inputImage } from './model.js';
-
-function post(url: URL, body: Uint8Array, headers: Record<string, string>, agent: http.Agent): Call {
-  return () =>
-    new Promise((resolve, reject) => {
-      const r = http.request(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(body.byteLength) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).subarray(0, 200).toString()}`))));
-        res.on('error', reject);
-      });
-      r.on('error', reject);
-      r.end(body);
-    });
-}
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { seconds: { type: 'string', default: '15' }, flood: { type: 'string', default: '16' } }, allowPositionals: true });
@@ -46,7 +32,7 @@ async function main(): Promise<void> {
   const lightAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const cls = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], bytes: float32Bytes(inputImage().subarray(0, 3 * 48 * 192)) }]);
   const url = new URL('/v2/models/ppocr-cls/infer', weft.url);
-  const call = (tenant: keyof typeof keys, agent: http.Agent) => post(url, cls.body, { ...cls.headers, Authorization: `Bearer ${keys[tenant]}` }, agent);
+  const call = (tenant: keyof typeof keys, agent: http.Agent) => postCall(url, cls.body, { ...cls.headers, Authorization: `Bearer ${keys[tenant]}` }, agent);
   const loop = { warmupMs: 3000, measureMs, serverPid: weft.proc.pid! };
   const rows: Array<{ step: string; light: StepResult; flood?: StepResult }> = [];
   try {

@@ -2,11 +2,27 @@
 // a measured window; only calls that finish inside the window count. Also reads the CPU time the
 // client and (when given its pid) the server spent in that window.
 
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { percentile } from '../src/telemetry/index.js';
 
 /** One call: resolves with the batch size the server reported (undefined when it reports none). */
 export type Call = () => Promise<number | undefined>;
+
+/** A POST of `body` on `agent`'s connections: one call, which fails on any status but 200. */
+export function postCall(url: URL, body: Uint8Array, headers: Record<string, string>, agent: http.Agent): Call {
+  return () =>
+    new Promise((resolve, reject) => {
+      const r = http.request(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(body.byteLength) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => (res.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).subarray(0, 200).toString()}`))));
+        res.on('error', reject);
+      });
+      r.on('error', reject);
+      r.end(body);
+    });
+}
 
 export interface LoopOptions {
   concurrency: number;

@@ -18,7 +18,7 @@ import { binaryInferRequest, float32Bytes } from '../test/kit/binary.js';
 import { renderText } from '../test/kit/render.js';
 import { startWeft } from '../test/kit/weft-process.js';
 import { describeMachine } from './machine.js';
-import { closedLoop, type Call, type StepResult } from './measure.js';
+import { closedLoop, postCall, type StepResult } from './measure.js';
 import { inputImage } from './model.js';
 
 function rssMiB(pid: number): number {
@@ -31,20 +31,6 @@ async function v8MiB(base: string): Promise<{ heap: number; external: number }> 
   const text = await (await fetch(`${base}/metrics`)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1]) / 2 ** 20;
   return { heap: read('nodejs_heap_size_used_bytes'), external: read('nodejs_external_memory_bytes') };
-}
-
-function post(url: URL, body: Uint8Array, headers: Record<string, string>, agent: http.Agent): Call {
-  return () =>
-    new Promise((resolve, reject) => {
-      const r = http.request(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(body.byteLength) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(undefined) : reject(new Error(`HTTP ${res.statusCode}: ${Buffer.concat(chunks).subarray(0, 200).toString()}`))));
-        res.on('error', reject);
-      });
-      r.on('error', reject);
-      r.end(body);
-    });
 }
 
 /** Least-squares slope of y over x. */
@@ -65,9 +51,9 @@ async function main(): Promise<void> {
   const pid = weft.proc.pid!;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const png = (await renderText(['Weft reads this line', 'and this one, 12345'])).png;
-  const ocr = post(new URL('/apps/ocr', weft.url), png, { 'Content-Type': 'image/png' }, agent);
+  const ocr = postCall(new URL('/apps/ocr', weft.url), png, { 'Content-Type': 'image/png' }, agent);
   const cls = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], bytes: float32Bytes(inputImage().subarray(0, 3 * 48 * 192)) }]);
-  const kserve = post(new URL('/v2/models/ppocr-cls/infer', weft.url), cls.body, cls.headers, agent);
+  const kserve = postCall(new URL('/v2/models/ppocr-cls/infer', weft.url), cls.body, cls.headers, agent);
   const rows: Array<{ at: number; rss: number; heap: number; external: number; ocr?: StepResult; kserve?: StepResult }> = [];
   const started = Date.now();
   try {
