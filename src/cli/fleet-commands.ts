@@ -100,7 +100,7 @@ function renderApp(a: AppStatus): string {
     `${a.name}  ${a.health}  ${a.replicas.ready}/${a.replicas.target} ready (min ${a.replicas.min}, max ${a.replicas.max})  ${formatBytes(a.memoryBytes)} per replica`,
     `  ref ${a.ref}  digest ${a.digest}`,
   ];
-  for (const r of a.placed) lines.push(`  ${r.node} (${r.site}): ${r.state}${r.error ? ` — ${r.error}` : ''}`);
+  for (const r of a.placed) lines.push(`  ${r.node} (${r.site}): ${r.state}${r.leaving ? ', leaving (moved to consolidate)' : ''}${r.error ? ` — ${r.error}` : ''}`);
   if (a.pending) lines.push(`  pending: ${a.pending}`);
   for (const [node, error] of Object.entries(a.failed)) lines.push(`  failed on ${node}: ${error}`);
   return lines.join('\n');
@@ -172,7 +172,7 @@ export async function statusCommand(args: string[]): Promise<void> {
     out(
       table(
         ['APP', 'HEALTH', 'READY', 'TARGET', 'MIN-MAX', 'NODES', 'PENDING'],
-        apps.map((a) => [a.name, a.health, String(a.replicas.ready), String(a.replicas.target), `${a.replicas.min}-${a.replicas.max}`, a.placed.map((r) => `${r.node}:${r.state}`).join(',') || '-', a.pending || '-']),
+        apps.map((a) => [a.name, a.health, String(a.replicas.ready), String(a.replicas.target), `${a.replicas.min}-${a.replicas.max}`, a.placed.map((r) => `${r.node}:${r.state}${r.leaving ? '(leaving)' : ''}`).join(',') || '-', a.pending || '-']),
       ),
     );
   }

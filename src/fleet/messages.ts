@@ -92,6 +92,11 @@ const assignment = z.object({
   node: token,
   /** Epoch ms the scheduler assigned it. */
   at: z.number(),
+  /**
+   * Being moved off this node (`pack` consolidating): it keeps serving until the app's other
+   * replicas are ready, then the scheduler drops it and the node unloads it.
+   */
+  leaving: z.literal(true).optional(),
 });
 
 export const placementSchema = z.object({

@@ -137,3 +137,43 @@ test('--spread site never puts two replicas of an app on one node', () => {
   assert.deepEqual(p.assigned.map((a) => a.node).sort(), ['a1', 'b1']);
   assert.match(p.pending, /^2\/3 replicas placed; 0\/2 nodes fit: 2 already run a replica/);
 });
+
+test('pack consolidates after the load dropped: a replica moves to an awake node, make before break', () => {
+  const placed = (name: string, nodes: string[]): AppInput => {
+    const input = app(name, 10 * MIB);
+    input.current = { v: 1, app: name, digest: input.spec.digest, ref: input.spec.ref, target: 1, assigned: nodes.map((n) => ({ node: n, at: 0 })), pending: '', failed: {}, scaledAt: 0 };
+    return input;
+  };
+  const nodes = (readyOnN2: string[]) => [node('n1', { ready: new Set(['a']) }), node('n2', { ready: new Set(readyOnN2) }), node('n3')];
+  // a on n1 and b on n2, one replica each: n1 (fewest replicas, first by name) is emptied onto n2.
+  const first = place({ nodes: nodes(['b']), apps: [placed('a', ['n1']), placed('b', ['n2'])], policy: 'pack', now: 1 });
+  assert.deepEqual(first.placements.get('a')!.assigned, [{ node: 'n1', at: 0, leaving: true }, { node: 'n2', at: 1 }]);
+  assert.deepEqual(first.placements.get('b')!.assigned.map((a) => a.node), ['n2']);
+  assert.deepEqual(first.idle, ['n3'], 'n1 still serves a until its successor is ready');
+  const next = (readyOnN2: string[]) => {
+    const apps = ['a', 'b'].map((name) => ({ ...app(name, 10 * MIB), current: first.placements.get(name)! }));
+    return place({ nodes: nodes(readyOnN2), apps, policy: 'pack', now: 2 });
+  };
+  // The successor is not ready yet: n1 keeps serving, and nothing else moves meanwhile.
+  const waiting = next(['b']);
+  assert.deepEqual(waiting.placements.get('a')!.assigned.map((a) => [a.node, a.leaving === true]).sort(), [['n1', true], ['n2', false]]);
+  // Ready: the leaving replica goes and n1 can sleep; n2, the last awake node, stays as it is.
+  const done = next(['a', 'b']);
+  assert.deepEqual(done.placements.get('a')!.assigned.map((a) => a.node), ['n2']);
+  assert.deepEqual(done.idle.sort(), ['n1', 'n3']);
+  // spread never moves running replicas.
+  const spread = place({ nodes: nodes(['b']), apps: [placed('a', ['n1']), placed('b', ['n2'])], policy: 'spread', now: 1 });
+  assert.deepEqual(spread.placements.get('a')!.assigned.map((a) => a.node), ['n1']);
+});
+
+test('pack moves nothing when the replicas would not fit elsewhere with headroom', () => {
+  const tight = [node('n1', { budget: { cpu: 100 * MIB, cuda: 0 } }), node('n2', { budget: { cpu: 100 * MIB, cuda: 0 } })];
+  const placed = (name: string, on: string): AppInput => {
+    const input = app(name, 60 * MIB);
+    input.current = { v: 1, app: name, digest: input.spec.digest, ref: input.spec.ref, target: 1, assigned: [{ node: on, at: 0 }], pending: '', failed: {}, scaledAt: 0 };
+    return input;
+  };
+  // 60 MiB on each: neither fits beside the other (and 10% headroom) — nothing moves.
+  const out = place({ nodes: tight, apps: [placed('a', 'n1'), placed('b', 'n2')], policy: 'pack', now: 1 });
+  assert.deepEqual([...out.placements.values()].flatMap((p) => p.assigned.map((a) => [a.node, a.leaving === true])), [['n1', false], ['n2', false]]);
+});

@@ -24,6 +24,8 @@ export interface NodeView {
   draining: boolean;
   /** Draws its power budget (--power-budget) or more: it keeps its replicas but takes no new one. */
   atPowerBudget?: boolean;
+  /** Apps whose replica here is ready; unknown (undefined): every replica assigned here counts as ready. */
+  ready?: ReadonlySet<string>;
 }
 
 export interface AppInput {
@@ -42,6 +44,8 @@ export interface PlacementInput {
   headroom?: number;
   /** Feasible nodes after which one replica set's scan stops (256; 0 scans every node). */
   scoreLimit?: number;
+  /** Under `pack`, nodes at most emptied per pass by moving their replicas to awake nodes (8; 0: never). */
+  maxMoves?: number;
 }
 
 export interface PlacementOutput {
@@ -63,6 +67,8 @@ interface Ledger {
   replicas: number;
   /** Serves a replica or models of its own (under `pack`, scanned first). */
   awake: boolean;
+  /** Being emptied by consolidation in this pass: takes no replica. */
+  emptying?: boolean;
 }
 
 /** One placement pass's shared state. */
@@ -77,6 +83,8 @@ interface Pass {
   /** Feasible nodes after which a scan stops (0: scan every node). */
   scoreLimit: number;
   awake: Ledger[];
+  /** Consolidating: only awake nodes that keep their headroom are candidates. */
+  awakeOnly?: boolean;
 }
 
 interface Candidate {
@@ -128,7 +136,7 @@ function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<s
       failedThere++;
       return;
     }
-    if (v.draining) {
+    if (v.draining || l.emptying === true) {
       draining++;
       return;
     }
@@ -153,7 +161,7 @@ function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<s
     }
     const budget = cpu ? v.budget.cpu : v.budget.cuda;
     const freeAfter = budget - (cpu ? l.used.cpu : l.used.cuda) - memory;
-    if (freeAfter < 0) {
+    if (freeAfter < 0 || (pass.awakeOnly === true && (!l.awake || freeAfter < budget * headroom))) {
       noMemory++;
       return;
     }
@@ -186,7 +194,7 @@ function choose(spec: AppSpec, assigned: Assignment[], failed: Readonly<Record<s
   if (pack) for (const l of pass.awake) visit(l);
   // A large fleet is scanned until enough nodes fit, from where the last scan stopped; when
   // fewer fit, every node is scanned and the reasons cover them all.
-  for (; scanned < n; scanned++) {
+  for (; scanned < n && pass.awakeOnly !== true; scanned++) {
     if (pass.scoreLimit > 0 && feasible >= pass.scoreLimit && top.length >= need) break;
     const l = ledgerList[(pass.cursor + scanned) % n]!;
     if (pack && l.awake) continue;
@@ -244,22 +252,41 @@ export function place(input: PlacementInput): PlacementOutput {
   const ledgers = new Map<string, Ledger>();
   for (const view of nodes) ledgers.set(view.node, { view, used: { cpu: view.localBytes, cuda: 0 }, gpusUsed: 0, replicas: 0, awake: view.localBytes > 0 });
   const ledgerList = [...ledgers.values()];
+  const pack = policy === 'pack';
+  const readyOn = (node: string, app: string) => {
+    const ready = ledgers.get(node)?.view.ready;
+    return ready === undefined || ready.has(app);
+  };
+  const reserve = (l: Ledger, spec: AppSpec) => {
+    l.used[deviceOf(spec)] += spec.memoryBytes;
+    l.gpusUsed += spec.gpu?.count ?? 0;
+    l.replicas++;
+    l.awake = true;
+  };
 
   // First keep every assignment still valid, so new replicas see the full reservations:
-  // memory is never double-booked, even for replicas still loading.
+  // memory is never double-booked, even for replicas still loading (or still leaving).
   const kept = new Map<string, Assignment[]>();
+  let moving = false;
   for (const { spec, current, target } of apps) {
-    const device = deviceOf(spec);
     const keep: Assignment[] = [];
     const sameDigest = current?.digest === spec.digest;
-    for (const a of sameDigest ? current!.assigned : []) {
+    // A trim keeps the oldest replicas: scaling down undoes the last scale-up (measured better
+    // for pack than keeping the replicas on the fullest nodes, bench/PLACEMENT.md).
+    for (const a of (sameDigest ? current!.assigned : []).filter((x) => x.leaving !== true)) {
       const l = ledgers.get(a.node);
       if (l === undefined || l.view.draining || keep.length >= target) continue;
-      l.used[device] += spec.memoryBytes;
-      l.gpusUsed += spec.gpu?.count ?? 0;
-      l.replicas++;
-      l.awake = true;
+      reserve(l, spec);
       keep.push(a);
+    }
+    // A replica moving away serves until the app's others are ready, then goes.
+    const successorsReady = keep.filter((a) => readyOn(a.node, spec.name)).length >= target;
+    for (const a of sameDigest ? current!.assigned : []) {
+      const l = ledgers.get(a.node);
+      if (a.leaving !== true || l === undefined || successorsReady) continue;
+      reserve(l, spec);
+      keep.push(a);
+      moving = true;
     }
     kept.set(spec.name, keep);
   }
@@ -271,7 +298,7 @@ export function place(input: PlacementInput): PlacementOutput {
   for (const { spec, current, target } of order) {
     const assigned = kept.get(spec.name)!;
     const failed = current?.digest === spec.digest ? current.failed : {};
-    const need = target - assigned.length;
+    const need = target - assigned.filter((a) => a.leaving !== true).length;
     const pending = need > 0 ? choose(spec, assigned, failed, need, pass) : '';
     placements.set(spec.name, {
       v: FLEET_VERSION,
@@ -285,6 +312,46 @@ export function place(input: PlacementInput): PlacementOutput {
       scaledAt: current?.scaledAt ?? now,
     });
   }
+  // Consolidating, one round at a time: only once every replica is placed and no move is under way.
+  if (pack && !moving && [...placements.values()].every((p) => p.pending === '')) consolidate(apps, placements, pass, input.maxMoves ?? 8);
   const idle = ledgerList.filter((l) => l.replicas === 0 && l.view.localBytes === 0).map((l) => l.view.node);
   return { placements, idle };
+}
+
+/**
+ * `pack` after the load dropped: empties the awake nodes holding fewest replicas, when every
+ * replica they hold fits on other awake nodes with headroom to spare. A move is make before
+ * break: the new replica is assigned and the old one marked `leaving`, serving until the new one
+ * is ready. A node that cannot be emptied whole keeps what it holds.
+ */
+function consolidate(apps: readonly AppInput[], placements: Map<string, Placement>, pass: Pass, maxMoves: number): void {
+  const specs = new Map(apps.map((a) => [a.spec.name, a.spec]));
+  const hosted = new Map<string, string[]>();
+  for (const p of placements.values()) for (const a of p.assigned) hosted.set(a.node, [...(hosted.get(a.node) ?? []), p.app]);
+  const candidates = pass.ledgerList
+    .filter((l) => l.awake && l.view.localBytes === 0 && !l.view.draining && (hosted.get(l.view.node)?.length ?? 0) > 0)
+    .sort((a, b) => a.replicas - b.replicas || a.used.cpu + a.used.cuda - (b.used.cpu + b.used.cuda) || a.view.node.localeCompare(b.view.node));
+  // Moving every replica of the last awake node anywhere else is no saving.
+  const limit = Math.min(maxMoves, candidates.length - 1);
+  pass.awakeOnly = true;
+  let moved = 0;
+  for (const [tried, l] of candidates.entries()) {
+    if (moved >= limit || tried >= 4 * maxMoves) break;
+    const node = l.view.node;
+    // Only awake nodes take a moved replica: only they need putting back.
+    const saved = pass.awake.map((x) => ({ x, used: { ...x.used }, gpusUsed: x.gpusUsed, replicas: x.replicas }));
+    const before = new Map([...placements].map(([name, p]) => [name, p.assigned.length]));
+    l.emptying = true;
+    const all = hosted.get(node)!.every((app) => choose(specs.get(app)!, placements.get(app)!.assigned, placements.get(app)!.failed, 1, pass) === '');
+    if (!all) {
+      // Put everything back: this node keeps its replicas.
+      for (const s of saved) Object.assign(s.x, { used: s.used, gpusUsed: s.gpusUsed, replicas: s.replicas });
+      for (const [name, n] of before) placements.get(name)!.assigned.length = n;
+      l.emptying = false;
+      continue;
+    }
+    for (const app of hosted.get(node)!) for (const a of placements.get(app)!.assigned) if (a.node === node) a.leaving = true;
+    moved++;
+  }
+  pass.awakeOnly = false;
 }

@@ -38,6 +38,7 @@ export function nodeView(r: NodeRecord): NodeView {
     bundles: new Set(r.bundles),
     draining: r.draining,
     atPowerBudget: r.power.budgetWatts !== undefined && r.power.watts >= r.power.budgetWatts,
+    ready: new Set(r.replicas.filter((x) => x.state === 'ready').map((x) => x.app)),
   };
 }
 

@@ -10,6 +10,8 @@ export interface ReplicaView {
   /** `assigned`: placed, the node has not reported it yet; `lost`: its node is gone. */
   state: ReplicaState | 'assigned' | 'lost';
   error?: string;
+  /** Being moved off this node (`pack` consolidating): it serves until the app's others are ready. */
+  leaving?: true;
 }
 
 export interface AppStatus {
@@ -42,7 +44,7 @@ export function appStatus(spec: AppSpec, placement: Placement | undefined, nodes
     const record = nodes.get(a.node);
     if (record === undefined) return { node: a.node, site: '-', state: 'lost' };
     const report = record.replicas.find((r) => r.app === spec.name && r.digest === spec.digest);
-    return { node: a.node, site: record.site, state: report?.state ?? 'assigned', ...(report?.error === undefined ? {} : { error: report.error }) };
+    return { node: a.node, site: record.site, state: report?.state ?? 'assigned', ...(report?.error === undefined ? {} : { error: report.error }), ...(a.leaving === true ? { leaving: true as const } : {}) };
   });
   const ready = placed.filter((r) => r.state === 'ready').length;
   const target = current?.target ?? spec.replicas.min;
