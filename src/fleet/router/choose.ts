@@ -178,6 +178,11 @@ export class ReplicaChooser {
     return pickTwo(scored, this.o.site, this.o.weights);
   }
 
+  /** Builds the index again at the next look (a replica answered that it no longer holds a target). */
+  refresh(): void {
+    this.index.at = -Infinity;
+  }
+
   /** Is a replica left that is neither marked down nor in `skip`? Stops at the first. */
   anyLeft(target: Target, skip: ReadonlySet<string>): boolean {
     const now = Date.now();

@@ -76,8 +76,8 @@ interface InFlight {
   node: string;
   sub: Subscription;
   deadline: number;
-  /** Another replica is left to retry a 429/503 on. */
-  more: boolean;
+  /** Is another replica left to retry a 429, 503 or 404 on? `fresh`: read the records again first. */
+  more: (fresh: boolean) => boolean;
   started: number;
   finish: (ms: number | undefined) => void;
   down: (why: string | WeftError) => never;
@@ -158,7 +158,11 @@ export class FleetRouter implements RequestRouter {
     while (pick !== undefined && Date.now() < deadline) {
       tried.add(pick.node);
       try {
-        return { response: await this.forward(pick.node, target.name, request, body, deadline, traceparent, this.replicas.anyLeft(target, tried)) };
+        const more = (fresh: boolean) => {
+          if (fresh) this.replicas.refresh();
+          return this.replicas.anyLeft(target, tried);
+        };
+        return { response: await this.forward(pick.node, target.name, request, body, deadline, traceparent, more) };
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
         last = err;
@@ -175,7 +179,7 @@ export class FleetRouter implements RequestRouter {
   }
 
   /** One forward to one node. Retryable until the response head has been relayed. */
-  private async forward(node: string, target: string, request: Request, body: Uint8Array, deadline: number, traceparent: string | undefined, more: boolean): Promise<Response> {
+  private async forward(node: string, target: string, request: Request, body: Uint8Array, deadline: number, traceparent: string | undefined, more: InFlight['more']): Promise<Response> {
     const record = this.o.nodes().get(node)!;
     const { nc } = this.o;
     const started = Date.now();
@@ -282,8 +286,12 @@ export class FleetRouter implements RequestRouter {
         head = meta as Extract<typeof meta, { kind: 'head' }>;
         break;
       }
-      // A replica shedding load or not ready: another may have room (the body is still here).
-      if (more && (head.status === 429 || head.status === 503)) throw new Retryable(`${node} answered ${head.status}`);
+      // A replica shedding load or not ready, or one its node has just removed (its record still
+      // lists it: an undeploy, a scale-down, a consolidating move): another may serve it (the
+      // body is still here).
+      // A 404 or 503 may mean the index is behind (the replica went, another came): it is read
+      // again before looking for another replica.
+      if ((head.status === 429 || head.status === 503 || head.status === 404) && more(head.status !== 429)) throw new Retryable(`${node} answered ${head.status}`);
     } catch (err) {
       sub.unsubscribe();
       finish(undefined);
