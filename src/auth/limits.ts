@@ -1,10 +1,11 @@
 // Per-tenant limits and fairness, in front of the engine: a token bucket per tenant (429 with
-// Retry-After), a budget of language-model tokens per minute (charged with what each request
-// used once it ends, refused while in debt: 429 with the wait), a cap on a tenant's requests in flight (429), and a fair gate: at most `slots`
-// inference requests are admitted to the engine at once, and those waiting are admitted in
-// weighted fair order between tenants (--tenant-weight), so one tenant's flood queues behind
-// itself, not before others. The same weights order each model's queue (`shareOf`, carried on
-// the request's scope to engine/admission.ts).
+// Retry-After); a budget of language-model tokens per minute (charged with what each request
+// used once it ends, refused while in debt: 429 with the wait); both shared by the fleet's nodes
+// when joined (SharedBuckets); a cap on a tenant's requests in flight (429); and a fair gate: at
+// most `slots` inference requests are admitted to the engine at once, and those waiting are
+// admitted in weighted fair order between tenants (--tenant-weight), so one tenant's flood
+// queues behind itself, not before others. The same weights order each model's queue
+// (`shareOf`, carried on the request's scope to engine/admission.ts).
 
 import { ErrorCode, WeftError, abortError } from '../errors.js';
 import { FairQueue, type FairShare } from '../engine/index.js';
