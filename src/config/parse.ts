@@ -24,6 +24,8 @@ export interface NodeConfig {
   /** Milliseconds; -1 keeps models until evicted. */
   keepAlive: number;
   maxBatchSize: number;
+  /** Learn online which batch sizes pay (engine/batch-profile.ts). */
+  adaptiveBatching: boolean;
   /** Microseconds. */
   maxQueueDelay: number;
   maxQueueSize: number;

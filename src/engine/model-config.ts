@@ -21,6 +21,8 @@ const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
 const modelConfigFile = z.strictObject({
   /** Largest batch the dynamic batcher forms (rows along dim 0); 0 disables batching. */
   max_batch_size: z.number().int().nonnegative().optional(),
+  /** Learn from real batches which sizes serve rows fastest, and batch no larger. */
+  adaptive_batching: z.boolean().optional(),
   /** Batch sizes to dispatch at as soon as they can be formed. */
   preferred_batch_sizes: z.array(z.number().int().positive()).optional(),
   /** How long the batcher may hold the oldest request to fill a batch. */
@@ -64,6 +66,7 @@ export type ModelConfigFile = z.input<typeof modelConfigFile>;
 export interface ModelConfig {
   /** 0 when batching is off; resolved against the model's signature at load. */
   maxBatchSize: number;
+  adaptiveBatching: boolean;
   preferredBatchSizes: number[];
   maxQueueDelayUs: number;
   maxQueueSize: number;
@@ -104,6 +107,7 @@ export function parseModelConfig(raw: unknown, source: string, node: Readonly<No
   }
   return {
     maxBatchSize: c.max_batch_size ?? node.maxBatchSize,
+    adaptiveBatching: c.adaptive_batching ?? node.adaptiveBatching,
     preferredBatchSizes: [...(c.preferred_batch_sizes ?? [])].sort((a, b) => a - b),
     maxQueueDelayUs: c.max_queue_delay_us ?? node.maxQueueDelay * 1000,
     maxQueueSize: c.max_queue_size ?? node.maxQueueSize,

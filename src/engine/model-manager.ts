@@ -29,6 +29,8 @@ export interface ModelVersionStatus {
   memoryBytes: number;
   /** Bytes measured at load (the backend's figure), when loaded and measured. */
   measuredBytes: number | undefined;
+  /** With adaptive batching, loaded: the batch size the batcher chose and why. */
+  batching?: string;
   inflight: number;
   queued: number;
 }
@@ -327,6 +329,7 @@ export class ModelManager implements TensorModels {
       device: m.loaded?.device,
       memoryBytes: m.memoryBytes,
       measuredBytes: m.loaded?.measuredBytes,
+      ...(m.scheduler?.batching() === undefined ? {} : { batching: m.scheduler.batching()!.reason }),
       inflight: m.scheduler?.inflight() ?? 0,
       queued: m.scheduler?.queuedCount() ?? 0,
     };
@@ -366,6 +369,7 @@ export class ModelManager implements TensorModels {
         maxQueueSize: m.config.maxQueueSize,
         instances: m.config.instances,
         priorityLevels: m.config.priorityLevels,
+        adaptive: m.config.adaptiveBatching,
         observer: this.options.observer,
       });
       m.state = 'ready';

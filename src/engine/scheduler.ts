@@ -10,6 +10,7 @@ import type { LoadedModel, Tensor } from '../backends/index.js';
 import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 import { batchRows, compatibilityKey, concatInputs, splitOutputs } from './batch.js';
 import { AdmissionQueue } from './admission.js';
+import { BatchProfile, type BatchingChoice } from './batch-profile.js';
 
 export interface SchedulerOptions {
   model: string;
@@ -20,6 +21,8 @@ export interface SchedulerOptions {
   maxQueueSize: number;
   instances: number;
   priorityLevels: number;
+  /** Learn which batch sizes pay and batch no larger (batch-profile.ts). */
+  adaptive?: boolean;
   /** Told when each batch starts and ends (metrics, batch spans, energy attribution). */
   observer?: EngineObserver;
 }
@@ -63,6 +66,8 @@ export interface Scheduler {
   queuedCount(): number;
   /** Rejects everything still queued and resolves when running batches are done. */
   stop(): Promise<void>;
+  /** With adaptive batching: the batch size chosen and why. */
+  batching(): BatchingChoice | undefined;
 }
 
 export class DynamicBatchScheduler implements Scheduler {
@@ -73,6 +78,7 @@ export class DynamicBatchScheduler implements Scheduler {
   private idleWaiters: Array<() => void> = [];
   /** Moving average of one batch's compute time, for Retry-After. */
   private avgComputeMs = 10;
+  private readonly profile: BatchProfile | undefined;
 
   constructor(
     private readonly model: LoadedModel,
@@ -80,6 +86,11 @@ export class DynamicBatchScheduler implements Scheduler {
     private readonly now: () => number = performance.now.bind(performance),
   ) {
     this.queue = new AdmissionQueue(options);
+    this.profile = options.adaptive === true && options.maxBatchSize > 1 ? new BatchProfile(options.maxBatchSize) : undefined;
+  }
+
+  batching(): BatchingChoice | undefined {
+    return this.profile?.choice();
   }
 
   inflight(): number {
@@ -133,7 +144,7 @@ export class DynamicBatchScheduler implements Scheduler {
   /** The batch to run now, or undefined when the batcher should wait for more requests. */
   private formBatch(): QueuedJob[] | undefined {
     const head = this.queue.head()!;
-    const max = this.options.maxBatchSize;
+    const max = this.profile?.maxRows() ?? this.options.maxBatchSize;
     if (max === 0 || head.rows >= max) return [head];
     const batch: QueuedJob[] = [];
     let rows = 0;
@@ -209,6 +220,7 @@ export class DynamicBatchScheduler implements Scheduler {
     const computeMs = done - started;
     this.avgComputeMs = this.avgComputeMs * 0.8 + computeMs * 0.2;
     const batchSize = batch.reduce((n, j) => n + j.rows, 0);
+    this.profile?.record(batchSize, computeMs);
     batch.forEach((job, i) => {
       job.resolve({ outputs: parts[i]!, batchSize, batchRequests: batch.length, queueMs: started - job.enqueuedAt, computeMs });
     });

@@ -29,7 +29,7 @@ export async function modelMetadata(manager: TensorModels, name: string, version
 
 /** The repository index over every model kind, ONNX and language models alike, by name and version. */
 export function repositoryIndex(models: TensorModels, llm: LanguageModels | undefined, readyOnly: boolean): RepositoryIndexEntry[] {
-  const all: Array<{ name: string; version: number; state: ModelState; reason: string | undefined }> = [...models.status(), ...(llm?.list() ?? [])];
+  const all: Array<{ name: string; version: number; state: ModelState; reason: string | undefined; batching?: string }> = [...models.status(), ...(llm?.list() ?? [])];
   return all
     .sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version)
     .filter((s) => !readyOnly || s.state === 'ready')
@@ -37,7 +37,8 @@ export function repositoryIndex(models: TensorModels, llm: LanguageModels | unde
       name: s.name,
       version: String(s.version),
       state: s.state === 'unloaded' ? 'UNAVAILABLE' : s.state.toUpperCase(),
-      reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? ''),
+      // A ready model with adaptive batching says what its batcher chose, and why.
+      reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? (s.state === 'ready' ? (s.batching ?? '') : '')),
     }));
 }
 
