@@ -321,6 +321,7 @@ export class ModelManager implements TensorModels {
 
   private statusOf(m: ModelVersion): ModelVersionStatus {
     const cannot = m.state === 'unloaded' ? (m.unreadable ?? this.neverFits(m)) : undefined;
+    const batching = m.scheduler?.batching();
     return {
       name: m.name,
       version: m.version,
@@ -329,7 +330,7 @@ export class ModelManager implements TensorModels {
       device: m.loaded?.device,
       memoryBytes: m.memoryBytes,
       measuredBytes: m.loaded?.measuredBytes,
-      ...(m.scheduler?.batching() === undefined ? {} : { batching: m.scheduler.batching()!.reason }),
+      ...(batching === undefined ? {} : { batching: batching.reason }),
       inflight: m.scheduler?.inflight() ?? 0,
       queued: m.scheduler?.queuedCount() ?? 0,
     };
