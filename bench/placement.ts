@@ -118,6 +118,27 @@ for (const policy of ['spread', 'pack'] as const) {
   say(`${policy}: ${dead.size} nodes died holding ${lost} replicas; placed again in ${again.ms.toFixed(0)} ms (${c2.placed} placed, ${c2.pending} pending)`);
 }
 
+/**
+ * Runs placement passes, each on the last one's placements, until one marks no replica leaving
+ * (consolidation has settled) or `maxPasses` ran, as the live scheduler's passes do.
+ */
+function settle(pass: (current: Map<string, Placement> | undefined) => ReturnType<typeof place>, start: Map<string, Placement> | undefined, maxPasses: number) {
+  let placements = start;
+  let passes = 0;
+  let moved = 0;
+  let ms = 0;
+  for (let k = 0; k < maxPasses; k++) {
+    const r = timed(() => pass(placements));
+    ms += r.ms;
+    passes++;
+    const leaving = [...r.value.placements.values()].reduce((n, p) => n + p.assigned.filter((a) => a.leaving === true).length, 0);
+    moved += leaving;
+    placements = r.value.placements;
+    if (leaving === 0 && k > 0) break;
+  }
+  return { placements: placements!, passes, moved, ms };
+}
+
 // A day of load: each hour every app wants a share of its --max replicas (at least its --min).
 // The scheduler keeps what is placed and adds or trims replicas, as it does live.
 /** Passes at most per simulated hour (the live scheduler runs one per heartbeat, 1,800 an hour at 2 s). */
@@ -138,15 +159,11 @@ for (const { label, policy, maxMoves } of runs) {
   for (const load of curve) {
     // The live scheduler runs a pass every heartbeat: within the hour, `pack` consolidates move
     // by move (a replica marked leaving goes on the next pass, as if its successor were ready).
-    for (let k = 0; k < PASSES_PER_HOUR; k++) {
-      const r = timed(() => place({ nodes, apps: inputs(specs, current, (s) => Math.max(s.replicas.min, Math.ceil(s.replicas.max * load))), policy, now: 3, ...(maxMoves === undefined ? {} : { maxMoves }) }));
-      ms += r.ms;
-      passes++;
-      const leaving = [...r.value.placements.values()].reduce((n, p) => n + p.assigned.filter((a) => a.leaving === true).length, 0);
-      moves += leaving;
-      current = r.value.placements;
-      if (leaving === 0 && k > 0) break;
-    }
+    const settled = settle((p) => place({ nodes, apps: inputs(specs, p, (s) => Math.max(s.replicas.min, Math.ceil(s.replicas.max * load))), policy, now: 3, ...(maxMoves === undefined ? {} : { maxMoves }) }), current, PASSES_PER_HOUR);
+    ({ placements: current } = settled);
+    ms += settled.ms;
+    passes += settled.passes;
+    moves += settled.moved;
     const replicas = new Map<string, number>();
     for (const p of current!.values()) for (const a of p.assigned) replicas.set(a.node, (replicas.get(a.node) ?? 0) + 1);
     let awake = 0;
@@ -174,17 +191,8 @@ for (const maxMoves of [0, 8]) {
   const awake = (p: Map<string, Placement>) => new Set([...p.values()].flatMap((x) => x.assigned.map((a) => a.node))).size;
   let current = place({ nodes, apps: inputs(kept, full, (s) => s.replicas.max), policy: 'pack', now: 2, maxMoves: 0 }).placements;
   const before = awake(current);
-  let passes = 0;
-  let moved = 0;
-  let ms = 0;
-  for (let k = 0; k < 5000; k++) {
-    const r = timed(() => place({ nodes, apps: inputs(kept, current, (s) => s.replicas.max), policy: 'pack', now: 3, maxMoves }));
-    ms += r.ms;
-    passes++;
-    const leaving = [...r.value.placements.values()].reduce((n, p) => n + p.assigned.filter((a) => a.leaving === true).length, 0);
-    moved += leaving;
-    current = r.value.placements;
-    if (leaving === 0 && k > 0) break;
-  }
+  const settled = settle((p) => place({ nodes, apps: inputs(kept, p, (s) => s.replicas.max), policy: 'pack', now: 3, maxMoves }), current, 5000);
+  current = settled.placements;
+  const { passes, moved, ms } = settled;
   say(`pack after undeploying half the apps, ${maxMoves === 0 ? 'no moves' : `up to ${maxMoves} nodes emptied per pass`}: ${before} → ${awake(current)} nodes awake after ${passes} passes, ${(ms / passes).toFixed(0)} ms each (${moved} replicas moved)`);
 }
