@@ -14,8 +14,8 @@ type SandboxModule = typeof import('../src/sandbox/index.js');
 type EngineModule = typeof import('../src/engine/index.js');
 const dist = (p: string) => new URL(`../dist/${p}`, import.meta.url).href;
 const { Sandbox } = (await import(dist('sandbox/index.js'))) as SandboxModule;
-const { ModelManager, scanRepository } = (await import(dist('engine/index.js'))) as EngineModule;
-const { OnnxBackend } = (await import(dist('backends/index.js'))) as typeof import('../src/backends/index.js');
+const { ModelService, scanRepository } = (await import(dist('engine/index.js'))) as EngineModule;
+const { LlamaBackend, OnnxBackend } = (await import(dist('backends/index.js'))) as typeof import('../src/backends/index.js');
 const { openAppFolder } = (await import(dist('bundle/index.js'))) as typeof import('../src/bundle/index.js');
 const { loadConfig } = (await import(dist('config/index.js'))) as typeof import('../src/config/index.js');
 const { startNode } = (await import(dist('node.js'))) as typeof import('../src/node.js');
@@ -50,17 +50,20 @@ try {
   // ---------------------------------------------------------------- small component
   await writeTestModels(join(dir, 'models'));
   const config = loadConfig({ flags: { models: join(dir, 'models') } });
-  const manager = new ModelManager(scanRepository(join(dir, 'models'), config), {
-    backend: new OnnxBackend({ warn: () => {} }),
+  const engine = new ModelService(scanRepository(join(dir, 'models'), config), {
+    tensorBackend: new OnnxBackend({ warn: () => {} }),
+    llamaBackend: new LlamaBackend({ warn: () => {} }),
     memoryBudget: { cpu: 1e9, cuda: 1e9 },
     log: quiet,
+    healthIntervalMs: 1000,
+    retryMs: 1000,
   });
   const echo = await testComponent('echo');
   const manifest = (name: string, instances: 'pooled' | 'per-request') =>
     openAppFolder(writeApp(join(dir, name), echo, { name, version: '1.0.0', component: { instances, grants: { models: ['affine'], config: {} } } }));
   const dataDir = join(dir, 'data');
   // The first deploy transpiles and caches; later ones reuse the cache.
-  let sandbox = new Sandbox({ manager, log: quiet, dataDir });
+  let sandbox = new Sandbox({ engine, log: quiet, dataDir });
   let t = performance.now();
   await sandbox.deploy(manifest('echo', 'pooled'));
   record('first deploy of a 29 KB component (transpile + cache + compile + worker + instantiate)', `${(performance.now() - t).toFixed(1)} ms`);
@@ -69,7 +72,7 @@ try {
   const colds: number[] = [];
   const instantiates: number[] = [];
   for (let i = 0; i < 10; i++) {
-    sandbox = new Sandbox({ manager, log: quiet, dataDir });
+    sandbox = new Sandbox({ engine, log: quiet, dataDir });
     t = performance.now();
     const d = await sandbox.deploy(manifest('echo', 'pooled'));
     colds.push(performance.now() - t);
@@ -79,7 +82,7 @@ try {
   record('cold start: deploy from cache (compile + new worker + instantiate), p50 of 10', `${stats(colds).p50.toFixed(1)} ms`);
   record('instantiate one instance inside a worker, p50 of 10', `${stats(instantiates).p50.toFixed(2)} ms`);
 
-  sandbox = new Sandbox({ manager, log: quiet, dataDir });
+  sandbox = new Sandbox({ engine, log: quiet, dataDir });
   await sandbox.deploy(manifest('echo', 'pooled'));
   const hello = await testComponent('hello');
   await sandbox.deploy(openAppFolder(writeApp(join(dir, 'hello'), hello, { name: 'hello', version: '1.0.0' })));
@@ -98,8 +101,8 @@ try {
   record('warm start: fresh instance in a warm worker (per-request minus pooled call to hello)', us(fresh.mean - warmHello.mean));
 
   const x = { x: { datatype: 'FP32' as const, shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) } };
-  await time(200, () => manager.infer('affine', undefined, { inputs: x, outputs: [] }));
-  const direct = stats(await time(N, () => manager.infer('affine', undefined, { inputs: x, outputs: [] })));
+  await time(200, () => engine.infer('affine', undefined, { inputs: x, outputs: [] }));
+  const direct = stats(await time(N, () => engine.infer('affine', undefined, { inputs: x, outputs: [] })));
   await time(200, () => sandbox.handle('echo', req('model=affine')));
   const viaComponent = stats(await time(N, () => sandbox.handle('echo', req('model=affine'))));
   record(`engine.infer('affine') called directly, mean of ${N}`, us(direct.mean));
@@ -112,7 +115,7 @@ try {
   record(`one model call from a component (requests with ${R + 1} vs 1 calls, per call)`, us(perCall));
   record('overhead per model call: component minus direct engine.infer', us(perCall - direct.mean));
   await sandbox.close();
-  await manager.shutdown();
+  await engine.shutdown();
 
   // ---------------------------------------------------------------- OCR end to end
   const node = await startNode(loadConfig({ flags: { port: '0', 'data-dir': dataDir, 'log-level': 'error' } }), quiet);

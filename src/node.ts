@@ -1,5 +1,5 @@
-// Composition root: builds one Weft node from its config — backends, model manager, LLM service,
-// sandbox, app deployer, HTTP server — and owns its start and graceful stop.
+// Composition root: builds one Weft node from its config — backends, the engine's model service,
+// sandbox, app deployer, HTTP and gRPC servers, the fleet — and owns its start and graceful stop.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -12,7 +12,7 @@ import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
 import { ErrorCode, WeftError } from './errors.js';
-import { isTensorModel, LlmService, ModelManager, resolveModels } from './engine/index.js';
+import { ModelService, resolveModels } from './engine/index.js';
 import { FleetRouter, openFleet, type FleetHandle } from './fleet/index.js';
 import { Sandbox } from './sandbox/index.js';
 import { createLogger, Telemetry, type Logger } from './telemetry/index.js';
@@ -30,9 +30,9 @@ export interface WeftNode {
   readonly address: AddressInfo;
   /** Port of the gRPC service; undefined when --grpc-port is 0. */
   readonly grpcPort: number | undefined;
-  readonly manager: ModelManager;
+  /** Every model of the node, of every kind. */
+  readonly engine: ModelService;
   readonly telemetry: Telemetry;
-  readonly llm: LlmService;
   readonly sandbox: Sandbox;
   readonly apps: AppDeployer;
   /** Stops accepting, finishes in-flight requests (up to the shutdown timeout), unloads models. */
@@ -65,38 +65,31 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const tls = tlsFiles === undefined ? undefined : readTls(tlsFiles);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
   const definitions = resolveModels(config, (message) => log.warn(message));
-  const manager = new ModelManager(definitions.filter(isTensorModel), {
-    backend: new OnnxBackend({ warn: (message) => log.warn(message) }),
+  const engine = new ModelService(definitions, {
+    tensorBackend: new OnnxBackend({ warn: (message) => log.warn(message) }),
+    llamaBackend: new LlamaBackend({ warn: (message) => log.warn(message) }),
     // Without GPU discovery yet, the cuda budget equals the configured one.
     memoryBudget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
     log,
-    observer: telemetry,
-  });
-  const llm = new LlmService(definitions.filter((d) => !isTensorModel(d)), {
-    backend: new LlamaBackend({ warn: (message) => log.warn(message) }),
-    log,
     healthIntervalMs: config.upstreamHealthInterval,
     retryMs: config.upstreamRetry,
-    // One budget per device for every model: GGUF weights count against it too.
-    budget: manager,
     observer: telemetry,
   });
-  telemetry.watchModels(() => [...manager.status(), ...llm.list()]);
-  telemetry.watchLanguageModels(() => llm.list().map((m) => ({ name: m.name, waiting: m.queued, running: m.inflight, kvCacheUsage: m.kvCacheUsage })));
-  const sandbox = new Sandbox({ manager, llm, log, dataDir: config.dataDir, onInstanceStart: (app) => telemetry.componentStarted(app) });
+  telemetry.watchModels(() => engine.status());
+  telemetry.watchLanguageModels(() => engine.languageModels().map((m) => ({ name: m.name, waiting: m.queued, running: m.inflight, kvCacheUsage: m.kvCacheUsage })));
+  const sandbox = new Sandbox({ engine, log, dataDir: config.dataDir, onInstanceStart: (app) => telemetry.componentStarted(app) });
   const trustedKeys = loadTrustedKeys(config.trustedKeys);
-  const apps = new AppDeployer({ manager, llm, sandbox, config, trustedKeys, log });
+  const apps = new AppDeployer({ engine, sandbox, config, trustedKeys, log });
   try {
     for (const ref of config.app) await apps.deploy(ref);
     if (servesEmbeddedDefault(config)) {
       if (existsSync(`${EMBEDDED_APP}/build/ocr.wasm`) && existsSync(`${EMBEDDED_APP}/models`)) await apps.install(openAppFolder(EMBEDDED_APP), 'embedded', []);
       else log.warn('the embedded OCR app is not built (npm run build builds it and copies its models in); serving no models');
     }
-    await manager.loadEager();
-    await llm.start();
+    await engine.start();
   } catch (err) {
     await sandbox.close();
-    await Promise.all([manager.shutdown(), llm.shutdown()]);
+    await engine.shutdown();
     await telemetry.shutdown();
     throw err;
   }
@@ -104,8 +97,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   let fleet: FleetHandle | undefined;
   let router: FleetRouter | undefined;
   const server = new ApiServer({
-    manager,
-    llm,
+    engine,
     sandbox,
     log,
     host: config.host,
@@ -128,7 +120,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const address = await server.listen();
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
-    manager, llm, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router, tls, nodeName: config.nodeName,
+    engine, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, router: () => router, tls, nodeName: config.nodeName,
   });
   // A renewed certificate is picked up without a restart, by HTTPS and gRPC alike.
   const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => {
@@ -142,10 +134,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       config, url: `${tls === undefined ? 'http' : 'https'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
       budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
       // Every model, language models with the weights and KV cache they hold in the one budget.
-      models: () => [
-        ...manager.status().map((m) => ({ name: m.name, device: m.device, memoryBytes: m.memoryBytes })),
-        ...llm.list().map((m) => ({ name: m.name, device: m.device ?? ('cpu' as const), memoryBytes: m.memoryBytes ?? 0 })),
-      ],
+      models: () => engine.status().map((m) => ({ name: m.name, device: m.device ?? (m.kind === 'language' ? ('cpu' as const) : undefined), memoryBytes: m.memoryBytes })),
       stats: () => telemetry.stats(),
     });
     if (fleet.tenantBuckets !== undefined) limits.share(fleet.tenantBuckets);
@@ -158,7 +147,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     stopTlsWatch?.();
     await Promise.all([server.drain(0), grpc?.drain(0)]);
     await sandbox.close();
-    await Promise.all([manager.shutdown(), llm.shutdown()]);
+    await engine.shutdown();
     await telemetry.shutdown();
     throw err;
   }
@@ -169,7 +158,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       node: config.nodeName,
       site: config.site,
       nodes: fleet.mesh.liveNodes,
-      local: (t) => (t.kind === 'app' ? sandbox.names().includes(t.name) : manager.names().includes(t.name) || llm.names().includes(t.name)),
+      local: (t) => (t.kind === 'app' ? sandbox.names().includes(t.name) : engine.has(t.name)),
       handler: (request) => server.app.fetch(request),
       weights: { queue: config.routeWeightQueue, latency: config.routeWeightLatency, site: config.routeWeightSite, energy: config.routeWeightEnergy },
       spillQueue: config.routeSpillQueue,
@@ -183,7 +172,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   log.info('weft node listening', {
     url: `${tls === undefined ? 'http' : 'https'}://${address.address}:${address.port}`,
     grpc: grpcPort === undefined ? 'off' : `${address.address}:${grpcPort}`,
-    models: [...manager.names(), ...llm.names()].join(','),
+    models: engine.names().join(','),
     apps: sandbox.names().join(','),
   });
 
@@ -191,9 +180,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   return {
     address,
     grpcPort,
-    manager,
+    engine,
     telemetry,
-    llm,
     sandbox,
     apps,
     stop: () =>
@@ -208,7 +196,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
           await fleet?.leave();
           await Promise.all([server.drain(config.shutdownTimeout), grpc?.drain(config.shutdownTimeout)]);
           await sandbox.close();
-          await Promise.all([manager.shutdown(), llm.shutdown()]);
+          await engine.shutdown();
           await telemetry.shutdown();
           log.info('stopped');
         } finally {

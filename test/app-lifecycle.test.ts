@@ -88,7 +88,7 @@ describe('app lifecycle on a running node', () => {
     assert.equal((await remove('user')).status, 200);
     assert.equal((await remove('twin')).status, 200);
     assert.deepEqual(await listed(), []);
-    assert.ok(!node!.manager.names().includes('base-sum'), `still served: ${node!.manager.names().join(', ')}`);
+    assert.ok(!node!.engine.names().includes('base-sum'), `still served: ${node!.engine.names().join(', ')}`);
   });
 
   it('lets requests in flight finish when their app is removed; later ones find no app', async () => {
@@ -116,7 +116,7 @@ describe('app lifecycle on a running node', () => {
     assert.equal(settled.length, 4);
     const after = await call('drain', 'ms=0');
     assert.equal(after.status, 404);
-    assert.ok(!node!.manager.names().includes('drain-sum'), 'the removed app took its model with it');
+    assert.ok(!node!.engine.names().includes('drain-sum'), 'the removed app took its model with it');
   });
 
   it('deploys one of three concurrent deploys of the same app and leaks no worker thread', async () => {

@@ -118,11 +118,11 @@ describe('components calling language models', () => {
     // The 30,000-token generation stops: the model's only sequence is free for the next call.
     const next = await post('/apps/llm/generate?max=4');
     assert.equal(next.status, 200);
-    for (let i = 0; node.llm.list()[0]!.inflight > 0; i++) {
+    for (let i = 0; node.engine.languageModels()[0]!.inflight > 0; i++) {
       if (i > 3000) assert.fail('the generation never stopped');
       await sleep(20);
     }
-    assert.ok(node.llm.stats().llm!.completionTokens < 30_000);
+    assert.ok(node.engine.generationStats().llm!.completionTokens < 30_000);
   });
 
   it('classifies text with a schema-constrained answer (the example app)', async () => {

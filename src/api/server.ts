@@ -10,7 +10,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { TlsPair } from './tls.js';
-import type { LanguageModels, TensorModels } from '../engine/index.js';
+import type { Engine } from '../engine/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 import { errorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
@@ -49,9 +49,8 @@ function slowClientLimits(requestTimeout: number | undefined): { requestTimeout?
 }
 
 export interface ApiServerOptions {
-  manager: TensorModels;
-  /** Language models, served through the OpenAI-compatible routes. */
-  llm?: LanguageModels;
+  /** Every model of the node: tensor models behind KServe v2, language models behind the OpenAI routes too. */
+  engine: Engine;
   /** Runs app components; app routes are mounted when given. */
   sandbox?: Sandbox;
   log: Logger;
@@ -163,8 +162,7 @@ export class ApiServer {
     app.route(
       '/',
       kserveRoutes({
-        manager: this.options.manager,
-        llm: this.options.llm,
+        engine: this.options.engine,
         serverName: 'weft',
         serverVersion: this.options.version,
         isReady: () => this.started && !this.draining,
@@ -177,7 +175,7 @@ export class ApiServer {
     const fleet = this.options.fleet;
     app.route('/', dashboardRoutes({ ...this.options, fleet: fleet === undefined ? undefined : fleetStatus(fleet), apps: this.options.deployer }));
     app.route('/', keyRoutes(this.options.keys));
-    if (this.options.llm) app.route('/', openAiRoutes({ llm: this.options.llm }));
+    app.route('/', openAiRoutes({ engine: this.options.engine }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     app.notFound((c) => {
       const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));

@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { loadApp, type AppBundle } from '../bundle/index.js';
 import type { NodeConfig } from '../config/index.js';
-import type { LlmService, ModelManager } from '../engine/index.js';
+import type { EngineCatalog } from '../engine/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Sandbox } from '../sandbox/index.js';
 import type { Logger } from '../telemetry/index.js';
@@ -26,9 +26,8 @@ export interface DeployedApp {
 }
 
 export interface AppDeployerOptions {
-  manager: ModelManager;
-  /** Takes an app's GGUF and upstream models. */
-  llm: LlmService;
+  /** Takes the models an app brings, of every kind. */
+  engine: EngineCatalog;
   sandbox: Sandbox;
   config: Readonly<NodeConfig>;
   trustedKeys: readonly KeyObject[];
@@ -61,7 +60,7 @@ export class AppDeployer {
   private readonly engine: EngineModels;
 
   constructor(private readonly options: AppDeployerOptions) {
-    this.engine = new EngineModels({ tensors: options.manager, language: options.llm });
+    this.engine = new EngineModels(options.engine);
   }
 
   /** Loads a reference, verifying it against the trusted keys, and installs it. */

@@ -4,10 +4,10 @@
 
 import type { AppBundle } from '../bundle/index.js';
 import type { NodeConfig } from '../config/index.js';
-import { addModels, appModels, removeModels, servesModel, type ModelDefinition, type ModelServices } from '../engine/index.js';
+import { appModels, type EngineCatalog, type ModelDefinition } from '../engine/index.js';
 
 export class EngineModels {
-  constructor(private readonly services: ModelServices) {}
+  constructor(private readonly catalog: EngineCatalog) {}
 
   /** The engine's definitions of the models a bundle brings (checks their serving settings). */
   definitions(bundle: AppBundle, config: Readonly<NodeConfig>): Promise<ModelDefinition[]> {
@@ -15,15 +15,15 @@ export class EngineModels {
   }
 
   serves(name: string): boolean {
-    return servesModel(this.services, name);
+    return this.catalog.has(name);
   }
 
   add(definitions: readonly ModelDefinition[]): void {
-    addModels(this.services, definitions);
+    this.catalog.add(definitions);
   }
 
   /** Unloads and forgets these models. */
   async remove(names: readonly string[]): Promise<void> {
-    await removeModels(this.services, names);
+    await this.catalog.remove(names);
   }
 }

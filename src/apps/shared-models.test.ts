@@ -1,5 +1,5 @@
 // Apps that carry the same model share one loaded copy: deployed from an OCI layout and from a
-// folder, over a real model manager. The copy stays while any app uses it; the same name with
+// folder, over a real model engine. The copy stays while any app uses it; the same name with
 // another file, or other serving settings, is MODEL_CONFLICT (409) naming both apps.
 
 import { after, before, describe, it } from 'node:test';
@@ -8,10 +8,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSumApp } from '../../test/kit/apps.js';
-import { LlamaBackend, OnnxBackend } from '../backends/index.js';
 import { OciLayout, packApp } from '../bundle/index.js';
 import { loadConfig } from '../config/index.js';
-import { LlmService, ModelManager } from '../engine/index.js';
+import type { ModelService } from '../engine/index.js';
+import { testEngine } from '../../test/kit/engine.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { Sandbox } from '../sandbox/index.js';
 import { createLogger } from '../telemetry/index.js';
@@ -19,27 +19,26 @@ import { AppDeployer } from './apps.js';
 
 describe('apps sharing the models they carry', () => {
   let dir: string;
-  let manager: ModelManager;
+  let engine: ModelService;
   let deployer: AppDeployer;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'weft-shared-'));
     const config = loadConfig({ flags: { 'data-dir': join(dir, 'data'), 'allow-unsigned': 'true' } });
     const log = createLogger('error', () => undefined);
-    manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 30 }, log });
-    const llm = new LlmService([], { backend: new LlamaBackend({ warn: () => undefined }), log, healthIntervalMs: 1000, retryMs: 1000 });
-    deployer = new AppDeployer({ manager, llm, sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log });
+    engine = testEngine(log);
+    deployer = new AppDeployer({ engine, sandbox: new Sandbox({ engine, log, dataDir: config.dataDir }), config, trustedKeys: [], log });
   });
   after(async () => {
-    await manager.shutdown();
+    await engine.shutdown();
     await rm(dir, { recursive: true, force: true });
   });
 
   const sum = async (model: string) => {
-    const result = await manager.infer(model, undefined, { inputs: { x: { datatype: 'FP32', shape: [1, 1], data: new Float32Array([2]) } }, outputs: [] });
+    const result = await engine.infer(model, undefined, { inputs: { x: { datatype: 'FP32', shape: [1, 1], data: new Float32Array([2]) } }, outputs: [] });
     return Array.from(result.outputs.y!.data as Float32Array);
   };
-  const state = (model: string) => manager.status().find((s) => s.name === model)?.state;
+  const state = (model: string) => engine.status().find((s) => s.name === model)?.state;
 
   it('shares one loaded model between a bundle and a folder carrying the same file, until the last goes', async () => {
     const a = await writeSumApp(join(dir, 'a'), 'a', { model: 'shared' });
@@ -51,14 +50,14 @@ describe('apps sharing the models they carry', () => {
     assert.deepEqual(await sum('shared'), [5]);
     assert.equal(state('shared'), 'ready');
     assert.deepEqual((await deployer.deploy(join(dir, 'b'))).models, ['shared']);
-    assert.deepEqual(manager.names(), ['shared']);
+    assert.deepEqual(engine.names(), ['shared']);
 
     await deployer.remove('a');
     // Still loaded (never unloaded in between) and serving for b.
     assert.equal(state('shared'), 'ready');
     assert.deepEqual(await sum('shared'), [5]);
     await deployer.remove('b');
-    assert.deepEqual(manager.names(), []);
+    assert.deepEqual(engine.names(), []);
   });
 
   it('refuses the same model name with another file or other serving settings, naming both apps', async () => {
@@ -80,23 +79,23 @@ describe('apps sharing the models they carry', () => {
     assert.deepEqual(deployer.list().map((a) => a.name), ['first']);
     assert.deepEqual(await sum('clash'), [5]);
     await deployer.remove('first');
-    assert.deepEqual(manager.names(), []);
+    assert.deepEqual(engine.names(), []);
   });
 
   it('counts concurrent deploys and a deploy racing a removal correctly', async () => {
     await writeSumApp(join(dir, 'c1'), 'c1', { model: 'race', seed: 3 });
     await writeSumApp(join(dir, 'c2'), 'c2', { model: 'race', seed: 3 });
     await Promise.all([deployer.deploy(join(dir, 'c1')), deployer.deploy(join(dir, 'c2'))]);
-    assert.deepEqual(manager.names(), ['race']);
+    assert.deepEqual(engine.names(), ['race']);
     assert.deepEqual(await sum('race'), [5]);
     // The last user goes while another app brings the model again: the new one gets a fresh copy.
     await deployer.remove('c1');
     const removal = deployer.remove('c2');
     await deployer.deploy(join(dir, 'c1'));
     await removal;
-    assert.deepEqual(manager.names(), ['race']);
+    assert.deepEqual(engine.names(), ['race']);
     assert.deepEqual(await sum('race'), [5]);
     await deployer.remove('c1');
-    assert.deepEqual(manager.names(), []);
+    assert.deepEqual(engine.names(), []);
   });
 });

@@ -3,8 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config/index.js';
-import { ModelManager } from '../engine/index.js';
-import { OnnxBackend } from '../backends/onnx/index.js';
+import { testEngine } from '../../test/kit/engine.js';
 import { createLogger, Telemetry } from '../telemetry/index.js';
 import { DashboardFeed } from './feed.js';
 
@@ -19,10 +18,10 @@ function metric(text: string, name: string, labels: string[]): number {
 describe('dashboard feed', () => {
   it('takes its figures from the admin stats and the metrics registry', async () => {
     const telemetry = await Telemetry.create(loadConfig({ flags: { energy: 'off' } }), { version: 'test', log });
-    const manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 20 }, log });
-    // The language-model service's own list (no GGUF needed to read its figures from /metrics).
-    const llm = { names: () => ['tiny'], list: () => [{ name: 'tiny', version: 1, kind: 'local' as const, state: 'ready' as const, reason: undefined, inflight: 0, queued: 0, device: 'cpu' as const }] };
-    const feed = new DashboardFeed({ telemetry, manager, llm, version: 'test' });
+    const engine = testEngine(log, { cudaBudget: 2 ** 20 });
+    // The engine's own states and budget, and a language model's entry (no GGUF needed to read its figures from /metrics).
+    const tinyModel = { name: 'tiny', version: 1, kind: 'local' as const, state: 'ready' as const, reason: undefined, inflight: 0, queued: 0, device: 'cpu' as const };
+    const feed = new DashboardFeed({ telemetry, engine: { status: () => engine.status(), memory: () => engine.memory(), languageModels: () => [tinyModel] }, version: 'test' });
     for (const [tokens, error] of [[5, undefined], [9, undefined], [0, { code: 'CONTEXT_LENGTH_EXCEEDED' }]] as const) {
       const scope = telemetry.startRequest({ method: 'POST', path: '/v1/chat/completions', traceparent: undefined, tenant: undefined, authorization: undefined });
       scope.setOperation('chat', 'tiny');

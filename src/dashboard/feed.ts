@@ -2,7 +2,7 @@
 // states, the /metrics registry and the kept traces — so every figure on the page is one the
 // admin API or /metrics gives at that moment. The browser only draws what it is sent.
 
-import type { LanguageModels, TensorModels } from '../engine/index.js';
+import type { Engine } from '../engine/index.js';
 import type { KeptTraces, Telemetry } from '../telemetry/index.js';
 import type { AppSplit, DashboardApp, DashboardMetrics, DashboardModel, DashboardSnapshot, FleetStatus } from './types.js';
 
@@ -12,9 +12,8 @@ const RECENT_TRACES = 50;
 
 export interface DashboardSources {
   telemetry: Telemetry;
-  manager: TensorModels;
-  /** Language models: their states, and names for their /metrics series. */
-  llm?: Pick<LanguageModels, 'list' | 'names'> | undefined;
+  /** The models' states and the budget; language models' names for their /metrics series. */
+  engine: Pick<Engine, 'status' | 'memory' | 'languageModels'>;
   /** Deployed apps (the app deployer). */
   apps?: { list(): DashboardApp[] } | undefined;
   version: string;
@@ -61,13 +60,17 @@ export class DashboardFeed {
   constructor(private readonly sources: DashboardSources) {}
 
   async snapshot(): Promise<DashboardSnapshot> {
-    const { telemetry, manager, llm } = this.sources;
+    const { telemetry, engine } = this.sources;
+    const llm = engine.languageModels();
     const at = Date.now();
     const series = await readRegistry(telemetry);
     const stats = telemetry.stats();
     const models: DashboardModel[] = [
-      ...manager.status().map((m) => ({ name: m.name, version: m.version, kind: 'onnx' as const, state: m.state, reason: m.reason, device: m.device, memoryBytes: m.memoryBytes, inflight: m.inflight, queued: m.queued })),
-      ...(llm?.list() ?? []).map((m) => ({ name: m.name, version: undefined, kind: 'llm' as const, state: m.state, reason: m.reason, device: m.device ?? (m.kind === 'remote' ? 'remote' : undefined), memoryBytes: 0, inflight: m.inflight, queued: m.queued })),
+      ...engine
+        .status()
+        .filter((m) => m.kind === 'tensor')
+        .map((m) => ({ name: m.name, version: m.version, kind: 'onnx' as const, state: m.state, reason: m.reason, device: m.device, memoryBytes: m.memoryBytes, inflight: m.inflight, queued: m.queued })),
+      ...llm.map((m) => ({ name: m.name, version: undefined, kind: 'llm' as const, state: m.state, reason: m.reason, device: m.device ?? (m.kind === 'remote' ? 'remote' : undefined), memoryBytes: 0, inflight: m.inflight, queued: m.queued })),
     ];
     const kept = telemetry.keptTraces;
     return {
@@ -75,9 +78,9 @@ export class DashboardFeed {
       version: this.sources.version,
       stats,
       models,
-      memory: manager.memory(),
+      memory: engine.memory(),
       apps: (this.sources.apps?.list() ?? []).map((a) => ({ name: a.name, version: a.version, models: a.models })),
-      metrics: this.metrics(series, llm?.names() ?? [], at),
+      metrics: this.metrics(series, llm.map((m) => m.name), at),
       split: kept === undefined ? [] : appSplit(kept),
       traces: { enabled: kept !== undefined, recent: kept?.list().slice(0, RECENT_TRACES) ?? [] },
       fleet: (await this.sources.fleet?.()) ?? null,

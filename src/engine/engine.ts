@@ -1,9 +1,11 @@
 // The engine's surface for its callers — the api's routes, the sandbox's host imports, the
-// dashboard and, next, the fleet: what they may ask of the models of a node. They depend on
-// these types, never on the classes that implement them (ModelManager, LlmService).
+// dashboard, the app deployer and, through node.ts, the fleet: one interface over every model
+// kind (`Engine`), implemented by one service (`ModelService`, model-service.ts). Inside, each
+// kind has its runner (`TensorModels`: ModelManager; `LanguageModels`: LlmService) behind the
+// one budget, lifecycle vocabulary and admission queue; callers never see them.
 
 import type { Device, EmbedResult, GenerateEvent, GenerateInput, ModelSignature } from '../backends/index.js';
-import type { InferRequest, InferResult, ModelVersionStatus } from './model-manager.js';
+import type { InferRequest, InferResult, ModelState, ModelVersionStatus } from './model-manager.js';
 import type { LlmCallOptions, LlmModelInfo } from './llm-service.js';
 import type { LlmModelStats } from './llm-stats.js';
 import type { ModelDefinition } from './repository.js';
@@ -17,54 +19,86 @@ export interface ModelLifecycle {
   unload(name: string): Promise<void>;
 }
 
-/** Tensor models (ONNX): validated, queued, batched inference. */
-export interface TensorModels extends ModelLifecycle {
-  readonly platform: string;
-  versions(name: string): number[];
-  status(): ModelVersionStatus[];
-  /** Per device: bytes held by loaded models of every kind against the budget. */
-  memory(): Array<{ device: Device; usedBytes: number; budgetBytes: number }>;
-  isReady(name: string, version?: number): boolean;
-  /** Whether a call would run now, and why not (never fits the budget, explicitly unloaded...). */
-  readiness(name: string, version?: number): { ready: boolean; reason: string | undefined };
-  signature(name: string, version?: number): Promise<{ version: number; signature: ModelSignature; maxBatchSize: number }>;
-  /** Runs one call, whoever makes it: validated against the model's signature first. */
-  infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult>;
+/** One model version of any kind, as the engine reports it: the repository index, gauges, the dashboard, the fleet's inventory. */
+export interface ModelStatus {
+  name: string;
+  version: number;
+  kind: 'tensor' | 'language';
+  state: ModelState;
+  /** Why the model is unavailable, when it is. */
+  reason: string | undefined;
+  /** Where it runs once loaded; undefined while not loaded, and for upstreams. */
+  device: Device | undefined;
+  /** Bytes held in the node's budget (a language model: weights + KV cache); 0 when not loaded. */
+  memoryBytes: number;
+  /** Bytes measured at load, where the backend measures them. */
+  measuredBytes: number | undefined;
+  /** With adaptive batching, loaded: the batch size the batcher chose and why. */
+  batching?: string;
+  inflight: number;
+  queued: number;
 }
 
-/** Language models (GGUF, upstreams): queued generations and embeddings. */
-export interface LanguageModels extends ModelLifecycle {
+/** Everything a caller may ask of the models of a node, whatever their kind. */
+export interface Engine {
+  /** KServe's platform name of the tensor models (model metadata). */
+  readonly platform: string;
+  /** Every model served, of every kind (names are unique across kinds). */
+  names(): string[];
   has(name: string): boolean;
-  list(): LlmModelInfo[];
-  stats(): Record<string, LlmModelStats>;
+  status(): ModelStatus[];
+  /** Per device: bytes held by loaded models of every kind against the budget. */
+  memory(): Array<{ device: Device; usedBytes: number; budgetBytes: number }>;
+  /** Whether a call would run now (loaded, or loadable on demand), and why not. */
+  readiness(name: string, version?: number): { ready: boolean; reason: string | undefined };
+  /** Explicit load (repository API), any kind; clears an explicit unload. */
+  load(name: string): Promise<void>;
+  /** Explicit unload (repository API), any kind: refused until an explicit load. */
+  unload(name: string): Promise<void>;
+
+  /** Tensor models: versions, ascending. */
+  versions(name: string): number[];
+  signature(name: string, version?: number): Promise<{ version: number; signature: ModelSignature; maxBatchSize: number }>;
+  /** Runs one tensor call, whoever makes it: validated against the model's signature first. */
+  infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult>;
+
+  /** Language models with their load, KV cache and upstreams. */
+  languageModels(): LlmModelInfo[];
+  /** Running generation totals per language model: TTFT, time per output token, tokens. */
+  generationStats(): Record<string, LlmModelStats>;
   /** Streams one generation; rejections come from the first `next()`, the last event is `done`. */
   generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent>;
   embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult>;
 }
 
-/** The services a node's models are split between; add and remove are the app deployer's. */
-export interface ModelServices {
-  tensors: Pick<TensorModels, 'names'> & { add(definitions: readonly ModelDefinition[]): void; remove(names: readonly string[]): Promise<void> };
-  language: Pick<LanguageModels, 'has'> & { add(definitions: readonly ModelDefinition[]): void; remove(names: readonly string[]): Promise<void> };
+/** The models an app brings, added and removed at run time (the apps module's part of the engine). */
+export interface EngineCatalog {
+  has(name: string): boolean;
+  add(definitions: readonly ModelDefinition[]): void;
+  remove(names: readonly string[]): Promise<void>;
+}
+
+/** Tensor models (ONNX): validated, queued, batched inference. ModelManager's part of the engine. */
+export interface TensorModels extends ModelLifecycle {
+  readonly platform: string;
+  versions(name: string): number[];
+  status(): ModelVersionStatus[];
+  memory(): Array<{ device: Device; usedBytes: number; budgetBytes: number }>;
+  readiness(name: string, version?: number): { ready: boolean; reason: string | undefined };
+  signature(name: string, version?: number): Promise<{ version: number; signature: ModelSignature; maxBatchSize: number }>;
+  infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult>;
+}
+
+/** Language models (GGUF, upstreams): queued generations and embeddings. LlmService's part of the engine. */
+export interface LanguageModels extends ModelLifecycle {
+  has(name: string): boolean;
+  list(): LlmModelInfo[];
+  stats(): Record<string, LlmModelStats>;
+  generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent>;
+  embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult>;
 }
 
 /** The one rule that sorts models by kind: ONNX files are tensor models, GGUF files and upstreams language models. */
 export function isTensorModel(d: Pick<ModelDefinition, 'format'>): boolean {
   return d.format === 'onnx';
-}
-
-/** Whether either service serves `name` (names are unique across both). */
-export function servesModel(s: ModelServices, name: string): boolean {
-  return s.tensors.names().includes(name) || s.language.has(name);
-}
-
-/** Adds models at run time, each to the service of its kind. */
-export function addModels(s: ModelServices, definitions: readonly ModelDefinition[]): void {
-  s.tensors.add(definitions.filter(isTensorModel));
-  s.language.add(definitions.filter((d) => !isTensorModel(d)));
-}
-
-/** Removes models at run time from whichever service holds each. */
-export async function removeModels(s: ModelServices, names: readonly string[]): Promise<void> {
-  await Promise.all([s.tensors.remove(names.filter((n) => s.tensors.names().includes(n))), s.language.remove(names.filter((n) => s.language.has(n)))]);
 }

@@ -74,7 +74,7 @@ export interface LlmServiceOptions {
    */
   budget?: { admitResident(resident: Resident): () => void; tick(): number };
   /** Told when each generation or embedding runs (its device time is charged to its request), and of loads and keep_alive unloads. */
-  observer?: Required<Pick<EngineObserver, 'generationStarted'>> & Partial<Pick<EngineObserver, 'modelLoaded' | 'modelUnloaded'>>;
+  observer?: Pick<EngineObserver, 'generationStarted' | 'modelLoaded' | 'modelUnloaded'>;
 }
 
 class LlmEntry {
@@ -234,7 +234,7 @@ export class LlmService implements LanguageModels {
     let outcome = 'error';
     let promptTokens = 0;
     let completionTokens = 0;
-    const ran = this.options.observer?.generationStarted(name, model.device, options.scope);
+    const ran = this.options.observer?.generationStarted?.(name, model.device, options.scope);
     let failure: unknown;
     const events = model.generate(input, controller.signal)[Symbol.asyncIterator]();
     try {
@@ -295,7 +295,7 @@ export class LlmService implements LanguageModels {
       this.begin(e, options);
       const model = await this.ready(e);
       const release = await e.queue!.acquire(checkPriority(options.priority, e.definition.config, 'priority'), options.timeoutMs ?? e.definition.config.queueTimeoutMs, options.signal, options.scope?.fairShare);
-      const ran = this.options.observer?.generationStarted(name, model.device, options.scope);
+      const ran = this.options.observer?.generationStarted?.(name, model.device, options.scope);
       try {
         const result = await model.embed(inputs, options.signal);
         e.stats.embeddings++;

@@ -58,7 +58,7 @@ describe('ModelManager', () => {
     assert.equal((await inflight).outputs.y!.shape[1], 256);
     await unloading;
     assert.equal(state(m, 'slow'), 'unavailable');
-    assert.equal(m.isReady('slow'), false);
+    assert.equal(m.readiness('slow').ready, false);
     await assert.rejects(m.infer('slow', undefined, { inputs: x, outputs: [] }), { code: ErrorCode.ModelUnavailable });
     await m.load('slow');
     assert.equal(state(m, 'slow'), 'ready');

@@ -166,12 +166,7 @@ export class ModelManager implements TensorModels {
     return (Object.keys(this.used) as Device[]).map((device) => ({ device, usedBytes: this.used[device], budgetBytes: this.options.memoryBudget[device] }));
   }
 
-  /** Ready means an infer would run: loaded, or loadable on demand (not explicitly unloaded, and able to fit the budget). */
-  isReady(name: string, version?: number): boolean {
-    return this.readiness(name, version).ready;
-  }
-
-  /** Readiness and, when not ready, why. */
+  /** Ready means an infer would run: loaded, or loadable on demand (not explicitly unloaded, and able to fit the budget); when not, why. */
   readiness(name: string, version?: number): { ready: boolean; reason: string | undefined } {
     const m = this.resolve(name, version);
     const status = this.statusOf(m);

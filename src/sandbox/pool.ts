@@ -5,7 +5,7 @@
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrorCode, WeftError, type ErrorCode as Code, abortError } from '../errors.js';
-import type { LanguageModels, TensorModels } from '../engine/index.js';
+import type { Engine } from '../engine/index.js';
 import type { Logger, RequestScope } from '../telemetry/index.js';
 import { workerEntry } from '../worker-entry.js';
 import { FACTORS, HandleTable, type Grants, type HostContext } from './factors/index.js';
@@ -27,8 +27,7 @@ export interface PoolOptions {
   memoryBytes: number;
   deadlineMs: number;
   concurrency: number;
-  manager: TensorModels;
-  llm: LanguageModels | undefined;
+  engine: Engine;
   log: Logger;
   onInstanceStart: ((app: string) => void) | undefined;
 }
@@ -93,7 +92,7 @@ class ComponentWorker {
         Atomics.notify(flagView, 0);
       };
       if (running === undefined || op === undefined) return answer({ tag: 'err', val: { code: 'failed', message: `no host operation ${m.op}` } });
-      const ctx: HostContext = { app: o.app, grants: o.grants, manager: o.manager, llm: o.llm, signal: running.abort.signal, handles: running.handles, scope: running.scope };
+      const ctx: HostContext = { app: o.app, grants: o.grants, engine: o.engine, signal: running.abort.signal, handles: running.handles, scope: running.scope };
       op(ctx, m.payload as never).then(
         (a) => answer(a.value, a.transfer),
         (err: unknown) => answer({ tag: 'err', val: { code: 'failed', message: (err as Error).message } }),

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testComponent, writeApp } from '../../test/kit/components.js';
 import { waitFor } from '../../test/kit/wait.js';
-import { OnnxBackend } from '../backends/index.js';
 import { openAppFolder } from '../bundle/index.js';
-import { ModelManager } from '../engine/index.js';
+import type { ModelService } from '../engine/index.js';
+import { testEngine } from '../../test/kit/engine.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { createLogger } from '../telemetry/index.js';
 import { Sandbox } from './index.js';
@@ -20,21 +20,21 @@ const threads = () => readdirSync('/proc/self/task').length;
 
 describe('sandbox', () => {
   let dir: string;
-  let manager: ModelManager;
+  let engine: ModelService;
   const log = createLogger('error', () => undefined);
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'weft-sandbox-unit-'));
-    manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 30 }, log });
+    engine = testEngine(log);
   });
   after(async () => {
-    await manager.shutdown();
+    await engine.shutdown();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a second deploy of an app while the first is starting, leaking no worker', async () => {
     const bundle = openAppFolder(writeApp(join(dir, 'hello'), await testComponent('hello'), { name: 'hello', version: '1.0.0' }));
-    const sandbox = new Sandbox({ manager, log, dataDir: join(dir, 'data') });
+    const sandbox = new Sandbox({ engine, log, dataDir: join(dir, 'data') });
     // A first deploy fills the transpile cache and starts the threads the process makes once.
     await sandbox.deploy(bundle);
     await sandbox.close();

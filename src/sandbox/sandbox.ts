@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppBundle } from '../bundle/index.js';
 import { parseBytes, parseDuration } from '../config/index.js';
-import type { LanguageModels, TensorModels } from '../engine/index.js';
+import type { Engine } from '../engine/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import type { Logger, RequestScope } from '../telemetry/index.js';
 import { compileCoreModules, transpileComponent } from './compile.js';
@@ -17,9 +17,8 @@ import type { AppRequest, AppResponse } from './protocol.js';
 const WORLD = 'weft:app/app@0.1.0';
 
 export interface SandboxOptions {
-  manager: TensorModels;
-  /** Language models components may call (weft:ai/inference generate, embed); none when absent. */
-  llm?: LanguageModels;
+  /** The models components may call (weft:ai/inference run, generate, embed), as their grants allow. */
+  engine: Engine;
   log: Logger;
   /** The node's data dir; transpiled components are cached under it. */
   dataDir: string;
@@ -81,7 +80,7 @@ export class Sandbox {
       });
     }
     if (this.apps.has(manifest.name) || this.starting.has(manifest.name)) throw new WeftError(ErrorCode.AppExists, `app '${manifest.name}' is already deployed`, { field: 'name' });
-    for (const factor of FACTORS) factor.validate?.(manifest, { manager: this.o.manager, llm: this.o.llm });
+    for (const factor of FACTORS) factor.validate?.(manifest, { engine: this.o.engine });
     this.starting.add(manifest.name);
     try {
       return await this.start(bundle);
@@ -112,8 +111,7 @@ export class Sandbox {
       memoryBytes,
       deadlineMs: duration(component.limits.deadline),
       concurrency: component.limits.concurrency,
-      manager: this.o.manager,
-      llm: this.o.llm,
+      engine: this.o.engine,
       log: this.o.log,
       onInstanceStart: this.o.onInstanceStart,
     });

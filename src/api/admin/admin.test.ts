@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSumApp } from '../../../test/kit/apps.js';
-import { LlamaBackend, OnnxBackend } from '../../backends/index.js';
 import { loadConfig } from '../../config/index.js';
-import { LlmService, ModelManager } from '../../engine/index.js';
+import type { ModelService } from '../../engine/index.js';
+import { testEngine } from '../../../test/kit/engine.js';
 import { ErrorCode } from '../../errors.js';
 import { Sandbox } from '../../sandbox/index.js';
 import { createLogger, Telemetry } from '../../telemetry/index.js';
@@ -22,7 +22,7 @@ import { Hono } from 'hono';
 
 describe('admin API', () => {
   let dir: string;
-  let manager: ModelManager;
+  let engine: ModelService;
   let telemetry: Telemetry;
   let request: (path: string, init?: RequestInit) => Promise<{ status: number; body: any }>;
   const token = 'let-me-in';
@@ -32,12 +32,12 @@ describe('admin API', () => {
     await writeSumApp(join(dir, 'sum'), 'sum');
     const config = loadConfig({ flags: { 'data-dir': join(dir, 'data'), 'allow-unsigned': 'true' } });
     const log = createLogger('error', () => undefined);
-    manager = new ModelManager([], { backend: new OnnxBackend({ warn: () => undefined }), memoryBudget: { cpu: 2 ** 30, cuda: 2 ** 30 }, log });
+    engine = testEngine(log);
     telemetry = await Telemetry.create(config, { version: 'test', log });
     const keys = await KeyStore.open({ dataDir: config.dataDir, adminToken: token });
     const app = new Hono();
     app.use('*', authMiddleware({ keys, limits: new TenantLimits({ rate: 0, concurrency: 0, slots: 0, maxWaiting: 1, waitTimeoutMs: 1000 }) }));
-    app.route('/', adminRoutes({ deployer: new AppDeployer({ manager, llm: new LlmService([], { backend: new LlamaBackend({ warn: () => undefined }), log, healthIntervalMs: 1000, retryMs: 1000 }), sandbox: new Sandbox({ manager, log, dataDir: config.dataDir }), config, trustedKeys: [], log }), telemetry }));
+    app.route('/', adminRoutes({ deployer: new AppDeployer({ engine, sandbox: new Sandbox({ engine, log, dataDir: config.dataDir }), config, trustedKeys: [], log }), telemetry }));
     app.onError((err, c) => c.json(errorResponse(err).body, errorResponse(err).status as 400));
     request = async (path, init = {}) => {
       const res = await app.request(path, init);
@@ -45,7 +45,7 @@ describe('admin API', () => {
     };
   });
   after(async () => {
-    await manager.shutdown();
+    await engine.shutdown();
     await telemetry.shutdown();
     await rm(dir, { recursive: true, force: true });
   });
@@ -68,11 +68,11 @@ describe('admin API', () => {
     assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
     assert.deepEqual(deployed.body.app.models, ['sum-sum']);
     assert.deepEqual(deployed.body.app.signedBy, []);
-    const result = await manager.infer('sum-sum', undefined, { inputs: { x: { datatype: 'FP32', shape: [1, 1], data: new Float32Array([2]) } }, outputs: [] });
+    const result = await engine.infer('sum-sum', undefined, { inputs: { x: { datatype: 'FP32', shape: [1, 1], data: new Float32Array([2]) } }, outputs: [] });
     assert.deepEqual(Array.from(result.outputs.y!.data as Float32Array), [5]);
     assert.deepEqual((await request('/admin/apps', { headers: auth })).body.apps.map((a: { name: string }) => a.name), ['sum']);
     assert.equal((await request('/admin/apps/sum', { method: 'DELETE', headers: auth })).status, 200);
-    assert.deepEqual(manager.names(), []);
+    assert.deepEqual(engine.names(), []);
   });
 
   it('answers bad requests with the field at fault', async () => {

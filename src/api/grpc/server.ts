@@ -8,11 +8,11 @@ import { experimental, Metadata, Server, ServerCredentials, type ServerUnaryCall
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { toWeftError } from '../../errors.js';
-import { tensorsByName, type LanguageModels, type TensorModels } from '../../engine/index.js';
+import { tensorsByName, type Engine } from '../../engine/index.js';
 import type { Logger, Telemetry } from '../../telemetry/index.js';
 import { authorize, type KeyStore, type Principal, type TenantLimits } from '../../auth/index.js';
 import { httpStatus } from '../http-errors.js';
-import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from '../kserve/service.js';
+import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from '../kserve/service.js';
 import { NODE_HEADER, type RequestRouter } from '../../fleet/index.js';
 import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
@@ -30,14 +30,13 @@ const SERVICE = 'inference.GRPCInferenceService';
 const INFER_PATH = `/${SERVICE}/ModelInfer`;
 
 export interface GrpcServerOptions {
-  manager: TensorModels;
+  /** Every model kind: the repository extension lists, loads and unloads language models too. */
+  engine: Engine;
   telemetry: Telemetry;
   log: Logger;
   version: string;
   /** Metadata key naming the caller for per-caller telemetry (the HTTP header's name). */
   callerHeader: string;
-  /** Language models: listed, loaded and unloaded through the repository extension too. */
-  llm?: LanguageModels | undefined;
   /** The same keys and tenant limits as HTTP (auth/): a call carries its key as `authorization` metadata. */
   keys: KeyStore;
   limits: TenantLimits;
@@ -152,13 +151,13 @@ export class GrpcServer {
   }
 
   private handlers(): UntypedServiceImplementation {
-    const { manager, llm, version } = this.options;
+    const { engine, version } = this.options;
     return {
       ServerLive: this.unary(() => ({ live: true })),
       ServerReady: this.unary(() => ({ ready: this.started && !this.draining })),
       ModelReady: this.unary<ModelRef, object>((call) => {
         this.authorize(call, `infer:${call.request.name ?? ''}`);
-        return { ready: manager.isReady(call.request.name ?? '', parseVersion(call.request.version)) };
+        return { ready: engine.readiness(call.request.name ?? '', parseVersion(call.request.version)).ready };
       }),
       ServerMetadata: this.unary((call) => {
         this.authorize(call, undefined);
@@ -166,21 +165,21 @@ export class GrpcServer {
       }),
       ModelMetadata: this.unary<ModelRef, object>((call) => {
         this.authorize(call, `infer:${call.request.name ?? ''}`);
-        return modelMetadata(manager, call.request.name ?? '', parseVersion(call.request.version));
+        return modelMetadata(engine, call.request.name ?? '', parseVersion(call.request.version));
       }),
       ModelInfer: this.unary<ModelInferRequest, ModelInferResponse>((call) => this.infer(call)),
       RepositoryIndex: this.unary<RepositoryIndexRequest, object>((call) => {
         this.authorize(call, 'admin');
-        return { models: repositoryIndex(manager, llm, call.request.ready === true) };
+        return { models: repositoryIndex(engine, call.request.ready === true) };
       }),
       RepositoryModelLoad: this.unary<RepositoryModelRequest, object>(async (call) => {
         this.authorize(call, 'admin');
-        await ownerOf(manager, llm, call.request.model_name ?? '').load(call.request.model_name ?? '');
+        await engine.load(call.request.model_name ?? '');
         return {};
       }),
       RepositoryModelUnload: this.unary<RepositoryModelRequest, object>(async (call) => {
         this.authorize(call, 'admin');
-        await ownerOf(manager, llm, call.request.model_name ?? '').unload(call.request.model_name ?? '');
+        await engine.unload(call.request.model_name ?? '');
         return {};
       }),
     };
@@ -203,7 +202,7 @@ export class GrpcServer {
   }
 
   private async infer(call: ServerUnaryCall<ModelInferRequest, ModelInferResponse>): Promise<ModelInferResponse> {
-    const { manager, telemetry, callerHeader } = this.options;
+    const { engine, telemetry, callerHeader } = this.options;
     const scope = telemetry.startRequest({
       method: 'POST',
       path: INFER_PATH,
@@ -248,7 +247,7 @@ export class GrpcServer {
         }
         servedHere = routed.local;
       }
-      const result = await manager.infer(req.model, parseVersion(req.version), {
+      const result = await engine.infer(req.model, parseVersion(req.version), {
         inputs: tensorsByName(req.inputs),
         outputs: req.outputs,
         priority: req.priority,

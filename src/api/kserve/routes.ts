@@ -3,19 +3,18 @@
 
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { tensorsByName, type LanguageModels, type TensorModels } from '../../engine/index.js';
+import { tensorsByName, type Engine } from '../../engine/index.js';
 import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, ServerMetadata } from './wire.js';
-import { EXTENSIONS, modelMetadata, ownerOf, parseVersion, repositoryIndex } from './service.js';
+import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from './service.js';
 import { jsonDepthOf } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 
 export interface KserveRoutesOptions {
-  manager: TensorModels;
-  /** Language models: listed, loaded and unloaded by the repository extension like tensor models. */
-  llm?: LanguageModels | undefined;
+  /** Every model kind: the repository extension lists, loads and unloads language models like tensor models. */
+  engine: Engine;
   serverName: string;
   serverVersion: string;
   /** False while the node starts or drains. */
@@ -43,7 +42,7 @@ function optionalInteger(parameters: Record<string, unknown>, name: string): num
 }
 
 export function kserveRoutes(options: KserveRoutesOptions): Hono {
-  const { manager, llm } = options;
+  const { engine } = options;
   const app = new Hono();
 
   app.get('/v2', (c) => c.json<ServerMetadata>({ name: options.serverName, version: options.serverVersion, extensions: EXTENSIONS }));
@@ -53,13 +52,13 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     return c.json({ ready }, ready ? 200 : 503);
   });
 
-  const metadata = async (c: Context) => c.json<ModelMetadata>(await modelMetadata(manager, c.req.param('name')!, parseVersion(c.req.param('version'))));
+  const metadata = async (c: Context) => c.json<ModelMetadata>(await modelMetadata(engine, c.req.param('name')!, parseVersion(c.req.param('version'))));
   app.get('/v2/models/:name', metadata);
   app.get('/v2/models/:name/versions/:version', metadata);
 
   const ready = (c: Context) => {
     const name = c.req.param('name')!;
-    const { ready, reason } = manager.readiness(name, parseVersion(c.req.param('version')));
+    const { ready, reason } = engine.readiness(name, parseVersion(c.req.param('version')));
     // `reason` (ours, beside the protocol's fields) says why a model is not ready.
     return c.json({ name, ready, ...(!ready && reason !== undefined && { reason }) }, ready ? 200 : 503);
   };
@@ -76,7 +75,7 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
     const priority = optionalInteger(request.parameters, 'priority');
     const inputs = tensorsByName(request.inputs);
-    const result = await manager.infer(name, version, {
+    const result = await engine.infer(name, version, {
       inputs,
       outputs: request.outputs.map((o) => o.name),
       priority,
@@ -116,15 +115,14 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
       }
       readyOnly = typeof parsed === 'object' && parsed !== null && (parsed as { ready?: unknown }).ready === true;
     }
-    return c.json(repositoryIndex(manager, llm, readyOnly));
+    return c.json(repositoryIndex(engine, readyOnly));
   });
-  const owner = (name: string) => ownerOf(manager, llm, name);
   app.post('/v2/repository/models/:name/load', async (c) => {
-    await owner(c.req.param('name')).load(c.req.param('name'));
+    await engine.load(c.req.param('name'));
     return c.json({});
   });
   app.post('/v2/repository/models/:name/unload', async (c) => {
-    await owner(c.req.param('name')).unload(c.req.param('name'));
+    await engine.unload(c.req.param('name'));
     return c.json({});
   });
   refuseOtherMethods(app);

@@ -3,7 +3,7 @@
 // (routes.ts) and the gRPC service (api/grpc/) both answer from here.
 
 import { ErrorCode, WeftError } from '../../errors.js';
-import type { LanguageModels, ModelState, TensorModels } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import type { ModelMetadata, RepositoryIndexEntry } from './wire.js';
 
 /** Protocol extensions this server supports, as ServerMetadata lists them. */
@@ -16,22 +16,21 @@ export function parseVersion(raw: string | undefined): number | undefined {
   return Number(raw);
 }
 
-export async function modelMetadata(manager: TensorModels, name: string, version: number | undefined): Promise<ModelMetadata> {
-  const { signature } = await manager.signature(name, version);
+export async function modelMetadata(engine: Pick<Engine, 'signature' | 'versions' | 'platform'>, name: string, version: number | undefined): Promise<ModelMetadata> {
+  const { signature } = await engine.signature(name, version);
   return {
     name,
-    versions: manager.versions(name).map(String),
-    platform: manager.platform,
+    versions: engine.versions(name).map(String),
+    platform: engine.platform,
     inputs: signature.inputs,
     outputs: signature.outputs,
   };
 }
 
 /** The repository index over every model kind, ONNX and language models alike, by name and version. */
-export function repositoryIndex(models: TensorModels, llm: LanguageModels | undefined, readyOnly: boolean): RepositoryIndexEntry[] {
-  const all: Array<{ name: string; version: number; state: ModelState; reason: string | undefined; batching?: string }> = [...models.status(), ...(llm?.list() ?? [])];
-  return all
-    .sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version)
+export function repositoryIndex(engine: Pick<Engine, 'status'>, readyOnly: boolean): RepositoryIndexEntry[] {
+  return engine
+    .status()
     .filter((s) => !readyOnly || s.state === 'ready')
     .map((s) => ({
       name: s.name,
@@ -40,9 +39,4 @@ export function repositoryIndex(models: TensorModels, llm: LanguageModels | unde
       // A ready model with adaptive batching says what its batcher chose, and why.
       reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? (s.state === 'ready' ? (s.batching ?? '') : '')),
     }));
-}
-
-/** The service that serves `name` (names are unique across both): where load and unload go. */
-export function ownerOf(models: TensorModels, llm: LanguageModels | undefined, name: string): TensorModels | LanguageModels {
-  return llm?.has(name) ? llm : models;
 }

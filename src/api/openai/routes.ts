@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import type { GenerateEvent, GenerateInput } from '../../backends/index.js';
-import type { LanguageModels } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
 import { readJsonBody } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
@@ -15,7 +15,8 @@ import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
 
 export interface OpenAiRoutesOptions {
-  llm: LanguageModels;
+  /** The node's engine: these routes reach its language models. */
+  engine: Pick<Engine, 'languageModels' | 'generationStats' | 'generate' | 'embed'>;
 }
 
 type Kind = 'chat' | 'text';
@@ -56,7 +57,7 @@ function chunkBody(kind: Kind, id: string, model: string, part: { text?: string;
   return { id, object, created, model, choices: [choice] };
 }
 
-async function generateRoute(c: Context, llm: LanguageModels, kind: Kind): Promise<Response> {
+async function generateRoute(c: Context, engine: OpenAiRoutesOptions['engine'], kind: Kind): Promise<Response> {
   const body = await readJsonBody(c);
   const request = kind === 'chat' ? parseBody(chatRequest, body) : parseBody(completionRequest, body);
   const input: GenerateInput = kind === 'chat' ? chatInput(request as never) : completionInput(request as never);
@@ -70,7 +71,7 @@ async function generateRoute(c: Context, llm: LanguageModels, kind: Kind): Promi
   const clientSignal = c.req.raw.signal;
   const onClose = () => controller.abort(clientSignal.reason);
   clientSignal.addEventListener('abort', onClose, { once: true });
-  const events = llm.generate(model, input, {
+  const events = engine.generate(model, input, {
     signal: controller.signal,
     scope,
     ...(request.priority !== undefined && { priority: request.priority }),
@@ -136,7 +137,8 @@ async function generateRoute(c: Context, llm: LanguageModels, kind: Kind): Promi
 }
 
 export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
-  const { llm } = options;
+  const { engine } = options;
+  const languageModels = () => engine.languageModels().map((m) => m.name);
   const app = new Hono();
   const guarded = (handler: (c: Context) => Promise<Response> | Response) => async (c: Context) => {
     try {
@@ -147,24 +149,24 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
   };
 
   const modelObject = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'weft' });
-  app.get('/v1/models', guarded((c) => c.json({ object: 'list', data: llm.names().map(modelObject) })));
+  app.get('/v1/models', guarded((c) => c.json({ object: 'list', data: languageModels().map(modelObject) })));
   app.get(
     '/v1/models/:model',
     guarded((c) => {
       const name = c.req.param('model') ?? '';
-      if (!llm.has(name)) throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is not served here`, { field: 'model' });
+      if (!languageModels().includes(name)) throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is not served here`, { field: 'model' });
       return c.json(modelObject(name));
     }),
   );
-  app.post('/v1/chat/completions', guarded((c) => generateRoute(c, llm, 'chat')));
-  app.post('/v1/completions', guarded((c) => generateRoute(c, llm, 'text')));
+  app.post('/v1/chat/completions', guarded((c) => generateRoute(c, engine, 'chat')));
+  app.post('/v1/completions', guarded((c) => generateRoute(c, engine, 'text')));
   app.post(
     '/v1/embeddings',
     guarded(async (c) => {
       const request = parseBody(embeddingRequest, await readJsonBody(c));
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       scopeOf(c)?.setOperation('embeddings', request.model);
-      const { vectors, promptTokens } = await llm.embed(request.model, inputs, {
+      const { vectors, promptTokens } = await engine.embed(request.model, inputs, {
         signal: c.req.raw.signal,
         scope: scopeOf(c),
         ...(request.keep_alive !== undefined && { keepAliveMs: request.keep_alive }),
@@ -183,7 +185,7 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
     }),
   );
   // Weft's own view: each LLM's state, queue, upstream health and running stats.
-  app.get('/v1/weft/llm', guarded((c) => c.json({ models: llm.list(), stats: llm.stats() })));
+  app.get('/v1/weft/llm', guarded((c) => c.json({ models: engine.languageModels(), stats: engine.generationStats() })));
   refuseOtherMethods(app, guarded);
   return app;
 }

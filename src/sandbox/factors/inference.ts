@@ -93,7 +93,7 @@ export const inferenceFactor: Factor = {
     signature: async (ctx: HostContext, model: string) => {
       try {
         granted(ctx, model);
-        const { signature, maxBatchSize } = await ctx.manager.signature(model);
+        const { signature, maxBatchSize } = await ctx.engine.signature(model);
         const spec = (s: { name: string; datatype: Parameters<typeof witDatatype>[0]; shape: number[] }) => ({
           name: s.name,
           datatype: witDatatype(s.datatype),
@@ -108,7 +108,7 @@ export const inferenceFactor: Factor = {
       try {
         granted(ctx, payload.model);
         const inputs = tensorsByName(payload.inputs.map((t) => ({ name: t.name, tensor: fromWit(t) })));
-        const result = await ctx.manager.infer(payload.model, undefined, { inputs, outputs: [], signal: ctx.signal, scope: ctx.scope });
+        const result = await ctx.engine.infer(payload.model, undefined, { inputs, outputs: [], signal: ctx.signal, scope: ctx.scope });
         // An output may be a view into a batch shared with other requests: copy exactly its bytes
         // (cloning the view would copy the whole batch), then hand the copy over without another.
         const outputs = Object.entries(result.outputs).map(([name, t]) => {
@@ -123,8 +123,8 @@ export const inferenceFactor: Factor = {
     },
     ...LLM_OPS,
   },
-  validate: (manifest, { manager, llm }) => {
-    const served = new Set([...manager.names(), ...(llm?.names() ?? [])]);
+  validate: (manifest, { engine }) => {
+    const served = new Set(engine.names());
     manifest.component?.grants.models.forEach((model, i) => {
       if (!served.has(model)) {
         throw new WeftError(ErrorCode.InvalidManifest, `component.grants.models[${i}]: model '${model}' is not served by this node (served: ${[...served].join(', ') || 'none'})`, {

@@ -6,7 +6,7 @@
 // The leaf module, not backends/index.js: component workers load this file too.
 import { ChatRoles, type ChatRole, type GenerateEvent, type GenerateInput } from '../../backends/llm-types.js';
 import { ErrorCode, WeftError } from '../../errors.js';
-import type { LanguageModels } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import type { RequestScope } from '../../telemetry/index.js';
 import type { GuestContext, HostAnswer, HostContext } from './types.js';
 
@@ -71,15 +71,15 @@ export class GenerationStream {
   /** The first event, pulled at start so that rejections surface from generate-stream. */
   private first: GenerateEvent | undefined;
 
-  private constructor(llm: LanguageModels, model: string, input: GenerateInput, private readonly signal: AbortSignal, scope: RequestScope | undefined) {
+  private constructor(engine: Pick<Engine, 'generate'>, model: string, input: GenerateInput, private readonly signal: AbortSignal, scope: RequestScope | undefined) {
     signal.addEventListener('abort', this.onAbort, { once: true });
     if (signal.aborted) this.controller.abort();
-    this.events = llm.generate(model, input, { signal: this.controller.signal, scope });
+    this.events = engine.generate(model, input, { signal: this.controller.signal, scope });
   }
 
   /** Waits for admission (the model's queue) and the first event; throws the engine's refusal. */
-  static async start(llm: LanguageModels, model: string, input: GenerateInput, signal: AbortSignal, scope?: RequestScope): Promise<GenerationStream> {
-    const stream = new GenerationStream(llm, model, input, signal, scope);
+  static async start(engine: Pick<Engine, 'generate'>, model: string, input: GenerateInput, signal: AbortSignal, scope?: RequestScope): Promise<GenerationStream> {
+    const stream = new GenerationStream(engine, model, input, signal, scope);
     try {
       const r = await stream.events.next();
       if (!r.done) stream.first = r.value;
@@ -109,11 +109,6 @@ export class GenerationStream {
   }
 }
 
-function service(ctx: HostContext): LanguageModels {
-  if (ctx.llm === undefined) throw new WeftError(ErrorCode.ModelNotFound, 'this node serves no language models');
-  return ctx.llm;
-}
-
 function usage(e: Extract<GenerateEvent, { type: 'done' }>) {
   return { promptTokens: e.promptTokens, completionTokens: e.completionTokens, finishReason: e.finishReason };
 }
@@ -125,7 +120,7 @@ export function llmHostOps(granted: Granted) {
   return {
     'generate-start': async (ctx: HostContext, p: GeneratePayload): Promise<HostAnswer> => {
       granted(ctx, p.model);
-      const stream = await GenerationStream.start(service(ctx), p.model, toGenerateInput(p.input, p.params), ctx.signal, ctx.scope);
+      const stream = await GenerationStream.start(ctx.engine, p.model, toGenerateInput(p.input, p.params), ctx.signal, ctx.scope);
       return { value: { tag: 'ok', val: ctx.handles.add(stream) } };
     },
     'next-chunk': async (ctx: HostContext, handle: number): Promise<HostAnswer> => {
@@ -151,7 +146,7 @@ export function llmHostOps(granted: Granted) {
     },
     generate: async (ctx: HostContext, p: GeneratePayload): Promise<HostAnswer> => {
       granted(ctx, p.model);
-      const stream = await GenerationStream.start(service(ctx), p.model, toGenerateInput(p.input, p.params), ctx.signal, ctx.scope);
+      const stream = await GenerationStream.start(ctx.engine, p.model, toGenerateInput(p.input, p.params), ctx.signal, ctx.scope);
       try {
         let text = '';
         for (let e = await stream.next(); e !== undefined; e = await stream.next()) {
@@ -165,7 +160,7 @@ export function llmHostOps(granted: Granted) {
     },
     embed: async (ctx: HostContext, p: { model: string; inputs: string[] }): Promise<HostAnswer> => {
       granted(ctx, p.model);
-      const { vectors } = await service(ctx).embed(p.model, p.inputs, { signal: ctx.signal, scope: ctx.scope });
+      const { vectors } = await ctx.engine.embed(p.model, p.inputs, { signal: ctx.signal, scope: ctx.scope });
       // jco lowers list<f32> from typed arrays.
       const lists = vectors.map((v) => Float32Array.from(v));
       return { value: { tag: 'ok', val: lists }, transfer: lists.map((l) => l.buffer as ArrayBuffer) };

@@ -2,7 +2,7 @@
 // imports it gives a component inside the worker, the operations it runs on the main thread
 // for them, and a check of an app against the node when the app is loaded.
 
-import type { LanguageModels, TensorModels } from '../../engine/index.js';
+import type { Engine } from '../../engine/index.js';
 import type { Manifest } from '../../bundle/index.js';
 import type { RequestScope } from '../../telemetry/index.js';
 import type { HandleTable } from './handles.js';
@@ -26,9 +26,8 @@ export interface GuestContext {
 export interface HostContext {
   app: string;
   grants: Grants;
-  manager: TensorModels;
-  /** The node's language models; undefined where the node was built without them. */
-  llm: LanguageModels | undefined;
+  /** The node's models, of every kind: the calls a grant lets through go here. */
+  engine: Engine;
   /** Aborted when the request ends (deadline, client gone, worker died, or done). */
   signal: AbortSignal;
   /** Objects this request holds between calls (LLM streams); closed when it ends. */
@@ -39,8 +38,7 @@ export interface HostContext {
 
 /** What an app is checked against at load: the models this node serves. */
 export interface NodeModels {
-  manager: TensorModels;
-  llm: LanguageModels | undefined;
+  engine: Pick<Engine, 'names'>;
 }
 
 export interface HostAnswer {
