@@ -99,14 +99,17 @@ export class ModelService implements Engine, EngineCatalog {
   }
 
   versions(name: string): number[] {
+    this.refuseKind(name, 'language');
     return this.tensors.versions(name);
   }
 
-  signature(name: string, version?: number): Promise<{ version: number; signature: ModelSignature; maxBatchSize: number }> {
+  async signature(name: string, version?: number): Promise<{ version: number; signature: ModelSignature; maxBatchSize: number }> {
+    this.refuseKind(name, 'language');
     return this.tensors.signature(name, version);
   }
 
-  infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult> {
+  async infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult> {
+    this.refuseKind(name, 'language');
     return this.tensors.infer(name, version, request);
   }
 
@@ -118,11 +121,13 @@ export class ModelService implements Engine, EngineCatalog {
     return this.language.stats();
   }
 
-  generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent> {
-    return this.language.generate(name, input, options);
+  async *generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent> {
+    this.refuseKind(name, 'tensor');
+    yield* this.language.generate(name, input, options);
   }
 
-  embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult> {
+  async embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult> {
+    this.refuseKind(name, 'tensor');
     return this.language.embed(name, inputs, options);
   }
 
@@ -130,6 +135,17 @@ export class ModelService implements Engine, EngineCatalog {
   async start(): Promise<void> {
     await this.tensors.loadEager();
     await this.language.start();
+  }
+
+  /** A call of one kind for a model of the other says which API the model answers instead. */
+  private refuseKind(name: string, kind: 'tensor' | 'language'): void {
+    const isLanguage = this.language.has(name);
+    if (kind === 'language' && isLanguage) {
+      throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is a language model: it answers the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings), not tensor inference`, { field: 'model_name' });
+    }
+    if (kind === 'tensor' && !isLanguage && this.tensors.names().includes(name)) {
+      throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is a tensor model: it answers KServe v2 inference (POST /v2/models/${name}/infer), not generation`, { field: 'model' });
+    }
   }
 
   /** Refuses what is queued and releases every model. */
