@@ -3,12 +3,12 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeTestModels } from '../../test/kit/models.js';
-import { OnnxBackend, type Tensor } from '../backends/index.js';
+import { OnnxBackend, type Backend, type Tensor } from '../backends/index.js';
 import { loadConfig } from '../config/index.js';
 import { ErrorCode } from '../errors.js';
 import { ModelManager } from './model-manager.js';
@@ -29,10 +29,10 @@ describe('ModelManager', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function manager(flags: Record<string, string>, budget = 1e9): ModelManager {
+  function manager(flags: Record<string, string>, budget = 1e9, backend: Backend = new OnnxBackend({ warn: () => {} })): ModelManager {
     const config = loadConfig({ flags: { models: dir, ...flags } });
     return new ModelManager(scanRepository(dir, config), {
-      backend: new OnnxBackend({ warn: () => {} }),
+      backend,
       memoryBudget: { cpu: budget, cuda: budget },
       log: quiet,
     });
@@ -66,6 +66,8 @@ describe('ModelManager', () => {
   });
 
   it('evicts idle models least recently used first to stay within the budget', async () => {
+    // Declared sizes (each file is 8 MB): what the loads measure would vary from run to run.
+    for (const name of ['big_a', 'big_b', 'big_c']) writeFileSync(join(dir, name, 'config.json'), JSON.stringify({ memory: '8MB' }));
     const m = manager({}, 20e6);
     const big = (name: string) =>
       m.infer(name, undefined, { inputs: { x: { datatype: 'FP32', shape: [1, 2_000_000], data: new Float32Array(2_000_000) } }, outputs: [] });
@@ -74,6 +76,45 @@ describe('ModelManager', () => {
     await big('big_a');
     await big('big_c');
     assert.deepEqual(['big_a', 'big_b', 'big_c'].map((n) => state(m, n)), ['ready', 'unloaded', 'ready']);
+    await m.shutdown();
+    for (const name of ['big_a', 'big_b', 'big_c']) rmSync(join(dir, name, 'config.json'));
+  });
+
+  it('counts what a load measured when it is more than the file, and makes room for it', async () => {
+    // Real sessions; only the figure the backend measured is scripted, as the hardware would report it.
+    const onnx = new OnnxBackend({ warn: () => {} });
+    const measured = new Map([['identity_int32', 300_000], ['identity_fp32', 10]]);
+    const backend: Backend = {
+      platform: onnx.platform,
+      describe: (path) => onnx.describe(path),
+      load: async (path, options) => {
+        const loaded = await onnx.load(path, options);
+        const name = [...measured.keys()].find((n) => path.includes(`/${n}/`));
+        return { signature: loaded.signature, device: loaded.device, measuredBytes: name === undefined ? undefined : measured.get(name), run: (i, o) => loaded.run(i, o), dispose: () => loaded.dispose() };
+      },
+    };
+    const m = manager({}, 400_000, backend);
+    const bytes = (name: string) => m.status().find((s) => s.name === name && s.state === 'ready')?.memoryBytes;
+    const ints = { INPUT0: { datatype: 'INT32' as const, shape: [1, 4], data: new Int32Array(4) } };
+    const floats = { INPUT0: { datatype: 'FP32' as const, shape: [1, 4], data: new Float32Array(4) } };
+    await m.infer('identity_fp32', undefined, { inputs: floats, outputs: [] });
+    assert.equal(bytes('identity_fp32'), 150, 'a measure below the file size leaves the file size counted');
+    await m.infer('identity_int32', undefined, { inputs: ints, outputs: [] });
+    assert.equal(bytes('identity_int32'), 300_000, 'the measure, not the 151 B file');
+    assert.equal(m.memory()[0]!.usedBytes, 300_150);
+    // Once measured, the next load counts it up front: the other model goes for it to fit.
+    measured.set('identity_int32', 399_900);
+    await m.unload('identity_int32');
+    await m.load('identity_int32');
+    assert.equal(bytes('identity_int32'), 399_900);
+    assert.ok(['unloading', 'unloaded'].includes(state(m, 'identity_fp32')), 'evicted to make room for what the other takes');
+    assert.equal(m.memory()[0]!.usedBytes, 399_900);
+    // A measure that can never fit says so, and where the figure comes from.
+    measured.set('identity_int32', 500_000);
+    await m.unload('identity_int32');
+    await m.load('identity_int32');
+    await m.unload('identity_int32');
+    await assert.rejects(m.load('identity_int32'), (e: { code?: string; message?: string }) => e.code === ErrorCode.MemoryBudgetExceeded && /needs 488\.3 KiB \(measured when it last loaded\)/.test(e.message ?? ''));
     await m.shutdown();
   });
 

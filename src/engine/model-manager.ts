@@ -25,7 +25,7 @@ export interface ModelVersionStatus {
   /** Why the model is unavailable, when it is. */
   reason: string | undefined;
   device: Device | undefined;
-  /** Bytes counted against the budget: the declared memory, else the file's size (per instance). */
+  /** Bytes counted against the budget: the declared memory, else the larger of the file's size and what loading it measured (all instances). */
   memoryBytes: number;
   /** Bytes measured at load (the backend's figure), when loaded and measured. */
   measuredBytes: number | undefined;
@@ -84,6 +84,8 @@ class ModelVersion {
   memoryBytes = 0;
   /** The model file's size, read once. */
   fileBytes: number | undefined;
+  /** What the backend measured the last time this version loaded (all instances); counted from then on unless memory is declared. */
+  learnedBytes: number | undefined;
   /** Why the file could not be read as a model without loading it (a PNG, say). */
   unreadable: string | undefined;
   refs = 0;
@@ -300,10 +302,21 @@ export class ModelManager implements TensorModels {
     m.maxBatchSize = batchable(signature) ? m.config.maxBatchSize : 0;
   }
 
-  /** Bytes the model is counted for before it is loaded: the declared memory, else the file's size, per instance. */
+  /**
+   * Bytes the model is counted for: the declared memory per instance; else the file's size per
+   * instance, or what its last load measured when that was more (weights unpacked, graph, arenas).
+   */
   private need(m: ModelVersion): number {
     m.fileBytes ??= statSync(m.path).size;
-    return (m.config.memory ?? m.fileBytes) * m.config.instances;
+    if (m.config.memory !== undefined) return m.config.memory * m.config.instances;
+    return Math.max(m.fileBytes * m.config.instances, m.learnedBytes ?? 0);
+  }
+
+  /** What `need` counts, in words. */
+  private counted(m: ModelVersion): string {
+    if (m.config.memory !== undefined) return `memory in its config.json${m.config.instances > 1 ? ` × ${m.config.instances} instances` : ''}`;
+    if ((m.learnedBytes ?? 0) > m.fileBytes! * m.config.instances) return 'measured when it last loaded';
+    return `its file size${m.config.instances > 1 ? ` × ${m.config.instances} instances` : ''}`;
   }
 
   /** Why the model can never load within its device's budget, if it cannot. */
@@ -311,7 +324,7 @@ export class ModelManager implements TensorModels {
     const need = this.need(m);
     const budget = this.options.memoryBudget[m.device];
     if (need <= budget) return undefined;
-    return `it needs ${formatBytes(need)} (${m.config.memory === undefined ? 'its file size' : 'memory in its config.json'}${m.config.instances > 1 ? ` × ${m.config.instances} instances` : ''}) but the ${m.device} memory budget is ${formatBytes(budget)} (--memory-budget)`;
+    return `it needs ${formatBytes(need)} (${this.counted(m)}) but the ${m.device} memory budget is ${formatBytes(budget)} (--memory-budget)`;
   }
 
   private statusOf(m: ModelVersion): ModelVersionStatus {
@@ -356,6 +369,7 @@ export class ModelManager implements TensorModels {
       this.used[m.device] += need;
       m.memoryBytes = need;
       m.loaded = loaded;
+      this.countMeasured(m, loaded.measuredBytes);
       this.setSignature(m, loaded.signature);
       m.scheduler = new DynamicBatchScheduler(loaded, {
         model: m.name,
@@ -371,11 +385,12 @@ export class ModelManager implements TensorModels {
       m.state = 'ready';
       m.lastUsed = ++this.useCounter;
       const ms = performance.now() - started;
-      this.options.log.info('model loaded', { model: m.name, version: m.version, device: m.device, ms: Math.round(ms), countedBytes: need, measuredBytes: loaded.measuredBytes });
+      this.options.log.info('model loaded', { model: m.name, version: m.version, device: m.device, ms: Math.round(ms), countedBytes: m.memoryBytes, measuredBytes: loaded.measuredBytes });
       this.options.observer?.modelLoaded(m.name, m.device, ms);
       if (m.refs === 0) this.armKeepAlive(m);
     } catch (err) {
-      this.used[m.device] -= need;
+      this.used[m.device] -= m.memoryBytes || need;
+      m.memoryBytes = 0;
       m.state = 'unavailable';
       m.reason = `load failed: ${(err as Error).message}`;
       throw new WeftError(ErrorCode.ModelLoadFailed, `model '${m.name}' version ${m.version} failed to load: ${(err as Error).message}`, {
@@ -412,6 +427,23 @@ export class ModelManager implements TensorModels {
     this.reserveOn(m.name, m.device, need, m);
   }
 
+  /**
+   * A load measured more than the model was counted for: from now on it counts what it takes.
+   * Idle models make room for the difference; where none can, the model stays (it is in memory
+   * already) and the budget is over until something is released, which the log says.
+   */
+  private countMeasured(m: ModelVersion, measured: number | undefined): void {
+    if (m.config.memory !== undefined || measured === undefined) return;
+    m.learnedBytes = measured;
+    const grown = this.need(m) - m.memoryBytes;
+    if (grown <= 0) return;
+    if (!this.makeRoom(m.device, grown, m)) {
+      this.options.log.warn('model takes more memory than the budget has room for', { model: m.name, version: m.version, device: m.device, countedBytes: m.memoryBytes + grown, budgetBytes: this.options.memoryBudget[m.device], usedBytes: this.used[m.device] });
+    }
+    this.used[m.device] += grown;
+    m.memoryBytes += grown;
+  }
+
   private reserveOn(name: string, device: Device, need: number, self: ModelVersion | Resident): void {
     const budget = this.options.memoryBudget[device];
     if (need > budget) {
@@ -419,7 +451,19 @@ export class ModelManager implements TensorModels {
       const why = 'scheduler' in self ? this.neverFits(self) : undefined;
       throw new WeftError(ErrorCode.MemoryBudgetExceeded, `model '${name}' can never load here: ${why ?? `it needs ${formatBytes(need)} but the ${device} memory budget is ${formatBytes(budget)} (--memory-budget)`}`);
     }
-    // Idle models of every kind on this device, least recently used first.
+    if (!this.makeRoom(device, need, self)) {
+      throw new WeftError(
+        ErrorCode.MemoryBudgetExceeded,
+        `model '${name}' needs ${need} bytes; ${this.used[device]} of the ${device} budget of ${budget} are held by models in use`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    this.used[device] += need;
+  }
+
+  /** Evicts idle models of every kind on `device`, least recently used first, until `need` more bytes fit; false when they cannot. */
+  private makeRoom(device: Device, need: number, self: ModelVersion | Resident): boolean {
+    const budget = this.options.memoryBudget[device];
     const idle: Array<{ lastUsed: number; evict: () => void; name: string }> = [
       ...this.names()
         .flatMap((n) => [...this.versionsOf(n).values()])
@@ -431,19 +475,13 @@ export class ModelManager implements TensorModels {
     ].sort((a, b) => a.lastUsed - b.lastUsed);
     while (this.used[device] + need > budget) {
       const victim = idle.shift();
-      if (victim === undefined) {
-        throw new WeftError(
-          ErrorCode.MemoryBudgetExceeded,
-          `model '${name}' needs ${need} bytes; ${this.used[device]} of the ${device} budget of ${budget} are held by models in use`,
-          { retryAfterSeconds: 1 },
-        );
-      }
+      if (victim === undefined) return false;
       this.options.log.info('model evicted', { model: victim.name, reason: 'memory budget' });
       this.options.observer?.modelUnloaded(victim.name, 'memory budget');
       // Synchronous for the budget: a victim's bytes are back before the next one is picked.
       victim.evict();
     }
-    this.used[device] += need;
+    return true;
   }
 
   private armKeepAlive(m: ModelVersion): void {

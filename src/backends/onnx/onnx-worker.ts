@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadOptions, Tensor } from '../types.js';
 import { openSession, runSession } from './session.js';
+import { warmUpRuntime } from './warm-up.js';
 import type { FromModelWorker, ToModelWorker } from './protocol.js';
 
 const port = parentPort!;
@@ -25,7 +26,9 @@ function send(message: FromModelWorker, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
-  // The weights, graph and arenas ONNX Runtime allocates show as RSS growth while it opens.
+  // The weights, graph and arenas ONNX Runtime allocates show as RSS growth while it opens; the
+  // runtime's own start-up is paid first, so the first model loaded is not charged for it.
+  await warmUpRuntime();
   const before = process.memoryUsage.rss();
   const { session, signature, device, warning } = await openSession(path, options);
   send({ kind: 'loaded', signature, device, warning, sessionBytes: Math.max(0, process.memoryUsage.rss() - before) });
