@@ -11,6 +11,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getLlama, LlamaChat, resolveChatWrapper, type LlamaContext } from 'node-llama-cpp';
+import { percentile } from '../src/bench/index.js';
 import { startWeft } from '../test/kit/weft-process.js';
 import { writeTinyGguf } from '../test/kit/tiny-gguf.js';
 
@@ -49,9 +50,9 @@ async function measure(concurrency: number, stream: Stream): Promise<Sample> {
   return { tokensPerSecond: tokens / seconds, ttftMs: results.reduce((s, r) => s + r.ttftMs, 0) / results.length };
 }
 
+/** The median by nearest rank: the one percentile function, weft bench's and telemetry's. */
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+  return percentile([...xs].sort((a, b) => a - b), 50);
 }
 
 /**

@@ -257,8 +257,9 @@ same command to reproduce; numbers from another machine will differ.
 
 A closed loop: C workers each send one request, wait for its response, check it and send the
 next, over keep-alive connections (one per worker, Node's \`http.Agent\`). The load generator
-(\`bench/load.ts\`) is a separate process from every server; each step starts a fresh one. Each
-step warms up for ${info.warmupMs / 1000} s, then measures for ${info.measureMs / 1000} s; only requests that finish inside the
+is \`weft bench\`'s (\`runLoad\` in \`src/bench/runner.ts\`), run by \`bench/load.ts\` with this
+benchmark's calls in a separate process from every server; each step starts a fresh one. Each
+step warms up for ${info.warmupMs / 1000} s (a step of its own, discarded), then measures for ${info.measureMs / 1000} s; only requests that finish inside the
 window count. Every response is checked: HTTP 200, output shape [1,40,6625], and each of the 40
 rows a softmax summing to 1 (JSON responses are parsed in full, as a client must). Failures are
 counted in "errors". Latencies are nearest-rank percentiles. "mean batch" is the mean of the

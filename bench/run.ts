@@ -6,7 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.js';
-import { machineBusyMs, type StepResult } from './measure.js';
+import { machineBusyMs } from '../src/bench/index.js';
+import type { StepResult } from './measure.js';
 import { consoleTable, fixed, resultsMarkdown, type Row } from './report.js';
 import { startPlainServer, startWeftServer, type RunningServer } from './servers.js';
 import { CONCURRENCIES, VARIANTS, type Variant } from './variants.js';
@@ -37,9 +38,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function waitForQuiet(): Promise<void> {
   const deadline = performance.now() + QUIET_WAIT_MS;
   while (performance.now() < deadline) {
-    const before = machineBusyMs();
+    // Linux only (/proc/stat), as every server figure of this benchmark is.
+    const before = machineBusyMs()!;
     await sleep(1_000);
-    if (machineBusyMs() - before < QUIET_CORES * 1_000) return;
+    if (machineBusyMs()! - before < QUIET_CORES * 1_000) return;
   }
   console.warn(`the machine stayed busy for ${QUIET_WAIT_MS / 1000} s; measuring anyway`);
 }

@@ -20,6 +20,7 @@ const { openAppFolder } = (await import(dist('bundle/index.js'))) as typeof impo
 const { loadConfig } = (await import(dist('config/index.js'))) as typeof import('../src/config/index.js');
 const { startNode } = (await import(dist('node.js'))) as typeof import('../src/node.js');
 const { createLogger } = (await import(dist('telemetry/index.js'))) as typeof import('../src/telemetry/index.js');
+const { percentile } = (await import(dist('bench/index.js'))) as typeof import('../src/bench/index.js');
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-sandbox-'));
 const quiet = createLogger('error', () => {});
@@ -29,9 +30,10 @@ const record = (what: string, value: string) => {
   console.log(`${what}: ${value}`);
 };
 
+/** Nearest-rank percentiles: the one percentile function, weft bench's and telemetry's. */
 function stats(samples: number[]): { mean: number; p50: number; p95: number } {
   const s = [...samples].sort((a, b) => a - b);
-  return { mean: s.reduce((a, b) => a + b, 0) / s.length, p50: s[Math.floor(s.length / 2)]!, p95: s[Math.floor(s.length * 0.95)]! };
+  return { mean: s.reduce((a, b) => a + b, 0) / s.length, p50: percentile(s, 50), p95: percentile(s, 95) };
 }
 
 async function time(n: number, fn: () => Promise<unknown>): Promise<number[]> {

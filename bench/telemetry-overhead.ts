@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { percentile } from '../src/bench/index.js';
 import { binaryInferRequest, float32Bytes } from '../test/kit/binary.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
@@ -108,7 +109,8 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 sink.close();
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+// The median by nearest rank: the one percentile function, weft bench's and telemetry's.
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
 const base = results[BASE]!;
 const baseCpu = median(base.map((r) => r.cpuPerReq));
 const baseRate = mean(base.map((r) => r.rate));

@@ -1,6 +1,6 @@
 // Load generation and reporting behind `weft bench`.
 export { runBench } from './bench.js';
-export { runStep } from './runner.js';
+export { runLoad, runStep } from './runner.js';
 export { createWorkload, decodeInferResponse } from './workloads.js';
 export { machineBusyMs } from './cpu.js';
 export { Protocols } from './workloads.js';
@@ -9,6 +9,6 @@ export { renderSvg, writePlot } from './plot.js';
 export { summarize, percentile } from './stats.js';
 export type { BenchOptions } from './bench.js';
 export type { BenchReport } from './report.js';
-export type { StepPlan, StepResult } from './runner.js';
+export type { Send, StepPlan, StepResult } from './runner.js';
 export type { CpuUsage } from './cpu.js';
 export type { Outcome, Protocol, ResponseOutput, Workload, WorkloadOptions } from './workloads.js';

@@ -103,9 +103,12 @@ class Recorder {
   }
 }
 
-async function sendOne(workload: Workload, pool: Pool, timeoutMs: number): Promise<Outcome> {
+/** Sends one request of the load; a throw is a failed request, not a failed step. */
+export type Send = (signal: AbortSignal) => Promise<Outcome>;
+
+async function sendOne(send: Send, timeoutMs: number): Promise<Outcome> {
   try {
-    return await workload.send(pool, AbortSignal.timeout(timeoutMs));
+    return await send(AbortSignal.timeout(timeoutMs));
   } catch (err) {
     const name = (err as Error).name;
     return { ok: false, error: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'connection', detail: (err as Error).message };
@@ -117,7 +120,7 @@ export interface Progress {
   (fraction: number): void;
 }
 
-async function closedLoop(pool: Pool, workload: Workload, plan: StepPlan, label: string, progress: Progress): Promise<StepResult> {
+async function closedLoop(send: Send, plan: StepPlan, label: string, progress: Progress): Promise<StepResult> {
   const recorder = new Recorder();
   const cpuFrom = cpuSnapshot(plan.serverPid);
   const start = performance.now();
@@ -135,7 +138,7 @@ async function closedLoop(pool: Pool, workload: Workload, plan: StepPlan, label:
   const client = async () => {
     while (!done()) {
       const sent = performance.now();
-      const outcome = await sendOne(workload, pool, plan.timeoutMs);
+      const outcome = await sendOne(send, plan.timeoutMs);
       const finished = performance.now();
       if (finished <= measureUntil && !done()) {
         recorder.record(outcome, finished - sent);
@@ -158,7 +161,7 @@ function poissonGapMs(rate: number, random: () => number): number {
   return (-Math.log(1 - random()) / rate) * 1000;
 }
 
-async function openLoop(pool: Pool, workload: Workload, plan: StepPlan, label: string, progress: Progress, random: () => number): Promise<StepResult> {
+async function openLoop(send: Send, plan: StepPlan, label: string, progress: Progress, random: () => number): Promise<StepResult> {
   const rate = plan.rate!;
   const recorder = new Recorder();
   const cpuFrom = cpuSnapshot(plan.serverPid);
@@ -184,7 +187,7 @@ async function openLoop(pool: Pool, workload: Workload, plan: StepPlan, label: s
     inflight++;
     const arrival = intended;
     pending.push(
-      sendOne(workload, pool, plan.timeoutMs).then((outcome) => {
+      sendOne(send, plan.timeoutMs).then((outcome) => {
         inflight--;
         recorder.record(outcome, performance.now() - arrival);
       }),
@@ -208,7 +211,13 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export function runStep(pool: Pool, workload: Workload, plan: StepPlan, progress: Progress = () => {}, seed = 1): Promise<StepResult> {
+/** One step of any load: `send` makes one request (a workload's over a pool, or a benchmark's own call). */
+export function runLoad(send: Send, plan: StepPlan, progress: Progress = () => {}, seed = 1): Promise<StepResult> {
   const label = plan.mode === 'closed' ? `concurrency ${plan.concurrency}` : `rate ${plan.rate}/s`;
-  return plan.mode === 'closed' ? closedLoop(pool, workload, plan, label, progress) : openLoop(pool, workload, plan, label, progress, seededRandom(seed));
+  return plan.mode === 'closed' ? closedLoop(send, plan, label, progress) : openLoop(send, plan, label, progress, seededRandom(seed));
+}
+
+/** One step of a protocol workload over `pool`. */
+export function runStep(pool: Pool, workload: Workload, plan: StepPlan, progress: Progress = () => {}, seed = 1): Promise<StepResult> {
+  return runLoad((signal) => workload.send(pool, signal), plan, progress, seed);
 }
