@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import asc from 'assemblyscript/asc';
 import { ErrorCode, WeftError } from '../errors.js';
 import { componentize, type ExtraWorld } from './component.js';
 import { PACKAGE_ROOT } from './paths.js';
@@ -33,6 +32,8 @@ export async function compileAssemblyScript(entry: string, baseDir = dirname(ent
   const packages = packagesDir();
   let binary: Uint8Array | undefined;
   try {
+    // The compiler loads when something is compiled, not with every `weft` command (it is most of their start-up).
+    const { default: asc } = await import('assemblyscript/asc');
     const { error, stderr } = await asc.main(
       [
         relative(base, resolve(base, entry)).replaceAll('\\', '/'),

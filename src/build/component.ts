@@ -4,7 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { componentEmbed, componentNew, componentWit } from '@bytecodealliance/jco-transpile/wasm-tools';
+// wasm-tools (a large wasm module) loads when a component is built or inspected, not with every `weft` command.
+const wasmTools = () => import('@bytecodealliance/jco-transpile/wasm-tools');
 import { renameExports } from '../sandbox/index.js';
 import { PACKAGE_ROOT } from './paths.js';
 
@@ -30,6 +31,7 @@ export interface ExtraWorld {
 
 /** Wraps a core module that follows the weft:app canonical ABI (the AssemblyScript SDK's) into a component. */
 export async function componentize(core: Uint8Array, extra?: ExtraWorld): Promise<Uint8Array> {
+  const { componentEmbed, componentNew } = await wasmTools();
   const embedded = await componentEmbed({
     binary: renameExports(core, EXPORTS),
     witSource: witSource() + (extra?.wit ?? ''),
@@ -46,6 +48,7 @@ export interface ComponentWorld {
 
 /** What a component imports and exports, from its WIT. */
 export async function componentWorld(bytes: Uint8Array): Promise<ComponentWorld> {
+  const { componentWit } = await wasmTools();
   const wit = await componentWit(bytes);
   const names = (kind: string) => [...wit.matchAll(new RegExp(`^\\s*${kind}\\s+([^\\s;{]+);`, 'gm'))].map((m) => m[1]!.trim());
   return { imports: names('import'), exports: names('export') };
