@@ -121,9 +121,18 @@ export class ModelService implements Engine, EngineCatalog {
     return this.language.stats();
   }
 
-  async *generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent> {
-    this.refuseKind(name, 'tensor');
-    yield* this.language.generate(name, input, options);
+  generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent> {
+    try {
+      this.refuseKind(name, 'tensor');
+    } catch (err) {
+      // As every refusal of a generation: from the first next(), before any event.
+      // eslint-disable-next-line require-yield -- a generator that only refuses
+      return (async function* refused(): AsyncGenerator<GenerateEvent> {
+        throw err;
+      })();
+    }
+    // The runner's own generator, not one wrapped around it: no extra hop per token.
+    return this.language.generate(name, input, options);
   }
 
   async embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult> {
