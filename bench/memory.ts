@@ -7,7 +7,7 @@
 // the node's own /metrics give V8's heap in use and its external memory (ArrayBuffers), so what
 // is left is native (onnxruntime's arenas, the allocator).
 //
-//   node --import tsx bench/memory.ts [--minutes 10] [--window 30]
+//   node --import tsx bench/memory.ts [--minutes 10] [--window 30] [-- <extra weft serve flags>]
 // Results: bench/MEMORY.md.
 
 import http from 'node:http';
@@ -44,10 +44,10 @@ function slope(points: Array<[number, number]>): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, window: { type: 'string', default: '30' } } });
+  const { values, positionals: serveFlags } = parseArgs({ allowPositionals: true, options: { minutes: { type: 'string', default: '10' }, window: { type: 'string', default: '30' } } });
   const windowMs = Number(values.window) * 1000;
   const windows = Math.max(2, Math.round((Number(values.minutes) * 60_000) / windowMs));
-  const weft = await startWeft([]);
+  const weft = await startWeft(serveFlags);
   const pid = weft.proc.pid!;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const png = (await renderText(['Weft reads this line', 'and this one, 12345'])).png;
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const errors = loaded.reduce((n, r) => n + r.ocr!.errors + r.kserve!.errors, 0);
   const machine = describeMachine();
   console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, ${machine.kernel}; Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`);
-  console.log(`Soak: ${windows} windows of ${values.window} s; OCR app (C = 2) and KServe binary ppocr-cls (C = 2) at once\n`);
+  console.log(`Soak: ${windows} windows of ${values.window} s; OCR app (C = 2) and KServe binary ppocr-cls (C = 2) at once; weft serve flags: ${serveFlags.join(' ') || '(defaults)'}\n`);
   console.log('| minute | RSS MiB | V8 heap used MiB | external MiB | OCR req/s | OCR p99 ms | ppocr-cls req/s | ppocr-cls p99 ms | errors |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
