@@ -81,6 +81,7 @@ export interface EngineCatalog {
 /** Tensor models (ONNX): validated, queued, batched inference. ModelManager's part of the engine. */
 export interface TensorModels extends ModelLifecycle {
   readonly platform: string;
+  has(name: string): boolean;
   versions(name: string): number[];
   status(): ModelVersionStatus[];
   memory(): Array<{ device: Device; usedBytes: number; budgetBytes: number }>;

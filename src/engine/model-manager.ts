@@ -154,6 +154,10 @@ export class ModelManager implements TensorModels {
     return [...this.models.keys()].sort();
   }
 
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
   /** Versions of a model, ascending. */
   versions(name: string): number[] {
     return [...this.versionsOf(name).keys()];

@@ -55,7 +55,7 @@ export class ModelService implements Engine, EngineCatalog {
   }
 
   has(name: string): boolean {
-    return this.language.has(name) || this.tensors.names().includes(name);
+    return this.language.has(name) || this.tensors.has(name);
   }
 
   /** Adds models at run time (an app deployed), each to the runner of its kind; a name already served is refused. */
@@ -152,7 +152,7 @@ export class ModelService implements Engine, EngineCatalog {
     if (kind === 'language' && isLanguage) {
       throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is a language model: it answers the OpenAI API (/v1/chat/completions, /v1/completions, /v1/embeddings), not tensor inference`, { field: 'model_name' });
     }
-    if (kind === 'tensor' && !isLanguage && this.tensors.names().includes(name)) {
+    if (kind === 'tensor' && !isLanguage && this.tensors.has(name)) {
       throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is a tensor model: it answers KServe v2 inference (POST /v2/models/${name}/infer), not generation`, { field: 'model' });
     }
   }
