@@ -5,7 +5,7 @@
 // one budget, lifecycle vocabulary and admission queue; callers never see them.
 
 import type { Device, EmbedResult, GenerateEvent, GenerateInput, ModelSignature } from '../backends/index.js';
-import type { InferRequest, InferResult, ModelState, ModelVersionStatus } from './model-manager.js';
+import type { InferRequest, InferResult, ModelVersionStatus } from './model-manager.js';
 import type { LlmCallOptions, LlmModelInfo } from './llm-service.js';
 import type { LlmModelStats } from './llm-stats.js';
 import type { ModelDefinition } from './repository.js';
@@ -19,25 +19,12 @@ export interface ModelLifecycle {
   unload(name: string): Promise<void>;
 }
 
-/** One model version of any kind, as the engine reports it: the repository index, gauges, the dashboard, the fleet's inventory. */
-export interface ModelStatus {
-  name: string;
-  version: number;
-  kind: 'tensor' | 'language';
-  state: ModelState;
-  /** Why the model is unavailable, when it is. */
-  reason: string | undefined;
-  /** Where it runs once loaded; undefined while not loaded, and for upstreams. */
-  device: Device | undefined;
-  /** Bytes held in the node's budget (a language model: weights + KV cache); 0 when not loaded. */
-  memoryBytes: number;
-  /** Bytes measured at load, where the backend measures them. */
-  measuredBytes: number | undefined;
-  /** With adaptive batching, loaded: the batch size the batcher chose and why. */
-  batching?: string;
-  inflight: number;
-  queued: number;
-}
+/**
+ * One model version of any kind, as the engine reports it: the repository index, gauges, the
+ * dashboard, the fleet's inventory. A language model's `memoryBytes` is its weights + KV cache;
+ * it has no `measuredBytes`, and no `device` while unloaded or when it is an upstream.
+ */
+export type ModelStatus = ModelVersionStatus & { kind: 'tensor' | 'language' };
 
 /** Everything a caller may ask of the models of a node, whatever their kind. */
 export interface Engine {
