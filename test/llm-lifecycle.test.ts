@@ -103,6 +103,21 @@ describe('a language model in the node memory budget', () => {
     assert.equal((await fetch(`${url}/v2/repository/models/tiny/load`, { method: 'POST', headers: admin })).status, 200);
   });
 
+  it('answers KServe readiness for the language model, and a tensor call to it with the API it answers', async () => {
+    const ready = await fetch(`${url}/v2/models/tiny/ready`, { headers: admin });
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { name: 'tiny', ready: true });
+    const infer = await fetch(`${url}/v2/models/tiny/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...admin },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+    });
+    assert.equal(infer.status, 404);
+    const body = (await infer.json()) as { code: string; error: string };
+    assert.equal(body.code, 'MODEL_NOT_FOUND');
+    assert.match(body.error, /'tiny' is a language model: it answers the OpenAI API/);
+  });
+
   it('is evicted for an ONNX model when the budget needs room, and reloads on its next request', async () => {
     assert.equal((await complete()).choices.length, 1);
     assert.equal(await stateOf('tiny'), 'READY');
