@@ -83,7 +83,7 @@ describe('ModelManager', () => {
   it('counts what a load measured when it is more than the file, and makes room for it', async () => {
     // Real sessions; only the figure the backend measured is scripted, as the hardware would report it.
     const onnx = new OnnxBackend({ warn: () => {} });
-    const measured = new Map([['identity_int32', 300_000], ['identity_fp32', 10]]);
+    const measured = new Map([['identity_int32', 3_000_000], ['identity_fp32', 500_000]]);
     const backend: Backend = {
       platform: onnx.platform,
       describe: (path) => onnx.describe(path),
@@ -93,28 +93,34 @@ describe('ModelManager', () => {
         return { signature: loaded.signature, device: loaded.device, measuredBytes: name === undefined ? undefined : measured.get(name), run: (i, o) => loaded.run(i, o), dispose: () => loaded.dispose() };
       },
     };
-    const m = manager({}, 400_000, backend);
+    const m = manager({}, 4_000_000, backend);
     const bytes = (name: string) => m.status().find((s) => s.name === name && s.state === 'ready')?.memoryBytes;
     const ints = { INPUT0: { datatype: 'INT32' as const, shape: [1, 4], data: new Int32Array(4) } };
     const floats = { INPUT0: { datatype: 'FP32' as const, shape: [1, 4], data: new Float32Array(4) } };
     await m.infer('identity_fp32', undefined, { inputs: floats, outputs: [] });
-    assert.equal(bytes('identity_fp32'), 150, 'a measure below the file size leaves the file size counted');
+    assert.equal(bytes('identity_fp32'), 150, 'a measure under 1 MiB is the allocator, not the model: the file size counts');
     await m.infer('identity_int32', undefined, { inputs: ints, outputs: [] });
-    assert.equal(bytes('identity_int32'), 300_000, 'the measure, not the 151 B file');
-    assert.equal(m.memory()[0]!.usedBytes, 300_150);
+    assert.equal(bytes('identity_int32'), 3_000_000, 'the measure, not the 151 B file');
+    assert.equal(m.memory()[0]!.usedBytes, 3_000_150);
     // Once measured, the next load counts it up front: the other model goes for it to fit.
-    measured.set('identity_int32', 399_900);
+    measured.set('identity_int32', 3_999_900);
     await m.unload('identity_int32');
     await m.load('identity_int32');
-    assert.equal(bytes('identity_int32'), 399_900);
+    assert.equal(bytes('identity_int32'), 3_999_900);
     assert.ok(['unloading', 'unloaded'].includes(state(m, 'identity_fp32')), 'evicted to make room for what the other takes');
-    assert.equal(m.memory()[0]!.usedBytes, 399_900);
+    assert.equal(m.memory()[0]!.usedBytes, 3_999_900);
+    // A later load that measures less gives the difference back.
+    measured.set('identity_int32', 2_000_000);
+    await m.unload('identity_int32');
+    await m.load('identity_int32');
+    assert.equal(bytes('identity_int32'), 2_000_000);
+    assert.equal(m.memory()[0]!.usedBytes, 2_000_000);
     // A measure that can never fit says so, and where the figure comes from.
-    measured.set('identity_int32', 500_000);
+    measured.set('identity_int32', 5_000_000);
     await m.unload('identity_int32');
     await m.load('identity_int32');
     await m.unload('identity_int32');
-    await assert.rejects(m.load('identity_int32'), (e: { code?: string; message?: string }) => e.code === ErrorCode.MemoryBudgetExceeded && /needs 488\.3 KiB \(measured when it last loaded\)/.test(e.message ?? ''));
+    await assert.rejects(m.load('identity_int32'), (e: { code?: string; message?: string }) => e.code === ErrorCode.MemoryBudgetExceeded && /needs 4\.8 MiB \(measured when it last loaded\)/.test(e.message ?? ''));
     await m.shutdown();
   });
 

@@ -432,16 +432,17 @@ export class ModelManager implements TensorModels {
   }
 
   /**
-   * A load measured more than the model was counted for: from now on it counts what it takes.
-   * Idle models make room for the difference; where none can, the model stays (it is in memory
-   * already) and the budget is over until something is released, which the log says.
+   * A load measured what the model takes: from now on it counts that (never less than its file).
+   * Less than reserved gives the difference back; more makes room by evicting idle models, and
+   * where none can go, the model stays (it is in memory already) and the budget is over until
+   * something is released, which the log says.
    */
   private countMeasured(m: ModelVersion, measured: number | undefined): void {
     if (m.config.memory !== undefined || measured === undefined) return;
-    m.learnedBytes = measured;
+    m.learnedBytes = measured >= MEASURE_FLOOR_BYTES ? measured : undefined;
     const grown = this.need(m) - m.memoryBytes;
-    if (grown <= 0) return;
-    if (!this.makeRoom(m.device, grown, m)) {
+    if (grown === 0) return;
+    if (grown > 0 && !this.makeRoom(m.device, grown, m)) {
       this.options.log.warn('model takes more memory than the budget has room for', { model: m.name, version: m.version, device: m.device, countedBytes: m.memoryBytes + grown, budgetBytes: this.options.memoryBudget[m.device], usedBytes: this.used[m.device] });
     }
     this.used[m.device] += grown;
@@ -526,6 +527,12 @@ export class ModelManager implements TensorModels {
     return m.releasing;
   }
 }
+
+/**
+ * Below this, a load's RSS growth is the allocator's own step (measured here: 0 to 256 KiB for
+ * models of 150 bytes), not the model: the file's size stays what it counts.
+ */
+const MEASURE_FLOOR_BYTES = 2 ** 20;
 
 /** Dynamic batching applies when every input and output has a dynamic first dimension. */
 function batchable(signature: ModelSignature): boolean {
