@@ -144,6 +144,13 @@ describe('model repository node', () => {
 
     assert.equal((await postJson(`${weft.url}/v2/repository/models/affine/load`, {})).status, 200);
     assert.equal((await postJson(`${weft.url}/v2/models/affine/infer`, x)).status, 200);
+    // The index's optional body is read as every other JSON body: a clear 400, nesting bounded.
+    const bad = await fetch(`${weft.url}/v2/repository/index`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"ready": tru' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { code: string }).code, 'INVALID_JSON');
+    const deep = await fetch(`${weft.url}/v2/repository/index`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '['.repeat(5000) });
+    assert.equal(((await deep.json()) as { code: string }).code, 'JSON_TOO_DEEP');
+    assert.equal((await fetch(`${weft.url}/v2/repository/index`, { method: 'POST' })).status, 200, 'an empty body lists every model');
     const readyOnly = await postJson(`${weft.url}/v2/repository/index`, { ready: true });
     assert.ok(readyOnly.body.every((e: { state: string }) => e.state === 'READY'));
     assert.equal((await postJson(`${weft.url}/v2/repository/models/nope/load`, {})).status, 404);

@@ -1,5 +1,6 @@
-// Reads a JSON request body for the routes that take one (admin, fleet, OpenAI, KServe), so a
-// body that is not JSON is one error everywhere: 400 INVALID_JSON with the parser's reason. Its
+// Reads a JSON request body for the routes that take one (admin, fleet, OpenAI, KServe, and the
+// JSON header of a binary KServe body), so a body that is not JSON is one error everywhere: 400
+// INVALID_JSON with the parser's reason and where it failed. Its
 // nesting is bounded before it is parsed: code that walks a parsed body (tensor data, JSON
 // schemas) recurses, and 4,000 levels of `[` would otherwise overflow the stack (a 500).
 import type { Context, MiddlewareHandler } from 'hono';
@@ -39,12 +40,31 @@ export function checkJsonDepth(text: string, max = MAX_JSON_DEPTH): void {
   }
 }
 
-export async function readJsonBody(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  checkJsonDepth(text, jsonDepthOf(c));
+/** Parses request JSON within the nesting bound: INVALID_JSON (with the line and column) or JSON_TOO_DEEP. */
+export function parseJsonText(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  checkJsonDepth(text, maxDepth);
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new WeftError(ErrorCode.InvalidJson, `the request body is not JSON: ${(err as Error).message}`, { cause: err });
+    throw new WeftError(ErrorCode.InvalidJson, `the request is not valid JSON: ${whereParsingFailed(err, text)}`, { cause: err });
   }
+}
+
+// V8 reports a character offset ("at position 42") for most errors; a line and column are easier
+// to find in a pretty-printed body, so they are added when V8 has not already given them.
+function whereParsingFailed(err: unknown, text: string): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position === undefined || message.includes('(line')) return message;
+  const before = text.slice(0, Number(position));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message} (line ${line} column ${column})`;
+}
+
+/** The request's JSON body; with `allowEmpty`, undefined for a blank one. */
+export async function readJsonBody(c: Context, options: { allowEmpty?: boolean } = {}): Promise<unknown> {
+  const text = await c.req.text();
+  if (options.allowEmpty && text.trim() === '') return undefined;
+  return parseJsonText(text, jsonDepthOf(c));
 }

@@ -6,7 +6,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import { Datatypes, elementCount, type Datatype, type Tensor, type TensorData } from '../../backends/index.js';
 import { fromJsonValues, type ElementSite } from './datatypes.js';
 import { dataFromBytes, elementSize } from '../../backends/index.js';
-import { checkJsonDepth, MAX_JSON_DEPTH } from '../json-body.js';
+import { MAX_JSON_DEPTH, parseJsonText } from '../json-body.js';
 
 export interface DecodedInput {
   name: string;
@@ -84,24 +84,7 @@ function parseJson(bytes: Uint8Array, maxDepth: number): unknown {
   } catch (err) {
     throw new WeftError(ErrorCode.InvalidJson, 'the request JSON is not valid UTF-8', { cause: err });
   }
-  checkJsonDepth(text, maxDepth);
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new WeftError(ErrorCode.InvalidJson, `the request is not valid JSON: ${whereParsingFailed(err, text)}`, { cause: err });
-  }
-}
-
-// V8 reports a character offset ("at position 42") for most errors; a line and column are easier
-// to find in a pretty-printed body, so they are added when V8 has not already given them.
-function whereParsingFailed(err: unknown, text: string): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const position = /at position (\d+)/.exec(message)?.[1];
-  if (position === undefined || message.includes('(line')) return message;
-  const before = text.slice(0, Number(position));
-  const line = before.split('\n').length;
-  const column = before.length - before.lastIndexOf('\n');
-  return `${message} (line ${line} column ${column})`;
+  return parseJsonText(text, maxDepth);
 }
 
 interface BinaryCursor {

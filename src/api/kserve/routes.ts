@@ -8,7 +8,7 @@ import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, ServerMetadata } from './wire.js';
 import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from './service.js';
-import { jsonDepthOf } from '../json-body.js';
+import { jsonDepthOf, readJsonBody } from '../json-body.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 
@@ -104,17 +104,9 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
   app.post('/v2/models/:name/versions/:version/infer', infer);
 
   app.post('/v2/repository/index', async (c) => {
-    const text = await c.req.text();
-    let readyOnly = false;
-    if (text.trim() !== '') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        throw new WeftError(ErrorCode.InvalidJson, `request body is not valid JSON: ${(err as Error).message}`, { cause: err });
-      }
-      readyOnly = typeof parsed === 'object' && parsed !== null && (parsed as { ready?: unknown }).ready === true;
-    }
+    // The protocol's body is optional: `{"ready": true}` lists only ready models.
+    const parsed = await readJsonBody(c, { allowEmpty: true });
+    const readyOnly = typeof parsed === 'object' && parsed !== null && (parsed as { ready?: unknown }).ready === true;
     return c.json(repositoryIndex(engine, readyOnly));
   });
   app.post('/v2/repository/models/:name/load', async (c) => {
