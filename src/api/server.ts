@@ -19,7 +19,7 @@ import { authMiddleware, keyRoutes, principalOf, type KeyStore, type TenantLimit
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
-import { jsonDepthLimit, MAX_JSON_DEPTH } from './json-body.js';
+import { jsonDepthLimit, MAX_JSON_DEPTH } from '../http/index.js';
 import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';

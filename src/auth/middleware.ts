@@ -10,7 +10,7 @@ import { ErrorCode, WeftError } from '../errors.js';
 import type { KeyStore, Principal } from './keys.js';
 import type { TenantLimits } from './limits.js';
 import { allows } from './scopes.js';
-import { readJsonBody } from '../api/json-body.js';
+import { readJsonBody } from '../http/index.js';
 
 /** What a route needs: `open` (no key), a scope, `key` (any valid key), or the OpenAI body's model. */
 type Need = { kind: 'open' } | { kind: 'key' } | { kind: 'scope'; scope: string; infer: boolean } | { kind: 'body-model' };

@@ -4,7 +4,7 @@
 
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
-import { readJsonBody } from '../api/json-body.js';
+import { readJsonBody } from '../http/index.js';
 import { LIMIT_FIELDS, type KeyStore, type NewKey } from './keys.js';
 
 function newKeyOf(body: unknown): NewKey {

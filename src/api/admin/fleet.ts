@@ -4,7 +4,7 @@
 
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { readJsonBody } from '../json-body.js';
+import { readJsonBody } from '../../http/index.js';
 import { parseDeployRequest, type FleetControl, type RouterStatus } from '../../fleet/index.js';
 
 /** `current` and `routing` are read per request: a node joins its fleet once it listens. */

@@ -5,7 +5,7 @@
 
 import { Hono } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
-import { readJsonBody } from '../json-body.js';
+import { readJsonBody } from '../../http/index.js';
 import type { Telemetry } from '../../telemetry/index.js';
 import type { FleetControl, RouterStatus } from '../../fleet/index.js';
 import type { AppDeployer } from '../../apps/index.js';

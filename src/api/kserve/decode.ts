@@ -6,7 +6,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import { Datatypes, elementCount, type Datatype, type Tensor, type TensorData } from '../../backends/index.js';
 import { fromJsonValues, type ElementSite } from './datatypes.js';
 import { dataFromBytes, elementSize } from '../../backends/index.js';
-import { MAX_JSON_DEPTH, parseJsonText } from '../json-body.js';
+import { MAX_JSON_DEPTH, parseJsonText } from '../../http/index.js';
 
 export interface DecodedInput {
   name: string;

@@ -8,7 +8,7 @@ import { decodeInferRequest } from './decode.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, ServerMetadata } from './wire.js';
 import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from './service.js';
-import { jsonDepthOf, readJsonBody } from '../json-body.js';
+import { jsonDepthOf, readJsonBody } from '../../http/index.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 

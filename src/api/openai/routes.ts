@@ -8,7 +8,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import type { GenerateEvent, GenerateInput } from '../../backends/index.js';
 import type { Engine } from '../../engine/index.js';
 import { openAiErrorResponse } from '../http-errors.js';
-import { readJsonBody } from '../json-body.js';
+import { readJsonBody } from '../../http/index.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 import { respondWithSse } from './sse.js';

@@ -1,6 +1,6 @@
 // weft:ai/inference's language-model functions: generate-stream / next-chunk / close-stream,
 // generate and embed. The worker blocks on the bridge for each call; on the main thread a
-// stream is an LlmService generation (so it waits in the model's queue like an OpenAI request)
+// stream is an engine generation (so it waits in the model's queue like an OpenAI request)
 // held in the request's handle table, and aborted when the request ends or its worker dies.
 
 // The leaf module, not backends/index.js: component workers load this file too.

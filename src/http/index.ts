@@ -1,0 +1,3 @@
+// HTTP request helpers shared by the API's routes and auth's guard (which sits below the API):
+// one JSON body reader with one nesting bound and one INVALID_JSON error.
+export { checkJsonDepth, jsonDepthLimit, jsonDepthOf, MAX_JSON_DEPTH, parseJsonText, readJsonBody } from './json-body.js';
