@@ -8,7 +8,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { PROTO_LOADER_OPTIONS, PROTO_PATH } from '../api/grpc/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { BYTES_PER, batchOfOne, parseShape, tensorBytes, type InputSpec } from './tensors.js';
-import type { Outcome, ResponseOutput, Workload, WorkloadOptions } from './workloads.js';
+import type { Outcome, ResponseOutput, Workload, WorkloadOptions } from './workload.js';
 
 interface WireTensor {
   name: string;

@@ -1,23 +1,14 @@
 // The engine's surface for its callers — the api's routes, the sandbox's host imports, the
 // dashboard, the app deployer and, through node.ts, the fleet: one interface over every model
 // kind (`Engine`), implemented by one service (`ModelService`, model-service.ts). Inside, each
-// kind has its runner (`TensorModels`: ModelManager; `LanguageModels`: LlmService) behind the
-// one budget, lifecycle vocabulary and admission queue; callers never see them.
+// kind has its runner (ModelManager for tensor models, LlmService for language models) behind
+// the one budget, lifecycle vocabulary and admission queue; callers never see them.
 
 import type { Device, EmbedResult, GenerateEvent, GenerateInput, ModelSignature } from '../backends/index.js';
 import type { InferRequest, InferResult, ModelVersionStatus } from './model-manager.js';
 import type { LlmCallOptions, LlmModelInfo } from './llm-service.js';
 import type { LlmModelStats } from './llm-stats.js';
 import type { ModelDefinition } from './repository.js';
-
-/** The repository side every model kind shares: explicit load and unload (the KServe repository extension). */
-export interface ModelLifecycle {
-  names(): string[];
-  /** Loads the model; clears an explicit unload. */
-  load(name: string): Promise<void>;
-  /** Refuses new calls, lets running ones finish, then releases the model until an explicit load. */
-  unload(name: string): Promise<void>;
-}
 
 /**
  * One model version of any kind, as the engine reports it: the repository index, gauges, the
@@ -63,27 +54,6 @@ export interface EngineCatalog {
   has(name: string): boolean;
   add(definitions: readonly ModelDefinition[]): void;
   remove(names: readonly string[]): Promise<void>;
-}
-
-/** Tensor models (ONNX): validated, queued, batched inference. ModelManager's part of the engine. */
-export interface TensorModels extends ModelLifecycle {
-  readonly platform: string;
-  has(name: string): boolean;
-  versions(name: string): number[];
-  status(): ModelVersionStatus[];
-  memory(): Array<{ device: Device; usedBytes: number; budgetBytes: number }>;
-  readiness(name: string, version?: number): { ready: boolean; reason: string | undefined };
-  signature(name: string, version?: number): Promise<{ version: number; signature: ModelSignature; maxBatchSize: number }>;
-  infer(name: string, version: number | undefined, request: InferRequest): Promise<InferResult>;
-}
-
-/** Language models (GGUF, upstreams): queued generations and embeddings. LlmService's part of the engine. */
-export interface LanguageModels extends ModelLifecycle {
-  has(name: string): boolean;
-  list(): LlmModelInfo[];
-  stats(): Record<string, LlmModelStats>;
-  generate(name: string, input: GenerateInput, options: LlmCallOptions): AsyncGenerator<GenerateEvent>;
-  embed(name: string, inputs: string[], options: LlmCallOptions): Promise<EmbedResult>;
 }
 
 /** The one rule that sorts models by kind: ONNX files are tensor models, GGUF files and upstreams language models. */

@@ -23,7 +23,6 @@ import { ModelFile } from './model-file.js';
 import { emptyStats, recordGeneration, type GenerationRecord, type LlmModelStats } from './llm-stats.js';
 import { SlotQueue } from './slot-queue.js';
 import { checkPriority } from './admission.js';
-import type { LanguageModels } from './engine.js';
 import type { EngineObserver, RequestScope } from '../telemetry/index.js';
 
 export interface LlmCallOptions {
@@ -105,7 +104,7 @@ class LlmEntry {
   }
 }
 
-export class LlmService implements LanguageModels {
+export class LlmService {
   private readonly entries = new Map<string, LlmEntry>();
 
   constructor(

@@ -13,7 +13,6 @@ import { ModelFile } from './model-file.js';
 import { DynamicBatchScheduler, type Job, type JobResult } from './scheduler.js';
 import { validateCall } from './validate.js';
 import { checkPriority } from './admission.js';
-import type { TensorModels } from './engine.js';
 
 export const ModelStates = ['unloaded', 'loading', 'ready', 'unloading', 'unavailable'] as const;
 export type ModelState = (typeof ModelStates)[number];
@@ -110,7 +109,7 @@ class ModelVersion {
   }
 }
 
-export class ModelManager implements TensorModels {
+export class ModelManager {
   private readonly models = new Map<string, Map<number, ModelVersion>>();
   private readonly used: Record<Device, number> = { cpu: 0, cuda: 0 };
   private readonly residents = new Set<Resident>();

@@ -2,10 +2,30 @@
 // used, tokens, time to first token, the joules its work earned, and at its end the metrics,
 // per-caller totals and rolling stats. With tracing off it is one small object and no spans.
 
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { formatTraceParent, newSpanId, type TraceParent } from './traceparent.js';
 import type { EnergyDevice, EnergySource, Share, ShareOwner } from './energy/index.js';
-import type { TelemetryCore } from './telemetry.js';
+import type { Metrics } from './metrics.js';
+import type { Redactor } from './redact.js';
+
+/** What a scope needs of the telemetry that opened it (Telemetry implements it). */
+export interface TelemetryCore {
+  readonly tracer: Tracer | undefined;
+  readonly metrics: Metrics;
+  readonly redactor: Redactor;
+  now(): number;
+  epochMs(perfMs: number): number;
+  finish(scope: RequestScope, r: FinishedRequest): void;
+}
+
+/** What a scope hands over when its request ends. */
+export interface FinishedRequest {
+  seconds: number;
+  code: string | undefined;
+  inputTokens: number;
+  outputTokens: number;
+  batchSize: number;
+}
 
 /** A child span the caller ends; a no-op when tracing is off. */
 export interface ChildSpan {

@@ -8,7 +8,7 @@ import { ErrorCode, WeftError } from '../errors.js';
 import type { NodeConfig } from '../config/index.js';
 import type { Logger } from './log.js';
 import { Metrics, type LanguageModelLoad, type ModelGaugeSource } from './metrics.js';
-import { RequestScope } from './request-scope.js';
+import { RequestScope, type FinishedRequest, type TelemetryCore } from './request-scope.js';
 import { parseTraceParent } from './traceparent.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { Callers, INTERNAL, loadCallerSecret, type CallerTotals } from './callers.js';
@@ -74,23 +74,6 @@ export interface AdminStats {
 }
 
 /** The parts of Telemetry a RequestScope uses. */
-export interface TelemetryCore {
-  readonly tracer: Tracer | undefined;
-  readonly metrics: Metrics;
-  readonly redactor: Redactor;
-  now(): number;
-  epochMs(perfMs: number): number;
-  finish(scope: RequestScope, r: FinishedRequest): void;
-}
-
-interface FinishedRequest {
-  seconds: number;
-  code: string | undefined;
-  inputTokens: number;
-  outputTokens: number;
-  batchSize: number;
-}
-
 /** `gen_ai.operation.name` of a request to an app route (it may call several models, or none). */
 export const APP_OPERATION = 'app';
 
