@@ -8,13 +8,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTestModels } from '../../test/kit/models.js';
-import { LlamaBackend, OnnxBackend, type Tensor } from '../backends/index.js';
+import type { Tensor } from '../backends/index.js';
 import { loadConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
-import { ModelService } from './model-service.js';
+import { createLogger } from '../telemetry/index.js';
+import { testEngine } from '../../test/kit/engine.js';
+import type { ModelService } from './model-service.js';
 import { resolveModels } from './repository.js';
 
-const quiet = { info: () => {}, warn: () => {} };
 const x: Record<string, Tensor> = { x: { datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) } };
 
 describe('ModelService', () => {
@@ -25,14 +26,7 @@ describe('ModelService', () => {
     await writeTestModels(dir);
     // Port 9 (discard) on loopback: the upstream is listed and unloaded, never called.
     const config = loadConfig({ flags: { models: dir, upstream: 'chat=http://127.0.0.1:9/v1' } });
-    engine = new ModelService(resolveModels(config), {
-      tensorBackend: new OnnxBackend({ warn: () => {} }),
-      llamaBackend: new LlamaBackend({ warn: () => {} }),
-      memoryBudget: { cpu: 1e9, cuda: 1e9 },
-      log: quiet,
-      healthIntervalMs: 60_000,
-      retryMs: 60_000,
-    });
+    engine = testEngine(createLogger('error', () => undefined), { definitions: resolveModels(config) });
   });
   after(async () => {
     await engine.shutdown();
