@@ -2,7 +2,7 @@
 // (src/auth), enforces the body limit, maps every error to one wire shape, counts in-flight
 // requests and drains them on shutdown.
 
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,7 @@ import { ErrorCode, WeftError } from '../errors.js';
 import type { TlsPair } from './tls.js';
 import type { Engine } from '../engine/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
-import { errorResponse } from './http-errors.js';
+import { errorResponse, openAiErrorResponse } from './http-errors.js';
 import { kserveRoutes } from './kserve/routes.js';
 import { adminRoutes } from './admin/routes.js';
 import { authMiddleware, keyRoutes, principalOf, type KeyStore, type TenantLimits } from '../auth/index.js';
@@ -177,13 +177,19 @@ export class ApiServer {
     app.route('/', keyRoutes(this.options.keys));
     app.route('/', openAiRoutes({ engine: this.options.engine }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
+    // The OpenAI API's paths answer in OpenAI's error shape, whoever refused the request (the
+    // guard's 401/403/429, a body limit): the official clients read its message, type and code.
+    const answer = (c: Context, err: unknown) => (c.req.path.startsWith('/v1/') ? openAiErrorResponse(err) : errorResponse(err));
     app.notFound((c) => {
-      const { status, body } = errorResponse(new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
+      const { status, body } = answer(c, new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);
     });
     app.onError((err, c) => {
-      const { status, body, headers } = errorResponse(err);
-      if (status >= 500 && status !== 503) log.error('request failed', { path: c.req.path, code: body.code, error: body.error });
+      const { status, body, headers } = answer(c, err);
+      if (status >= 500 && status !== 503) {
+        const { body: logged } = errorResponse(err);
+        log.error('request failed', { path: c.req.path, code: logged.code, error: logged.error });
+      }
       for (const [k, v] of Object.entries(headers)) c.header(k, v);
       return c.json(body, status as 400);
     });
