@@ -48,6 +48,8 @@ export const ErrorCode = {
   Unauthorized: 'UNAUTHORIZED',
   /** A tenant's request rate or concurrency limit. */
   RateLimited: 'RATE_LIMITED',
+  /** A tenant's monthly token or joule budget is spent. */
+  QuotaExceeded: 'QUOTA_EXCEEDED',
   KeyNotFound: 'KEY_NOT_FOUND',
   /** A request body nested deeper than the node walks. */
   JsonTooDeep: 'JSON_TOO_DEEP',

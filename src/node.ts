@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ApiServer, GrpcServer, readTls, watchTls } from './api/index.js';
 import { AppDeployer } from './apps/index.js';
-import { KeyStore, TenantLimits } from './auth/index.js';
+import { KeyStore, MonthlyUsage, TenantLimits } from './auth/index.js';
 import { loadTrustedKeys, openAppFolder } from './bundle/index.js';
 import { LlamaBackend, OnnxBackend } from './backends/index.js';
 import type { NodeConfig } from './config/index.js';
@@ -60,7 +60,8 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const keys = await KeyStore.open({ dataDir: config.dataDir, configKeys: config.apiKey, adminToken: config.adminToken, fleet: config.fleet.length > 0 });
   if (config.fleet.length === 0) checkKeys(keys, config, log);
   // One set of tenant limits for HTTP and gRPC alike.
-  const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, tokensPerMinute: config.tenantTokensPerMinute, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout, weights: config.tenantWeight });
+  const usage = MonthlyUsage.open(config.dataDir, log);
+  const limits = new TenantLimits({ rate: config.tenantRate, concurrency: config.tenantConcurrency, tokensPerMinute: config.tenantTokensPerMinute, monthlyTokens: config.tenantMonthlyTokens, monthlyJoules: config.tenantMonthlyJoules, usage, slots: config.admissionSlots, maxWaiting: config.maxQueueSize, waitTimeoutMs: config.queueTimeout, weights: config.tenantWeight });
   const tlsFiles = config.tlsCert === undefined || config.tlsKey === undefined ? undefined : { cert: config.tlsCert, key: config.tlsKey, clientCa: config.tlsClientCa };
   const tls = tlsFiles === undefined ? undefined : readTls(tlsFiles);
   const telemetry = await Telemetry.create(config, { version: VERSION, log });
@@ -138,6 +139,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       stats: () => telemetry.stats(),
     });
     if (fleet.tenantBuckets !== undefined) limits.share(fleet.tenantBuckets);
+    if (fleet.usageCounters !== undefined) usage.share(fleet.usageCounters);
     if (fleet.keys !== undefined) {
       keys.share(fleet.keys);
       checkKeys(keys, config, log);
@@ -193,11 +195,13 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
           log.info('shutting down: finishing in-flight requests', { timeoutMs: config.shutdownTimeout });
           router?.close();
           stopTlsWatch?.();
+          if (fleet !== undefined) await usage.flush();
           await fleet?.leave();
           await Promise.all([server.drain(config.shutdownTimeout), grpc?.drain(config.shutdownTimeout)]);
           await sandbox.close();
           await engine.shutdown();
           await telemetry.shutdown();
+          await usage.close();
           log.info('stopped');
         } finally {
           clearInterval(hold);

@@ -143,6 +143,37 @@ describe('API keys, scopes and tenant limits', () => {
     assert.equal(other.object, 'chat.completion');
   });
 
+  it("refuses a tenant's language-model calls once its monthly tokens are spent, as OpenAI says a quota is, and counts them in the data dir", async () => {
+    const made = await weftOk(['apikey', 'create', '--tenant', 'monthly', '--scope', 'infer:*', '--monthly-tokens', '5', '--url', weft!.url, '--token', adminKey]);
+    const listed = await weftOk(['apikey', 'list', '--data-dir', data]);
+    assert.match(listed, /5 tokens\/month/);
+    const client = openAiClient(weft!.url).withOptions({ apiKey: lastLine(made), maxRetries: 0 });
+    const first = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+    const used = first.usage!.prompt_tokens + first.usage!.completion_tokens;
+    assert.ok(used >= 5, `the first call used ${used} tokens: the month's budget is spent`);
+    const refused = await client.chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(refused instanceof APIError, 'the second call is refused');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.type, 'insufficient_quota');
+    assert.equal(refused.code, 'quota_exceeded');
+    assert.match(refused.message, /monthly budget of 5 language-model tokens/);
+    const renews = Number(refused.headers?.get('retry-after'));
+    assert.ok(renews >= 1 && renews <= 31 * 86_400, `Retry-After is the time to the next month: ${renews}`);
+    // A tensor call uses no tokens: the key's token budget does not stop it.
+    assert.equal((await affine(lastLine(made))).status, 200);
+    await waitFor('the usage file holds the month', async () => {
+      try {
+        const file = JSON.parse(readFileSync(join(data, 'usage.json'), 'utf8'));
+        return file.tenants?.monthly?.tokens === used ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, 5_000);
+  });
+
   it("keeps the caller's API key from the app's component, and passes its other headers", async () => {
     const res = await fetch(`${weft!.url}/apps/echo/hello`, { headers: bearer(LIGHT_KEY, { 'x-custom': 'yes' }) });
     assert.equal(res.status, 200);

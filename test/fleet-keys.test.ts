@@ -113,6 +113,24 @@ test("a tenant's rate is counted fleet-wide, and a forwarded request once", asyn
   }
 });
 
+test("a tenant's monthly joule budget is counted fleet-wide: spent on one node, refused on the other", async () => {
+  const made = await weftOk(['apikey', 'create', '--tenant', 'frugal', '--scope', 'infer:*', '--monthly-joules', '0.000001', '--url', url('a'), '--token', opsKey]);
+  const frugal = lastLine(made);
+  const first = await infer('b', 'remote', frugal);
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  // Its joules settle when b's meter interval closes (1 s), and reach the fleet's counter within
+  // a second more; a then reads a total at most a second old.
+  const refused = await waitFor('a refuses the tenant', async () => {
+    const r = await infer('a', 'base', frugal);
+    return r.status === 429 ? r : undefined;
+  }, 15_000);
+  assert.equal(refused.body.code, 'QUOTA_EXCEEDED');
+  assert.equal(refused.body.field, 'monthlyJoules');
+  assert.match(refused.body.error, /tenant 'frugal' has used its monthly budget of 0\.000001 J/);
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1);
+  assert.equal((await infer('a', 'base', opsKey)).status, 200, 'another tenant is served');
+});
+
 test('a node reachable from the network refuses to join a fleet that has no keys', async () => {
   const empty = await startNatsCluster(1);
   try {

@@ -21,6 +21,7 @@ const STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   UNAUTHORIZED: 401,
   RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
   KEY_NOT_FOUND: 404,
   JSON_TOO_DEEP: 400,
   BUNDLE_NOT_FOUND: 404,
@@ -99,8 +100,9 @@ export interface OpenAiErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
 }
 
-/** OpenAI's error `type` per HTTP status class. */
-function openAiType(status: number): string {
+/** OpenAI's error `type` per HTTP status class (and its own for a spent quota). */
+function openAiType(status: number, code: ErrorCode): string {
+  if (code === ErrorCode.QuotaExceeded) return 'insufficient_quota';
   if (status === 429) return 'rate_limit_error';
   if (status === 404) return 'not_found_error';
   if (status >= 500) return 'server_error';
@@ -113,6 +115,6 @@ export function openAiErrorResponse(err: unknown): { status: number; body: OpenA
   return {
     status,
     headers,
-    body: { error: { message: body.error, type: openAiType(status), param: body.field ?? null, code: body.code.toLowerCase() } },
+    body: { error: { message: body.error, type: openAiType(status, body.code), param: body.field ?? null, code: body.code.toLowerCase() } },
   };
 }

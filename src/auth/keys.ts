@@ -22,7 +22,7 @@ export const KEYS_FILE = 'keys.json';
 /** How often a request may look for a changed keys file. */
 const RELOAD_CHECK_MS = 1000;
 
-/** Limits a key carries; unset ones fall back to the node's --tenant-rate, --tenant-concurrency and --tenant-tokens-per-minute. */
+/** Limits a key carries; unset ones fall back to the node's --tenant-rate, --tenant-concurrency, --tenant-tokens-per-minute, --tenant-monthly-tokens and --tenant-monthly-joules. */
 export interface KeyLimits {
   /** Requests per second for the key's tenant. */
   rate?: number;
@@ -30,9 +30,13 @@ export interface KeyLimits {
   concurrency?: number;
   /** Language-model tokens (prompt and completion) per minute for the tenant. */
   tokensPerMinute?: number;
+  /** Language-model tokens per calendar month (UTC) for the tenant. */
+  monthlyTokens?: number;
+  /** Joules per calendar month (UTC) for the tenant, as the node attributes them (measured or estimated). */
+  monthlyJoules?: number;
 }
 
-export const LIMIT_FIELDS = ['rate', 'concurrency', 'tokensPerMinute'] as const;
+export const LIMIT_FIELDS = ['rate', 'concurrency', 'tokensPerMinute', 'monthlyTokens', 'monthlyJoules'] as const;
 
 /** The limits set in a record, and no others. */
 function limitsOf(k: KeyLimits): KeyLimits {
@@ -78,6 +82,8 @@ export const sharedKeySchema = z.object({
   rate: z.number().positive().optional(),
   concurrency: z.number().positive().optional(),
   tokensPerMinute: z.number().positive().optional(),
+  monthlyTokens: z.number().positive().optional(),
+  monthlyJoules: z.number().positive().optional(),
   /** Hex; HMAC key of `hash`. */
   salt: z.string().regex(/^[0-9a-f]{32}$/),
   /** HMAC-SHA256(salt, key), hex. */

@@ -1,7 +1,8 @@
 // Per-tenant limits and fairness, in front of the engine: a token bucket per tenant (429 with
 // Retry-After); a budget of language-model tokens per minute (charged with what each request
 // used once it ends, refused while in debt: 429 with the wait); both shared by the fleet's nodes
-// when joined (SharedBuckets); a cap on a tenant's requests in flight (429); and a fair gate: at
+// when joined (SharedBuckets); monthly budgets of tokens and joules (usage.ts counts them: 429
+// QUOTA_EXCEEDED until the month turns); a cap on a tenant's requests in flight (429); and a fair gate: at
 // most `slots` inference requests are admitted to the engine at once, and those waiting are
 // admitted in weighted fair order between tenants (--tenant-weight), so one tenant's flood
 // queues behind itself, not before others. The same weights order each model's queue
@@ -10,6 +11,7 @@
 import { ErrorCode, WeftError, abortError } from '../errors.js';
 import { FairQueue, type FairShare } from '../engine/index.js';
 import type { Principal } from './keys.js';
+import { nextMonthAt, type MonthlyUsage, type UsageKind } from './usage.js';
 
 /** A token bucket's shape: its capacity and how fast it refills. */
 export interface BucketShape {
@@ -51,6 +53,12 @@ export interface LimitsOptions {
   concurrency: number;
   /** Default language-model tokens per minute per tenant; 0: unlimited. */
   tokensPerMinute?: number;
+  /** Default language-model tokens per calendar month (UTC) per tenant; 0: unlimited. */
+  monthlyTokens?: number;
+  /** Default joules per calendar month (UTC) per tenant, as the node attributes them; 0: unlimited. */
+  monthlyJoules?: number;
+  /** Counts the tenants' monthly usage (needed for monthly budgets). */
+  usage?: MonthlyUsage;
   /** Inference requests admitted at once; 0: no gate. */
   slots: number;
   /** Most requests one tenant may have waiting at the gate. */
@@ -175,8 +183,38 @@ export class TenantLimits {
     throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' has used its ${perMinute} language-model tokens per minute; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 
-  /** Charges the tokens a finished request used (prompt and completion) to its tenant's budget. */
+  /**
+   * Refuses the request while the tenant's monthly budget is spent: joules for any inference
+   * request, language-model tokens for OpenAI calls. Like the token budget per minute, a request
+   * goes in while any budget is left; what it used is counted once it ran.
+   */
+  async checkMonthly(p: Principal, languageModel: boolean): Promise<void> {
+    const usage = this.options.usage;
+    if (usage === undefined) return;
+    const budgets: Array<[UsageKind, number]> = [['joules', p.monthlyJoules ?? this.options.monthlyJoules ?? 0]];
+    if (languageModel) budgets.push(['tokens', p.monthlyTokens ?? this.options.monthlyTokens ?? 0]);
+    for (const [kind, budget] of budgets) {
+      if (budget <= 0) continue;
+      const used = await usage.used(p.tenant, kind);
+      if (used < budget) continue;
+      const now = this.clock();
+      const renews = nextMonthAt(now);
+      const what = kind === 'tokens' ? `${budget} language-model tokens` : `${budget} J`;
+      throw new WeftError(ErrorCode.QuotaExceeded, `tenant '${p.tenant}' has used its monthly budget of ${what} (${Math.round(used)} this month); it renews at ${new Date(renews).toISOString()}`, {
+        retryAfterSeconds: Math.max(1, Math.ceil((renews - now) / 1000)),
+        field: kind === 'tokens' ? 'monthlyTokens' : 'monthlyJoules',
+      });
+    }
+  }
+
+  /** Counts the joules a request's work was attributed (once they settled) toward its tenant's month. */
+  chargeJoules(p: Principal, joules: number): void {
+    this.options.usage?.add(p.tenant, 'joules', joules);
+  }
+
+  /** Charges the tokens a finished request used (prompt and completion) to its tenant's budgets. */
   async chargeTokens(p: Principal, tokens: number): Promise<void> {
+    this.options.usage?.add(p.tenant, 'tokens', tokens);
     const perMinute = this.tokensPerMinute(p);
     if (tokens <= 0 || perMinute <= 0) return;
     const charged = await this.sharedOrLocal((s) => s.charge(`tokens.${p.tenant}`, tokens, { capacity: perMinute, perSecond: perMinute / 60 }));

@@ -115,6 +115,8 @@ export interface AuthOptions {
   limits: TenantLimits;
   /** Language-model tokens the request used so far (its telemetry scope counts them). */
   tokensUsed?: (c: Context) => number;
+  /** The joules the request's work was attributed, once its meter intervals have closed. */
+  joulesSettled?: (c: Context) => Promise<number> | undefined;
   /**
    * Whether a request was forwarded by another node of the fleet (the router's own mark, not a
    * header a client could send): its rate was counted where it entered the fleet.
@@ -122,7 +124,7 @@ export interface AuthOptions {
   forwarded?: (c: Context) => boolean;
 }
 
-export function authMiddleware({ keys, limits, tokensUsed, forwarded }: AuthOptions): MiddlewareHandler {
+export function authMiddleware({ keys, limits, tokensUsed, joulesSettled, forwarded }: AuthOptions): MiddlewareHandler {
   return async (c, next) => {
     const need = needOf(c.req.method, c.req.path);
     if (need.kind === 'open') return next();
@@ -139,6 +141,7 @@ export function authMiddleware({ keys, limits, tokensUsed, forwarded }: AuthOpti
     const infer = (need.kind === 'scope' && need.infer) || need.kind === 'body-model';
     if (!infer) return next();
     if (need.kind === 'body-model') await limits.checkTokens(principal);
+    await limits.checkMonthly(principal, need.kind === 'body-model');
     const admitted = await limits.admit(principal, c.req.raw.signal);
     // Once, when the answer is done (a stream's last event) or the client has gone.
     let released = false;
@@ -147,6 +150,7 @@ export function authMiddleware({ keys, limits, tokensUsed, forwarded }: AuthOpti
       released = true;
       admitted();
       void limits.chargeTokens(principal, tokensUsed?.(c) ?? 0);
+      void joulesSettled?.(c)?.then((joules) => limits.chargeJoules(principal, joules));
     };
     c.req.raw.signal.addEventListener('abort', release, { once: true });
     try {

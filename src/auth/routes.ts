@@ -1,5 +1,5 @@
 // The keys' admin API, behind the admin scope like all of /admin: list (`GET /admin/keys`),
-// create (`POST /admin/keys {"tenant", "scopes", "expiresAt"?, "rate"?, "concurrency"?, "tokensPerMinute"?}`, the
+// create (`POST /admin/keys {"tenant", "scopes", "expiresAt"?, "rate"?, "concurrency"?, "tokensPerMinute"?, "monthlyTokens"?, "monthlyJoules"?}`, the
 // key in the answer once) and revoke (`DELETE /admin/keys/{id}`).
 
 import { Hono } from 'hono';

@@ -8,7 +8,7 @@ import { ErrorCode, WeftError } from '../errors.js';
 import { commandConfig } from './bundle-commands.js';
 import { admin, table } from './fleet-commands.js';
 
-const USAGE = 'weft apikey create --tenant T --scope S [--scope S ...] [--expires 30d|ISO-TIME] [--rate N] [--concurrency N] [--tokens-per-minute N] | list | revoke ID  [--url NODE --token ADMIN-KEY] [--data-dir DIR]';
+const USAGE = 'weft apikey create --tenant T --scope S [--scope S ...] [--expires 30d|ISO-TIME] [--rate N] [--concurrency N] [--tokens-per-minute N] [--monthly-tokens N] [--monthly-joules J] | list | revoke ID  [--url NODE --token ADMIN-KEY] [--data-dir DIR]';
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -32,7 +32,7 @@ function positiveNumber(raw: string | undefined, flag: string): number | undefin
 }
 
 function describe(k: KeyInfo): string[] {
-  return [k.id, k.tenant, k.scopes.join(' '), k.expiresAt ?? '-', [k.rate === undefined ? '' : `${k.rate}/s`, k.concurrency === undefined ? '' : `${k.concurrency} at once`, k.tokensPerMinute === undefined ? '' : `${k.tokensPerMinute} tokens/min`].filter(Boolean).join(', ') || '-', k.source];
+  return [k.id, k.tenant, k.scopes.join(' '), k.expiresAt ?? '-', [k.rate === undefined ? '' : `${k.rate}/s`, k.concurrency === undefined ? '' : `${k.concurrency} at once`, k.tokensPerMinute === undefined ? '' : `${k.tokensPerMinute} tokens/min`, k.monthlyTokens === undefined ? '' : `${k.monthlyTokens} tokens/month`, k.monthlyJoules === undefined ? '' : `${k.monthlyJoules} J/month`].filter(Boolean).join(', ') || '-', k.source];
 }
 
 export async function apikeyCommand(args: string[]): Promise<void> {
@@ -43,6 +43,8 @@ export async function apikeyCommand(args: string[]): Promise<void> {
     rate: { type: 'string' },
     concurrency: { type: 'string' },
     'tokens-per-minute': { type: 'string' },
+    'monthly-tokens': { type: 'string' },
+    'monthly-joules': { type: 'string' },
     url: { type: 'string' },
     token: { type: 'string' },
   });
@@ -58,6 +60,8 @@ export async function apikeyCommand(args: string[]): Promise<void> {
       const rate = positiveNumber(flags.rate as string | undefined, 'rate');
       const concurrency = positiveNumber(flags.concurrency as string | undefined, 'concurrency');
       const tokensPerMinute = positiveNumber(flags['tokens-per-minute'] as string | undefined, 'tokens-per-minute');
+      const monthlyTokens = positiveNumber(flags['monthly-tokens'] as string | undefined, 'monthly-tokens');
+      const monthlyJoules = positiveNumber(flags['monthly-joules'] as string | undefined, 'monthly-joules');
       const spec: NewKey = {
         tenant,
         scopes,
@@ -65,6 +69,8 @@ export async function apikeyCommand(args: string[]): Promise<void> {
         ...(rate === undefined ? {} : { rate }),
         ...(concurrency === undefined ? {} : { concurrency }),
         ...(tokensPerMinute === undefined ? {} : { tokensPerMinute }),
+        ...(monthlyTokens === undefined ? {} : { monthlyTokens }),
+        ...(monthlyJoules === undefined ? {} : { monthlyJoules }),
       };
       const made = remote === undefined ? await local().then((keys) => keys.create(spec)) : await admin(remote, 'POST', '/admin/keys', spec).then((r: KeyInfo & { key: string }) => ({ key: r.key, info: r }));
       out(`created key ${made.info.id} for tenant '${made.info.tenant}' with ${made.info.scopes.join(', ')}${made.info.expiresAt ? `, expires ${made.info.expiresAt}` : ''}`);

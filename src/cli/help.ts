@@ -110,7 +110,7 @@ export const commandHelp: Record<string, CommandHelp> = {
   },
   apikey: {
     summary: 'create, list and revoke API keys (tenant, scopes, expiry, limits)',
-    usage: ['apikey create --tenant T --scope S [--scope S ...] [--expires 30d|ISO-TIME] [--rate N] [--concurrency N] [--tokens-per-minute N]', 'apikey list', 'apikey revoke ID', '(each with --url NODE --token ADMIN-KEY to go through a running node)'],
+    usage: ['apikey create --tenant T --scope S [--scope S ...] [--expires 30d|ISO-TIME] [--rate N] [--concurrency N] [--tokens-per-minute N] [--monthly-tokens N] [--monthly-joules J]', 'apikey list', 'apikey revoke ID', '(each with --url NODE --token ADMIN-KEY to go through a running node)'],
     about: 'Scopes: infer:NAME (a model or app; wildcards such as infer:ppocr-* or infer:*), metrics (/metrics) and admin (everything). Without --url the key is written to the data dir, hashed with the node secret; a running node on it sees the change within a second. With --url on a node joined to a fleet, the key goes to the fleet\'s key bucket and works on every node; a revocation reaches them all. The new key is printed once, on the last line. Once any key exists, every API asks for one. See docs/security.md.',
     options: [
       ['--tenant T', 'who the key belongs to: limits and fair queueing are per tenant'],
@@ -119,6 +119,8 @@ export const commandHelp: Record<string, CommandHelp> = {
       ['--rate N', 'requests per second for the tenant (else --tenant-rate)'],
       ['--concurrency N', 'requests in flight for the tenant (else --tenant-concurrency)'],
       ['--tokens-per-minute N', 'language-model tokens (prompt and completion) per minute for the tenant (else --tenant-tokens-per-minute)'],
+      ['--monthly-tokens N', 'language-model tokens per calendar month (UTC) for the tenant (else --tenant-monthly-tokens)'],
+      ['--monthly-joules J', 'joules per calendar month (UTC) the tenant\'s requests may be attributed (else --tenant-monthly-joules)'],
       ['--url NODE', 'go through this running node\'s admin API instead of the data dir'],
       ['--token K', 'a key with the admin scope, for --url (default $WEFT_ADMIN_TOKEN)'],
     ],

@@ -96,6 +96,8 @@ export interface NodeConfig {
   tenantConcurrency: number;
   /** Language-model tokens per minute per tenant; 0: unlimited. */
   tenantTokensPerMinute: number;
+  tenantMonthlyTokens: number;
+  tenantMonthlyJoules: number;
   /** Fair-queueing weight per tenant, from --tenant-weight TENANT=WEIGHT. */
   tenantWeight: ReadonlyMap<string, number>;
   admissionSlots: number;

@@ -1,6 +1,6 @@
 // Connects to the fleet's NATS servers with the credentials a NATS client usually takes
 // (creds file, user and password, token, a CA file for TLS) and opens the fleet's buckets,
-// creating any that are missing (desired state, placements, API keys), node records and the lease with a max-age (the liveness TTL,
+// creating any that are missing (desired state, placements, API keys, tenants' quota and monthly usage), node records and the lease with a max-age (the liveness TTL,
 // which works on servers without per-key TTL, 2.9 and later).
 
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { withoutUrlCredentials, type Logger } from '../telemetry/index.js';
 
 /** An untouched tenant bucket is dropped after this; it comes back full, as it would have refilled. */
 const QUOTA_MAX_AGE_MS = 3_600_000;
+/** A month's usage counter outlives its month by a month (keys carry the month), then goes. */
+const USAGE_MAX_AGE_MS = 62 * 86_400_000;
 
 export interface FleetBuckets {
   nc: NatsConnection;
@@ -23,6 +25,7 @@ export interface FleetBuckets {
   lease: KV;
   keys: KV;
   quota: KV;
+  usage: KV;
 }
 
 export function connectionOptions(config: Readonly<NodeConfig>): ConnectionOptions {
@@ -71,6 +74,7 @@ export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): P
       lease: await bucket(kvm, Buckets.lease, { history: 1, ttl, replicas }, log),
       keys: await bucket(kvm, Buckets.keys, { history: 1, replicas }, log),
       quota: await bucket(kvm, Buckets.quota, { history: 1, ttl: QUOTA_MAX_AGE_MS, replicas }, log),
+      usage: await bucket(kvm, Buckets.usage, { history: 1, ttl: USAGE_MAX_AGE_MS, replicas }, log),
     };
   } catch (err) {
     await nc.close().catch(() => undefined);

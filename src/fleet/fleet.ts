@@ -3,7 +3,7 @@
 // replicas, and answers the admin API's fleet requests from what it mirrors.
 
 import type { NatsConnection } from '@nats-io/transport-node';
-import { sharedKeySchema, type SharedBuckets, type SharedKey, type SharedKeyRecords } from '../auth/index.js';
+import { sharedKeySchema, type SharedBuckets, type SharedKey, type SharedKeyRecords, type SharedUsage } from '../auth/index.js';
 import type { NodeConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { withoutUrlCredentials, type Logger } from '../telemetry/index.js';
@@ -15,7 +15,7 @@ import { BucketMirror } from './mirror.js';
 import { LEASE_KEY } from './namespace.js';
 import { place } from './placement.js';
 import { Reconciler } from './reconciler.js';
-import { FleetTenantBuckets } from './tenant-buckets.js';
+import { FleetTenantBuckets, FleetUsageCounters } from './tenant-buckets.js';
 import { nodeView, Scheduler } from './scheduler.js';
 import type { AppRuntime, BundleInspector, DeviceDiscovery, InventorySource } from './seams.js';
 import { appStatus, nodeStatus, type AppStatus } from './view.js';
@@ -51,6 +51,8 @@ export class JoinedFleet implements FleetControl {
   private readonly keyRecords: BucketMirror<SharedKey>;
   /** Tenants' rate and token buckets, shared by every node. */
   readonly tenantBuckets: SharedBuckets;
+  /** Tenants' monthly usage, shared by every node. */
+  readonly usageCounters: SharedUsage;
   private readonly scheduler: Scheduler;
   private readonly reconciler: Reconciler;
   private readonly inventory: Inventory;
@@ -78,6 +80,7 @@ export class JoinedFleet implements FleetControl {
     this.lease = new BucketMirror(buckets.lease, 'weft_lease', leaseSchema, log);
     this.keyRecords = new BucketMirror(buckets.keys, 'weft_keys', sharedKeySchema, log);
     this.tenantBuckets = new FleetTenantBuckets(buckets.quota, log);
+    this.usageCounters = new FleetUsageCounters(buckets.usage, log);
     this.scheduler = new Scheduler({
       node: config.nodeName,
       policy: config.powerPolicy,

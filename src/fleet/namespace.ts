@@ -17,6 +17,8 @@ export const Buckets = {
   keys: 'weft_keys',
   /** Key `rate.<tenant>` / `tokens.<tenant>` → a tenant's bucket `{level, at}`, revision-checked; max-age one hour. */
   quota: 'weft_quota',
+  /** Key `<tokens|joules>.<YYYY-MM>.<tenant>` → `{total}`: a tenant's use this month (UTC), revision-checked adds; max-age 62 days. */
+  usage: 'weft_usage',
 } as const;
 
 export const LEASE_KEY = 'scheduler';

@@ -2,16 +2,18 @@
 // SharedBuckets): one key per bucket in `weft_quota`, `{level, at}`, each change a
 // revision-checked update retried on conflict, so no token is spent twice and none is counted
 // twice. A bucket's key expires with the bucket's max-age once no node has touched it; it comes
-// back full, as an idle tenant's bucket would be.
+// back full, as an idle tenant's bucket would be. And the tenants' monthly usage (auth/usage.ts's
+// SharedUsage): one counter per tenant, kind and month in `weft_usage`, each add revision-checked.
 
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
-import { refilled, type BucketShape, type SharedBuckets } from '../auth/index.js';
+import { refilled, type BucketShape, type SharedBuckets, type SharedUsage } from '../auth/index.js';
 import { decode, encode } from './messages.js';
 import type { Logger } from '../telemetry/index.js';
 import { FLEET_VERSION } from './namespace.js';
 
 const stateSchema = z.object({ v: z.literal(FLEET_VERSION), level: z.number(), at: z.number() });
+const usageSchema = z.object({ v: z.literal(FLEET_VERSION), total: z.number().nonnegative() });
 
 /** Concurrent updates of one bucket retry this often before the caller counts locally. */
 const ATTEMPTS = 16;
@@ -69,3 +71,30 @@ export class FleetTenantBuckets implements SharedBuckets {
   }
 }
 
+
+export class FleetUsageCounters implements SharedUsage {
+  constructor(
+    private readonly kv: KV,
+    private readonly log: Logger,
+  ) {}
+
+  async add(key: string, amount: number): Promise<number> {
+    let last: unknown;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const entry = await timed(this.kv.get(key));
+      // A malformed value (logged) counts as zero, and this add repairs it.
+      const held = entry !== null && entry.operation === 'PUT' ? decode(usageSchema, entry.value, `weft_usage/${key}`, this.log) : undefined;
+      const total = (held?.total ?? 0) + amount;
+      if (amount === 0) return total;
+      const next = encode({ v: FLEET_VERSION, total });
+      try {
+        if (entry === null) await timed(this.kv.create(key, next));
+        else await timed(this.kv.update(key, next, entry.revision));
+        return total;
+      } catch (err) {
+        last = err; // another node added first: read it again
+      }
+    }
+    throw last instanceof Error ? last : new Error(`the usage counter ${key} kept changing`);
+  }
+}

@@ -80,12 +80,12 @@ export class RequestScope {
       this.energySource = this.energySource === 'estimated' ? 'estimated' : source;
     },
     settled: () => {
-      if (--this.openShares > 0 || this.endSpan === undefined) return;
-      const end = this.endSpan;
-      this.endSpan = undefined;
-      end();
+      if (--this.openShares > 0 || !this.ended) return;
+      this.allSettled();
     },
   };
+  /** Waiting for the request's joules: resolved once it ended and every share settled. */
+  private readonly settledWaiters: Array<(joules: number) => void> = [];
   private batchSize = 0;
   private inputTokens = 0;
   private outputTokens = 0;
@@ -208,7 +208,6 @@ export class RequestScope {
     call.end(this.core.epochMs(end));
   }
 
-  /** Token counts of a generation (LLM and embedding routes). */
   /** Prompt and completion tokens recorded so far (a tenant's token budget is charged with them). */
   tokensUsed(): number {
     return this.inputTokens + this.outputTokens;
@@ -273,12 +272,23 @@ export class RequestScope {
       if (this.outputTokens > 1) this.core.metrics.timePerOutputToken.observe(labels, (done - this.firstTokenAt) / 1000 / (this.outputTokens - 1));
     }
     const span = this.span;
-    if (span === undefined) return;
     // The span carries the request's settled joules, so it ends when the meter intervals
     // covering its work have closed (one --energy-interval at most after the response).
-    const finish = () => this.finishSpan(span, status, error, code, done);
-    if (this.openShares > 0) this.endSpan = finish;
-    else finish();
+    if (span !== undefined) this.endSpan = () => this.finishSpan(span, status, error, code, done);
+    if (this.openShares === 0) this.allSettled();
+  }
+
+  /** The joules the request's work was attributed, once it has ended and its meter intervals closed (a tenant's monthly budget counts them). */
+  joulesSettled(): Promise<number> {
+    if (this.ended && this.openShares === 0) return Promise.resolve(this.joules);
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private allSettled(): void {
+    const end = this.endSpan;
+    this.endSpan = undefined;
+    end?.();
+    for (const resolve of this.settledWaiters.splice(0)) resolve(this.joules);
   }
 
   private finishSpan(span: Span, status: number, error: unknown, code: string | undefined, done: number): void {

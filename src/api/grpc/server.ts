@@ -222,12 +222,14 @@ export class GrpcServer {
     let servedHere: (() => void) | undefined;
     try {
       scope.setOperation('infer', call.request.model_name ?? '');
-      // The key, the tenant's rate and its turn at the fair gate, as over HTTP.
+      // The key, the tenant's rate, its monthly budget and its turn at the fair gate, as over HTTP.
       const principal = this.authorize(call, `infer:${call.request.model_name ?? ''}`);
       if (principal !== undefined) {
         scope.fairShare = this.options.limits.shareOf(principal);
         await this.options.limits.takeRate(principal);
+        await this.options.limits.checkMonthly(principal, false);
         release = await this.options.limits.admit(principal, abort.signal);
+        void scope.joulesSettled().then((joules) => this.options.limits.chargeJoules(principal, joules));
       }
       const req = decodeModelInfer(call.request);
       const router = this.options.router?.();
