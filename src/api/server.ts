@@ -3,7 +3,6 @@
 // requests and drains them on shutdown.
 
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -19,7 +18,7 @@ import { authMiddleware, keyRoutes, principalOf, type KeyStore, type TenantLimit
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
-import { jsonDepthLimit, MAX_JSON_DEPTH } from '../http/index.js';
+import { bodyLimit, jsonDepthLimit, MAX_JSON_DEPTH } from '../http/index.js';
 import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
@@ -28,8 +27,6 @@ import type { Sandbox } from '../sandbox/index.js';
 /** How long the node must stay idle while draining before it closes open connections. */
 const DRAIN_LINGER_MS = 100;
 
-/** Bodies up to this multiple of the limit are read to the end before the 413 goes out. */
-const LINGER_FACTOR = 4;
 /** Context key: the fleet router made this request from another node's forward. */
 const FORWARDED = 'weft.forwarded';
 
@@ -113,20 +110,7 @@ export class ApiServer {
       }
     });
     app.use('*', telemetryMiddleware(this.options.telemetry, this.options.callerHeader));
-    const tooLarge = () => new WeftError(ErrorCode.BodyTooLarge, `request body exceeds the limit of ${maxBodySize} bytes (--max-body-size)`);
-    app.use('*', async (c, next) => {
-      const declared = Number(c.req.header('content-length') ?? 0);
-      if (declared > maxBodySize) {
-        // Read and discard what the client is still sending (streamed, bounded) so that clients
-        // which only read a response after sending the whole body still see the 413.
-        if (declared <= maxBodySize * LINGER_FACTOR && c.req.raw.body) for await (const chunk of c.req.raw.body) void chunk;
-        c.header('Connection', 'close');
-        throw tooLarge();
-      }
-      await next();
-    });
-    // Bodies without a Content-Length (chunked) are counted as they stream in.
-    app.use('*', bodyLimit({ maxSize: maxBodySize, onError: () => { throw tooLarge(); } }));
+    app.use('*', bodyLimit(maxBodySize));
     app.use('*', jsonDepthLimit(this.options.maxJsonDepth ?? MAX_JSON_DEPTH));
     // Who may call (auth/): before anything is served here or relayed to another node.
     app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits, tokensUsed: (c) => scopeOf(c)?.tokensUsed() ?? 0, joulesSettled: (c) => scopeOf(c)?.joulesSettled(), forwarded: (c) => c.get(FORWARDED as never) === true }));
