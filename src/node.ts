@@ -138,7 +138,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       models: () => engine.status().map((m) => ({ name: m.name, device: m.device ?? (m.kind === 'language' ? ('cpu' as const) : undefined), memoryBytes: m.memoryBytes })),
       stats: () => telemetry.stats(),
     });
-    if (fleet.tenantBuckets !== undefined) limits.share(fleet.tenantBuckets);
+    if (fleet.tenantBuckets !== undefined) limits.share(fleet.tenantBuckets, fleet.tenantInflight);
     if (fleet.usageCounters !== undefined) usage.share(fleet.usageCounters);
     if (fleet.keys !== undefined) {
       keys.share(fleet.keys);

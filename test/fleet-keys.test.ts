@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsCluster, type NatsCluster } from './kit/nats.js';
@@ -111,6 +112,27 @@ test("a tenant's rate is counted fleet-wide, and a forwarded request once", asyn
     assert.equal(r.status, 200, `forward ${i + 1}: ${JSON.stringify(r.body)}`);
     assert.equal(r.headers.get('x-weft-node'), 'b');
   }
+});
+
+test("a tenant's concurrency is counted fleet-wide: requests in flight on one node count on the other", async () => {
+  const narrow = lastLine(await weftOk(['apikey', 'create', '--tenant', 'narrow', '--scope', 'infer:*', '--concurrency', '2', '--url', url('a'), '--token', opsKey]));
+  // Two requests held in flight on a: admitted, their bodies not finished yet.
+  const held = [0, 1].map(() => {
+    const req = http.request(`${url('a')}/v2/models/base/infer`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${narrow}` } });
+    req.on('error', () => undefined);
+    const answered = new Promise<number>((resolve) => req.on('response', (res) => (res.resume(), resolve(res.statusCode!))));
+    req.write('{"inputs":[');
+    return { req, answered };
+  });
+  const refused = await waitFor('b counts the requests in flight on a', async () => {
+    const r = await infer('b', 'remote', narrow);
+    return r.status === 429 ? r : undefined;
+  }, 10_000);
+  assert.equal(refused.body.code, 'RATE_LIMITED');
+  assert.match(refused.body.error, /tenant 'narrow' has 2 requests in flight \(2 on other nodes of the fleet\), its concurrency limit/);
+  for (const { req } of held) req.end('{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}]}');
+  assert.deepEqual(await Promise.all(held.map((h) => h.answered)), [200, 200]);
+  await waitFor('b serves the tenant again once they finished', async () => ((await infer('b', 'remote', narrow)).status === 200 ? true : undefined), 10_000);
 });
 
 test("a tenant's monthly joule budget is counted fleet-wide: spent on one node, refused on the other", async () => {

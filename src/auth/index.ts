@@ -9,6 +9,6 @@ export { authMiddleware, authorize, needOf, principalOf } from './middleware.js'
 export { keyRoutes } from './routes.js';
 export { allows, parseScope } from './scopes.js';
 export type { KeyInfo, KeyLimits, NewKey, Principal, KeyStoreOptions, SharedKey, SharedKeyRecords } from './keys.js';
-export type { BucketShape, LimitsOptions, SharedBuckets } from './limits.js';
+export type { BucketShape, LimitsOptions, SharedBuckets, SharedInflight } from './limits.js';
 export type { SharedUsage, UsageKind } from './usage.js';
 export type { AuthOptions } from './middleware.js';

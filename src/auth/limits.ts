@@ -1,8 +1,9 @@
 // Per-tenant limits and fairness, in front of the engine: a token bucket per tenant (429 with
 // Retry-After); a budget of language-model tokens per minute (charged with what each request
 // used once it ends, refused while in debt: 429 with the wait); both shared by the fleet's nodes
-// when joined (SharedBuckets); monthly budgets of tokens and joules (usage.ts counts them: 429
-// QUOTA_EXCEEDED until the month turns); a cap on a tenant's requests in flight (429); and a fair gate: at
+// when joined (SharedBuckets); a cap on a tenant's requests in flight, fleet-wide when joined
+// (SharedInflight); monthly budgets of tokens and joules (usage.ts counts them: 429
+// QUOTA_EXCEEDED until the month turns); and a fair gate: at
 // most `slots` inference requests are admitted to the engine at once, and those waiting are
 // admitted in weighted fair order between tenants (--tenant-weight), so one tenant's flood
 // queues behind itself, not before others. The same weights order each model's queue
@@ -30,6 +31,17 @@ export interface SharedBuckets {
   charge(key: string, amount: number, shape: BucketShape): Promise<number>;
   /** The bucket's level now. */
   level(key: string, shape: BucketShape): Promise<number>;
+}
+
+/**
+ * Each tenant's requests in flight on the fleet's other nodes (src/fleet implements it over
+ * JetStream KV: every node writes its own counts and mirrors the others').
+ */
+export interface SharedInflight {
+  /** This node's count for the tenant changed: sent to the other nodes, the latest first. */
+  report(tenant: string, inflight: number): void;
+  /** Requests the tenant has in flight on the other nodes, as they last reported. */
+  elsewhere(tenant: string): number;
 }
 
 /**
@@ -90,6 +102,8 @@ export class TenantLimits {
   /** Request tokens this node took from the shared rate bucket and has not spent yet. */
   private readonly leases = new Map<string, { left: number; until: number }>();
   private readonly inflight = new Map<string, number>();
+  /** In a fleet: the tenants' requests in flight on the other nodes. */
+  private sharedInflight: SharedInflight | undefined;
   private admitted = 0;
   private readonly waiting = new FairQueue<Waiter>();
   /** Requests waiting at the gate, per tenant. */
@@ -105,9 +119,10 @@ export class TenantLimits {
     return { tenant: p.tenant, weight: this.options.weights?.get(p.tenant) ?? 1 };
   }
 
-  /** Counts rate and token budgets fleet-wide from now on (a node joined to a fleet). */
-  share(buckets: SharedBuckets): void {
+  /** Counts rate and token budgets, and with `inflight` concurrency, fleet-wide from now on (a node joined to a fleet). */
+  share(buckets: SharedBuckets, inflight?: SharedInflight): void {
     this.shared = buckets;
+    this.sharedInflight = inflight;
   }
 
   /** Takes one request from the tenant's bucket (the fleet's, when shared), or throws RATE_LIMITED with the wait. */
@@ -237,19 +252,25 @@ export class TenantLimits {
   }
 
   /**
-   * Admits an inference request: checks the tenant's concurrency, then waits its turn at the fair
-   * gate. Resolves with the release to call when the request is done.
+   * Admits an inference request: checks the tenant's concurrency (in a fleet, its requests in
+   * flight on every node), then waits its turn at the fair gate. Resolves with the release to
+   * call when the request is done. A request another node forwarded (`counted` false) is in
+   * flight where it entered the fleet, and is not counted again here.
    */
-  async admit(p: Principal, signal?: AbortSignal): Promise<() => void> {
+  async admit(p: Principal, signal?: AbortSignal, counted = true): Promise<() => void> {
     const cap = p.concurrency ?? this.options.concurrency;
-    const mine = this.inflight.get(p.tenant) ?? 0;
-    if (cap > 0 && mine >= cap) throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' has ${mine} requests in flight, its concurrency limit; retry when one finishes`, { retryAfterSeconds: 1 });
-    this.inflight.set(p.tenant, mine + 1);
-    const untrack = () => {
-      const n = (this.inflight.get(p.tenant) ?? 1) - 1;
-      if (n <= 0) this.inflight.delete(p.tenant);
-      else this.inflight.set(p.tenant, n);
-    };
+    let untrack = () => undefined as void;
+    if (counted) {
+      const mine = this.inflight.get(p.tenant) ?? 0;
+      // Only a capped tenant's counts travel: a fleet without concurrency limits writes none.
+      const elsewhere = cap > 0 ? (this.sharedInflight?.elsewhere(p.tenant) ?? 0) : 0;
+      if (cap > 0 && mine + elsewhere >= cap) {
+        const where = elsewhere > 0 ? ` (${elsewhere} on other nodes of the fleet)` : '';
+        throw new WeftError(ErrorCode.RateLimited, `tenant '${p.tenant}' has ${mine + elsewhere} requests in flight${where}, its concurrency limit; retry when one finishes`, { retryAfterSeconds: 1 });
+      }
+      this.track(p.tenant, 1, cap > 0);
+      untrack = () => this.track(p.tenant, -1, cap > 0);
+    }
     try {
       await this.enter(this.shareOf(p), signal);
     } catch (err) {
@@ -263,6 +284,14 @@ export class TenantLimits {
       untrack();
       this.leave();
     };
+  }
+
+  /** Counts a tenant's request in or out, and tells the fleet's other nodes when it is capped. */
+  private track(tenant: string, delta: number, report: boolean): void {
+    const n = (this.inflight.get(tenant) ?? 0) + delta;
+    if (n <= 0) this.inflight.delete(tenant);
+    else this.inflight.set(tenant, n);
+    if (report) this.sharedInflight?.report(tenant, Math.max(0, n));
   }
 
   private enter(share: FairShare, signal?: AbortSignal): Promise<void> {

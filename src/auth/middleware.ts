@@ -142,7 +142,8 @@ export function authMiddleware({ keys, limits, tokensUsed, joulesSettled, forwar
     if (!infer) return next();
     if (need.kind === 'body-model') await limits.checkTokens(principal);
     await limits.checkMonthly(principal, need.kind === 'body-model');
-    const admitted = await limits.admit(principal, c.req.raw.signal);
+    // A forwarded request is in flight where it entered the fleet: counted there, not again here.
+    const admitted = await limits.admit(principal, c.req.raw.signal, forwarded?.(c) !== true);
     // Once, when the answer is done (a stream's last event) or the client has gone.
     let released = false;
     const release = () => {

@@ -1,6 +1,6 @@
 // Connects to the fleet's NATS servers with the credentials a NATS client usually takes
 // (creds file, user and password, token, a CA file for TLS) and opens the fleet's buckets,
-// creating any that are missing (desired state, placements, API keys, tenants' quota and monthly usage), node records and the lease with a max-age (the liveness TTL,
+// creating any that are missing (desired state, placements, API keys, tenants' quota, monthly usage and requests in flight), node records and the lease with a max-age (the liveness TTL,
 // which works on servers without per-key TTL, 2.9 and later).
 
 import { readFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ export interface FleetBuckets {
   keys: KV;
   quota: KV;
   usage: KV;
+  inflight: KV;
 }
 
 export function connectionOptions(config: Readonly<NodeConfig>): ConnectionOptions {
@@ -75,6 +76,7 @@ export async function connectFleet(config: Readonly<NodeConfig>, log: Logger): P
       keys: await bucket(kvm, Buckets.keys, { history: 1, replicas }, log),
       quota: await bucket(kvm, Buckets.quota, { history: 1, ttl: QUOTA_MAX_AGE_MS, replicas }, log),
       usage: await bucket(kvm, Buckets.usage, { history: 1, ttl: USAGE_MAX_AGE_MS, replicas }, log),
+      inflight: await bucket(kvm, Buckets.inflight, { history: 1, ttl, replicas }, log),
     };
   } catch (err) {
     await nc.close().catch(() => undefined);

@@ -16,6 +16,7 @@ import { LEASE_KEY } from './namespace.js';
 import { place } from './placement.js';
 import { Reconciler } from './reconciler.js';
 import { FleetTenantBuckets, FleetUsageCounters } from './tenant-buckets.js';
+import { FleetInflight } from './tenant-inflight.js';
 import { nodeView, Scheduler } from './scheduler.js';
 import type { AppRuntime, BundleInspector, DeviceDiscovery, InventorySource } from './seams.js';
 import { appStatus, nodeStatus, type AppStatus } from './view.js';
@@ -53,6 +54,8 @@ export class JoinedFleet implements FleetControl {
   readonly tenantBuckets: SharedBuckets;
   /** Tenants' monthly usage, shared by every node. */
   readonly usageCounters: SharedUsage;
+  /** Capped tenants' requests in flight on every node. */
+  readonly tenantInflight: FleetInflight;
   private readonly scheduler: Scheduler;
   private readonly reconciler: Reconciler;
   private readonly inventory: Inventory;
@@ -81,6 +84,7 @@ export class JoinedFleet implements FleetControl {
     this.keyRecords = new BucketMirror(buckets.keys, 'weft_keys', sharedKeySchema, log);
     this.tenantBuckets = new FleetTenantBuckets(buckets.quota, log);
     this.usageCounters = new FleetUsageCounters(buckets.usage, log);
+    this.tenantInflight = new FleetInflight(buckets.inflight, config.nodeName, config.heartbeatInterval, log, this.clock);
     this.scheduler = new Scheduler({
       node: config.nodeName,
       policy: config.powerPolicy,
@@ -146,7 +150,7 @@ export class JoinedFleet implements FleetControl {
   }
 
   private get mirrors(): Array<BucketMirror<unknown>> {
-    return [this.nodesMirror, this.specs, this.placements, this.lease, this.keyRecords] as Array<BucketMirror<unknown>>;
+    return [this.nodesMirror, this.specs, this.placements, this.lease, this.keyRecords, this.tenantInflight.mirror] as Array<BucketMirror<unknown>>;
   }
 
   /** The fleet's API keys, for the node's key store: written to the bucket, read from the mirror. */
@@ -193,6 +197,7 @@ export class JoinedFleet implements FleetControl {
   private async tick(): Promise<void> {
     const before = this.published;
     await this.publish();
+    this.tenantInflight.refresh();
     this.watchdog(before);
     if (await this.scheduler.holdLease()) this.schedulePass(0);
     void this.reconciler.kick();

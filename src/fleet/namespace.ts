@@ -19,6 +19,8 @@ export const Buckets = {
   quota: 'weft_quota',
   /** Key `<tokens|joules>.<YYYY-MM>.<tenant>` → `{total}`: a tenant's use this month (UTC), revision-checked adds; max-age 62 days. */
   usage: 'weft_usage',
+  /** Key `<tenant>.<node>` → `{n}`: a capped tenant's requests in flight on that node, its only writer; max-age three heartbeats. */
+  inflight: 'weft_inflight',
 } as const;
 
 export const LEASE_KEY = 'scheduler';

@@ -2,7 +2,7 @@
 // process. node.ts calls this once the HTTP server listens (the URL goes into the inventory).
 
 import type { KeyObject } from 'node:crypto';
-import type { SharedBuckets, SharedKeyRecords, SharedUsage } from '../auth/index.js';
+import type { SharedBuckets, SharedInflight, SharedKeyRecords, SharedUsage } from '../auth/index.js';
 import { storeOf } from '../bundle/index.js';
 import type { NodeConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
@@ -45,6 +45,8 @@ export interface FleetHandle extends FleetControl {
   readonly tenantBuckets?: SharedBuckets;
   /** Tenants' monthly usage, counted fleet-wide; absent on a fleet of one. */
   readonly usageCounters?: SharedUsage;
+  /** Capped tenants' requests in flight on every node; absent on a fleet of one. */
+  readonly tenantInflight?: SharedInflight;
 }
 
 export async function openFleet(parts: FleetParts): Promise<FleetHandle> {
