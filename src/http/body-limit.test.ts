@@ -8,7 +8,7 @@ function app(): Hono {
   const app = new Hono();
   app.use('*', bodyLimit(10));
   // A guard that answers without reading the body, as auth does for a request without a key.
-  app.use('/guarded', (c) => c.json({ refused: true }, 401));
+  app.use('/guarded', async (c) => c.json({ refused: true }, 401));
   app.post('/echo', async (c) => c.json({ bytes: (await c.req.arrayBuffer()).byteLength }));
   app.onError((err, c) => c.json({ code: toWeftError(err).code }, toWeftError(err).code === ErrorCode.BodyTooLarge ? 413 : 500));
   return app;
