@@ -1,10 +1,14 @@
 // End to end: SIGTERM stops a node gracefully — it refuses new work, finishes the requests it
-// already has, and exits 0.
+// already has, and exits 0, with a language model loaded too.
 
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request, Agent } from 'node:http';
-import { startWeft } from './kit/weft-process.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeTinyGguf } from './kit/tiny-gguf.js';
+import { fetchJson, startWeft } from './kit/weft-process.js';
 
 function post(url: string, agent: Agent, body: string): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
@@ -40,4 +44,23 @@ it('finishes in-flight requests on SIGTERM, then exits 0', async () => {
   assert.match(weft.logs(), /shutting down/);
   await assert.rejects(fetch(`${weft.url}/v2/health/live`), 'the node still accepts connections after exiting');
   agent.destroy();
+});
+
+it('drains and exits 0 on SIGTERM with a language model loaded too', async () => {
+  // node-llama-cpp loads signal-exit, which re-raises a signal no other listener is left for.
+  const dir = mkdtempSync(join(tmpdir(), 'weft-shutdown-llm-'));
+  const gguf = writeTinyGguf(join(dir, 'tiny.gguf'));
+  const weft = await startWeft(['--model', `tiny=${gguf}`, '--llm-threads', '1']);
+  try {
+    const chat = (maxTokens: number) => fetchJson(`${weft.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: maxTokens }) });
+    assert.equal((await chat(2)).status, 200);
+    const inflight = chat(64);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const exited = weft.stop('SIGTERM');
+    assert.equal((await inflight).status, 200, 'the generation in flight finished');
+    assert.equal(await exited, 0);
+    assert.match(weft.logs(), /stopped/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

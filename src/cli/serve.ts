@@ -53,7 +53,9 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv = proc
     throw err;
   }
   const unwatch = config.watch ? watchApps(config.app, node, log) : () => undefined;
+  let stopping = false;
   const stop = (reason: Record<string, string>) => {
+    stopping = true;
     log.info('shutting down', reason);
     unwatch();
     node.stop().then(
@@ -64,9 +66,16 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv = proc
       },
     );
   };
-  const onSignal = (signal: string) => stop({ signal });
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // \`on\`, not \`once\`: signal-exit (node-llama-cpp loads it) re-raises a signal that has no other
+  // listener left, which killed a node with a language model mid-drain. A second signal while
+  // draining stops at once, as Ctrl-C twice does elsewhere.
+  const onSignal = (signal: string) => {
+    if (!stopping) return stop({ signal });
+    log.warn('second signal while draining: exiting now', { signal });
+    process.exit(1);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   if (env.npm_command !== undefined) watchParent(() => stop({ reason: 'the npm process that started this node exited (npm does not pass on SIGTERM)' }));
 }
 
