@@ -44,6 +44,11 @@ function sameSpec(a: AppSpec, b: AppSpec): boolean {
   return JSON.stringify({ ...a, createdAt: 0 }) === JSON.stringify({ ...b, createdAt: 0 });
 }
 
+/** A node whose heartbeat failed within this many intervals was cut off lately (reconciler.ts). */
+const CUT_OFF_MEMORY = 10;
+/** How many intervals such a node holds a replica the scheduler placed elsewhere meanwhile. */
+const HOLD_INTERVALS = 5;
+
 export class JoinedFleet implements FleetControl {
   private readonly nodesMirror: BucketMirror<NodeRecord>;
   private readonly specs: BucketMirror<AppSpec>;
@@ -64,6 +69,8 @@ export class JoinedFleet implements FleetControl {
   private passQueued: NodeJS.Timeout | undefined;
   private passing: Promise<void> = Promise.resolve();
   private publishWarned = false;
+  /** When a heartbeat last failed: the node was cut off from the fleet's servers. */
+  private heartbeatFailedAt = -Infinity;
   /** Revision of this node's last heartbeat, and ticks its echo has been missing from the mirror. */
   private published = 0;
   private stale = 0;
@@ -96,7 +103,11 @@ export class JoinedFleet implements FleetControl {
       log,
       clock: this.clock,
     });
-    this.reconciler = new Reconciler(config.nodeName, options.runtime, () => [...this.placements.entries.values()].map((e) => e.value), () => void this.publish(), log);
+    this.reconciler = new Reconciler(config.nodeName, options.runtime, () => [...this.placements.entries.values()].map((e) => e.value), () => void this.publish(), log, {
+      cutOffLately: () => this.clock() - this.heartbeatFailedAt < CUT_OFF_MEMORY * config.heartbeatInterval,
+      graceMs: HOLD_INTERVALS * config.heartbeatInterval,
+      clock: this.clock,
+    });
     this.inventory = new Inventory(
       { node: config.nodeName, site: config.site, labels: config.label, url: options.url, version: options.version, powerBudget: config.powerBudget },
       options.source,
@@ -189,6 +200,7 @@ export class JoinedFleet implements FleetControl {
       this.published = await this.buckets.nodes.put(record.node, encode(record));
       this.publishWarned = false;
     } catch (err) {
+      this.heartbeatFailedAt = this.clock();
       if (!this.publishWarned) this.options.log.warn('fleet: heartbeat failed (logged once until it works again)', { error: (err as Error).message });
       this.publishWarned = true;
     }

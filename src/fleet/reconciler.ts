@@ -2,14 +2,27 @@
 // it through the app runtime (which pulls and verifies the bundle against the node's own
 // trusted keys), reports each replica's state in its heartbeat, and removes what is no longer
 // placed here once its in-flight requests finish. A failure is reported, not retried here: the
-// scheduler records it and places the replica elsewhere.
+// scheduler records it and places the replica elsewhere. A node that was just cut off from the
+// fleet (an edge site whose uplink came back) reads placements the scheduler made while it was
+// away, without it: it holds its ready replicas for a grace period instead of dropping them,
+// and the scheduler, seeing it alive again, places them back here if it still wants them.
 
 import type { Placement, ReplicaReport } from './messages.js';
 import type { AppRuntime } from './seams.js';
 import type { Logger } from '../telemetry/index.js';
 
+export interface HoldOptions {
+  /** Whether this node was cut off from the fleet lately (its heartbeats failed). */
+  cutOffLately: () => boolean;
+  /** How long a replica placed away meanwhile is held before it is removed. */
+  graceMs: number;
+  clock?: () => number;
+}
+
 export class Reconciler {
   private readonly replicas = new Map<string, ReplicaReport>();
+  /** Ready replicas held after their placement left this node, since when. */
+  private readonly held = new Map<string, number>();
   private busy: Promise<void> = Promise.resolve();
   private again = false;
   private running = false;
@@ -21,6 +34,7 @@ export class Reconciler {
     /** Called when a replica changes state, so the heartbeat goes out at once. */
     private readonly changed: () => void,
     private readonly log: Logger,
+    private readonly hold: HoldOptions = { cutOffLately: () => false, graceMs: 0 },
   ) {}
 
   reports(): ReplicaReport[] {
@@ -54,10 +68,25 @@ export class Reconciler {
 
   private async pass(): Promise<void> {
     const wanted = new Map<string, Placement>();
-    for (const p of this.placements()) if (p.assigned.some((a) => a.node === this.node)) wanted.set(p.app, p);
+    const placedElsewhere = new Set<string>();
+    for (const p of this.placements()) {
+      if (p.assigned.some((a) => a.node === this.node)) wanted.set(p.app, p);
+      else placedElsewhere.add(p.app);
+    }
+    const now = (this.hold.clock ?? Date.now)();
     for (const [app, report] of [...this.replicas]) {
       const want = wanted.get(app);
-      if (want !== undefined && want.digest === report.digest) continue;
+      if (want !== undefined && want.digest === report.digest) {
+        this.held.delete(app);
+        continue;
+      }
+      if (want === undefined && placedElsewhere.has(app) && report.state === 'ready' && (this.held.has(app) || this.hold.cutOffLately())) {
+        const since = this.held.get(app) ?? now;
+        if (!this.held.has(app)) this.log.info('fleet: holding a replica placed elsewhere while this node was cut off', { app, graceMs: this.hold.graceMs });
+        this.held.set(app, since);
+        if (now - since < this.hold.graceMs) continue;
+      }
+      this.held.delete(app);
       if (report.state === 'ready' || report.state === 'loading') {
         this.set({ ...report, state: 'removing' });
         await this.runtime.remove(app).catch((err: Error) => this.log.warn('fleet: removing a replica failed', { app, error: err.message }));
