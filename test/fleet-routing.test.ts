@@ -333,6 +333,13 @@ test('an edge site on a NATS leaf server: answers and is answered through the li
     assert.equal(away.body.code, 'FLEET_UNAVAILABLE');
     assert.ok(away.headers.get('retry-after'), 'Retry-After on 503');
     assert.ok(Date.now() - started < 10_000, `refused in ${Date.now() - started} ms`);
+    // Once the hub's record has aged out at the edge too, the hub's model is still the fleet's:
+    // 503 FLEET_UNAVAILABLE again, not the edge's own 404.
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const stillAway = await postJson(`${e.url}/v2/models/remote/infer`, sumInput);
+    assert.equal(stillAway.status, 503, JSON.stringify(stillAway.body));
+    assert.equal(stillAway.body.code, 'FLEET_UNAVAILABLE');
+    assert.equal(stillAway.headers.get('x-weft-node'), 'e', 'the refusal names the node that gave it');
     // The hub, too, goes on serving what it holds.
     const atHub = await postJson(`${h.url}/v2/models/remote/infer`, sumInput);
     assert.equal(atHub.status, 200);

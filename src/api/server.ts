@@ -163,7 +163,11 @@ export class ApiServer {
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     // The OpenAI API's paths answer in OpenAI's error shape, whoever refused the request (the
     // guard's 401/403/429, a body limit): the official clients read its message, type and code.
-    const answer = (c: Context, err: unknown) => (c.req.path.startsWith('/v1/') ? openAiErrorResponse(err) : errorResponse(err));
+    // An error is this node's answer: it names the node, as every answer does in a fleet.
+    const answer = (c: Context, err: unknown) => {
+      if (this.options.nodeName !== undefined) c.header('x-weft-node', this.options.nodeName);
+      return c.req.path.startsWith('/v1/') ? openAiErrorResponse(err) : errorResponse(err);
+    };
     app.notFound((c) => {
       const { status, body } = answer(c, new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);

@@ -121,6 +121,8 @@ export function pickTwo(candidates: readonly Candidate[], site: string, w: Route
 const INDEX_TTL_MS = 250;
 /** Random draws a decision makes before it looks at every replica instead. */
 const DRAWS = 8;
+/** A target some node served this recently is the fleet's still: while none is ready it is 503, not 404. */
+const KNOWN_FOR_MS = 60_000;
 
 export interface ChooserOptions {
   /** This node: never a candidate of its own. */
@@ -135,6 +137,8 @@ export interface ChooserOptions {
 /** The replicas of every target, indexed from the node records, and the choice among them. */
 export class ReplicaChooser {
   private index: { at: number; byTarget: Map<string, NodeRecord[]> } = { at: -Infinity, byTarget: new Map() };
+  /** When each target last had a replica in the index (one entry per model or app the fleet served). */
+  private readonly lastServed = new Map<string, number>();
 
   constructor(private readonly o: ChooserOptions) {}
 
@@ -154,6 +158,7 @@ export class ReplicaChooser {
         for (const app of record.apps) if (serves(record, { kind: 'app', name: app.name })) add(`app:${app.name}`, record);
       }
       this.index = { at: now, byTarget };
+      for (const key of byTarget.keys()) this.lastServed.set(key, now);
     }
     return this.index.byTarget.get(`${target.kind}:${target.name}`) ?? [];
   }
@@ -176,6 +181,20 @@ export class ReplicaChooser {
     if (drawn.length < 2) drawn = list.filter(usable);
     const scored = drawn.map((r) => candidate(r, target, this.o.seen)).filter((c) => c.queue < below);
     return pickTwo(scored, this.o.site, this.o.weights);
+  }
+
+  /**
+   * Whether another node serves the target or did within the last minute: its replicas may be
+   * marked down, loading, or re-placed after their node died — the fleet's, not unknown.
+   */
+  known(target: Target): boolean {
+    if (this.replicasOf(target).length > 0) return true;
+    const key = `${target.kind}:${target.name}`;
+    const at = this.lastServed.get(key);
+    if (at === undefined) return false;
+    if (Date.now() - at < KNOWN_FOR_MS) return true;
+    this.lastServed.delete(key);
+    return false;
   }
 
   /** Builds the index again at the next look (a replica answered that it no longer holds a target). */

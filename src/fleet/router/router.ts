@@ -134,12 +134,11 @@ export class FleetRouter implements RequestRouter {
   }
 
   async route(request: Request, traceparent?: string): Promise<Routed> {
-    if (request.headers.has(FORWARDED_HEADER)) {
-      // Served here, never forwarded again; not at all once its caller stopped waiting.
-      const deadline = Number(request.headers.get(DEADLINE_HEADER));
-      if (deadline > 0 && deadline <= Date.now()) throw deadlineError(`${Date.now() - deadline} ms before it arrived here`);
-      return { local: () => undefined };
-    }
+    // Not served at all once its caller stopped waiting.
+    const callerDeadline = Number(request.headers.get(DEADLINE_HEADER));
+    if (callerDeadline > 0 && callerDeadline <= Date.now()) throw deadlineError(`${Date.now() - callerDeadline} ms before it arrived here`);
+    // A forward is served here, never forwarded again.
+    if (request.headers.has(FORWARDED_HEADER)) return { local: () => undefined };
     const target = await targetOf(request);
     if (target === undefined) return { local: () => undefined };
     const key = `${target.kind}:${target.name}`;
@@ -149,6 +148,8 @@ export class FleetRouter implements RequestRouter {
     const tried = new Set<string>();
     let pick = here && busy < this.o.spillQueue ? undefined : this.replicas.choose(target, tried, here ? busy : Infinity);
     if (pick === undefined) {
+      // Not here, and every replica elsewhere is marked down, loading or being re-placed.
+      if (!here && this.replicas.known(target)) throw new WeftError(ErrorCode.FleetUnavailable, `no replica of ${target.kind} '${target.name}' is ready in the fleet now; retry shortly`, { retryAfterSeconds: 1 });
       this.localInflight.set(key, busy + 1);
       return { local: () => this.localInflight.set(key, Math.max(0, (this.localInflight.get(key) ?? 1) - 1)) };
     }
