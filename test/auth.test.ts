@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -172,6 +173,29 @@ describe('API keys, scopes and tenant limits', () => {
         return undefined;
       }
     }, 5_000);
+  });
+
+  it("counts a request for its key's tenant, whatever caller header it sends, and a refused one as anonymous", async () => {
+    const secret = Buffer.from(readFileSync(join(data, 'caller-secret'), 'utf8').trim(), 'hex');
+    const id = (raw: string) => createHmac('sha256', secret).update(raw).digest('hex').slice(0, 12);
+    const requestsOf = async (caller: string) => {
+      const stats = await fetchJson(`${weft!.url}/admin/stats`, { headers: bearer(adminKey) });
+      return (stats.body.callers as Array<{ caller: string; requests: number }>).find((c) => c.caller === caller)?.requests ?? 0;
+    };
+    const before = await requestsOf(id('tenant:light'));
+    for (let i = 0; i < 3; i++) {
+      const r = await fetchJson(`${weft!.url}/v2/models/affine/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...bearer(LIGHT_KEY), 'x-weft-tenant': 'victim' },
+        body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+      });
+      assert.equal(r.status, 200);
+    }
+    // Refused requests naming random tenants take no caller slot.
+    for (let i = 0; i < 5; i++) assert.equal((await fetchJson(`${weft!.url}/v2/models/affine/infer`, { method: 'POST', headers: { 'x-weft-tenant': `flood-${i}` } })).status, 401);
+    assert.equal((await requestsOf(id('tenant:light'))) - before, 3, "the key's tenant");
+    assert.equal(await requestsOf(id('tenant:victim')), 0, 'not the tenant the header named');
+    assert.equal(await requestsOf(id('tenant:flood-0')), 0);
   });
 
   it('keeps nothing of an authenticated request once it is answered: memory stays flat under load', async () => {

@@ -113,7 +113,7 @@ export class ApiServer {
     app.use('*', bodyLimit(maxBodySize));
     app.use('*', jsonDepthLimit(this.options.maxJsonDepth ?? MAX_JSON_DEPTH));
     // Who may call (auth/): before anything is served here or relayed to another node.
-    app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits, tokensUsed: (c) => scopeOf(c)?.tokensUsed() ?? 0, joulesSettled: (c) => scopeOf(c)?.joulesSettled(), forwarded: (c) => c.get(FORWARDED as never) === true }));
+    app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits, tokensUsed: (c) => scopeOf(c)?.tokensUsed() ?? 0, joulesSettled: (c) => scopeOf(c)?.joulesSettled(), identify: (c, tenant) => scopeOf(c)?.identify(tenant), forwarded: (c) => c.get(FORWARDED as never) === true }));
     // The model queues serve tenants in fair turns by the key's tenant (engine/admission.ts).
     app.use('*', async (c, next) => {
       const principal = principalOf(c);

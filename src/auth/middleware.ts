@@ -117,6 +117,8 @@ export interface AuthOptions {
   tokensUsed?: (c: Context) => number;
   /** The joules the request's work was attributed, once its meter intervals have closed. */
   joulesSettled?: (c: Context) => Promise<number> | undefined;
+  /** With keys: tells telemetry who the caller is (the key's tenant, or null when refused). */
+  identify?: (c: Context, tenant: string | null) => void;
   /**
    * Whether a request was forwarded by another node of the fleet (the router's own mark, not a
    * header a client could send): its rate was counted where it entered the fleet.
@@ -124,7 +126,7 @@ export interface AuthOptions {
   forwarded?: (c: Context) => boolean;
 }
 
-export function authMiddleware({ keys, limits, tokensUsed, joulesSettled, forwarded }: AuthOptions): MiddlewareHandler {
+export function authMiddleware({ keys, limits, tokensUsed, joulesSettled, identify, forwarded }: AuthOptions): MiddlewareHandler {
   return async (c, next) => {
     const need = needOf(c.req.method, c.req.path);
     if (need.kind === 'open') return next();
@@ -134,8 +136,16 @@ export function authMiddleware({ keys, limits, tokensUsed, joulesSettled, forwar
       const model = await bodyModel(c);
       if (model !== undefined) scope = `infer:${model}`;
     }
-    const principal = authorize(keys, c.req.header('authorization'), () => getConnInfo(c).remote.address, scope);
+    let principal: Principal | undefined;
+    try {
+      principal = authorize(keys, c.req.header('authorization'), () => getConnInfo(c).remote.address, scope);
+    } catch (err) {
+      if (keys.enabled()) identify?.(c, null);
+      throw err;
+    }
     if (principal === undefined) return next();
+    // Counted as the key's tenant, whatever caller header it sent.
+    identify?.(c, principal.tenant);
     c.set(PRINCIPAL as never, principal as never);
     if (forwarded?.(c) !== true) await limits.takeRate(principal);
     const infer = (need.kind === 'scope' && need.infer) || need.kind === 'body-model';

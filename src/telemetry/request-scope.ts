@@ -16,6 +16,20 @@ export interface TelemetryCore {
   now(): number;
   epochMs(perfMs: number): number;
   finish(scope: RequestScope, r: FinishedRequest): void;
+  /** The caller label of a request's identity (callers.ts): bounded, hashed. */
+  callerLabel(identity: CallerIdentity): string;
+}
+
+/** Who a request says it is, and once the API-key guard has decided, who it is. */
+export interface CallerIdentity {
+  /** The caller header's value. */
+  tenant?: string;
+  authorization?: string;
+  /**
+   * Set by the guard when the node has API keys: the key's tenant, or null when the request was
+   * refused. Then the headers are not trusted: any caller could name any tenant.
+   */
+  verified?: string | null;
 }
 
 /** What a scope hands over when its request ends. */
@@ -94,9 +108,11 @@ export class RequestScope {
   /** Set by `deferEnd`: the response status and error the middleware saw, kept for the real end. */
   private deferred: { status: number; error: unknown } | undefined;
 
+  private callerLabel: string | undefined;
+
   constructor(
     private readonly core: TelemetryCore,
-    readonly caller: string,
+    private readonly identity: CallerIdentity,
     method: string,
     path: string,
     incoming: TraceParent | undefined,
@@ -116,6 +132,19 @@ export class RequestScope {
     this.context = trace.setSpan(parentContext, this.span);
     const sc = this.span.spanContext();
     this.traceparent = formatTraceParent({ traceId: sc.traceId, spanId: sc.spanId, flags: sc.traceFlags });
+  }
+
+  /** The caller this request counts for, decided the first time it is asked (after the guard). */
+  get caller(): string {
+    return (this.callerLabel ??= this.core.callerLabel(this.identity));
+  }
+
+  /**
+   * The API-key guard's verdict: the key's tenant names the caller, or null for a request it
+   * refused. Called before any work of the request is counted.
+   */
+  identify(tenant: string | null): void {
+    if (this.callerLabel === undefined) this.identity.verified = tenant;
   }
 
   /** The OpenTelemetry context of this request's span, for spans made elsewhere; undefined when tracing is off. */

@@ -8,7 +8,7 @@ import { ErrorCode, WeftError } from '../errors.js';
 import type { NodeConfig } from '../config/index.js';
 import type { Logger } from './log.js';
 import { Metrics, type LanguageModelLoad, type ModelGaugeSource } from './metrics.js';
-import { RequestScope, type FinishedRequest, type TelemetryCore } from './request-scope.js';
+import { RequestScope, type CallerIdentity, type FinishedRequest, type TelemetryCore } from './request-scope.js';
 import { parseTraceParent } from './traceparent.js';
 import { createRedactor, type Redactor } from './redact.js';
 import { Callers, INTERNAL, loadCallerSecret, type CallerTotals } from './callers.js';
@@ -193,7 +193,6 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   }
 
   startRequest(info: RequestInfo): RequestScope {
-    const caller = this.callers.label(info.tenant, info.authorization);
     const incoming = parseTraceParent(info.traceparent);
     let parent = undefined;
     if (this.tracing !== undefined) {
@@ -202,7 +201,12 @@ export class Telemetry implements TelemetryCore, EngineObserver {
           ? ROOT_CONTEXT
           : trace.setSpanContext(ROOT_CONTEXT, { traceId: incoming.traceId, spanId: incoming.spanId, traceFlags: incoming.flags, isRemote: true });
     }
-    return new RequestScope(this, caller, info.method, info.path, incoming, parent);
+    return new RequestScope(this, { tenant: info.tenant, authorization: info.authorization }, info.method, info.path, incoming, parent);
+  }
+
+  callerLabel(identity: CallerIdentity): string {
+    if (identity.verified === undefined) return this.callers.label(identity.tenant, identity.authorization);
+    return this.callers.label(identity.verified ?? undefined, undefined);
   }
 
   finish(scope: RequestScope, r: FinishedRequest): void {

@@ -223,8 +223,15 @@ export class GrpcServer {
     try {
       scope.setOperation('infer', call.request.model_name ?? '');
       // The key, the tenant's rate, its monthly budget and its turn at the fair gate, as over HTTP.
-      const principal = this.authorize(call, `infer:${call.request.model_name ?? ''}`);
+      let principal: Principal | undefined;
+      try {
+        principal = this.authorize(call, `infer:${call.request.model_name ?? ''}`);
+      } catch (err) {
+        if (this.options.keys.enabled()) scope.identify(null);
+        throw err;
+      }
       if (principal !== undefined) {
+        scope.identify(principal.tenant);
         scope.fairShare = this.options.limits.shareOf(principal);
         await this.options.limits.takeRate(principal);
         await this.options.limits.checkMonthly(principal, false);
