@@ -249,6 +249,12 @@ describe('gRPC inference service', () => {
     assert.equal(b.response.outputs.length, 1);
   });
 
+  it('answers a name too long to echo with a shortened message, not silence', async () => {
+    const ready = await failure(call(client, 'ModelReady', { name: 'x'.repeat(100_000) }, { deadlineMs: 10_000 }));
+    assert.equal(ready.code, grpc.status.NOT_FOUND, ready.details);
+    assert.match(ready.details, /^MODEL_NOT_FOUND: .*more characters\)$/);
+  });
+
   it('lists, unloads and loads models through the repository extension', async () => {
     const index = (await call(client, 'RepositoryIndex', {})).response.models;
     assert.ok(index.some((m: { name: string }) => m.name === 'ppocr-rec'));

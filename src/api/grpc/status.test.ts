@@ -25,6 +25,9 @@ describe('gRPC status mapping', () => {
     const full = serviceError(new QueueFullError('m', 2, 1));
     assert.equal(full.code, status.RESOURCE_EXHAUSTED);
     assert.deepEqual(full.metadata.get('retry-after'), ['1']);
+    const long = serviceError(new WeftError(ErrorCode.ModelNotFound, `model '${'x'.repeat(100_000)}' is not served here`, { field: `é${'y'.repeat(100_000)}` }));
+    assert.ok(long.details.length < 1100 && long.details.startsWith('MODEL_NOT_FOUND: model') && /more characters\)$/.test(long.details), 'a message fit for a trailer');
+    assert.match(long.metadata.get('weft-field')[0] as string, /^\?y+\.\.\. \(\d+ more characters\)$/, 'printable ASCII, shortened');
     const unknown = serviceError(new Error('boom'));
     assert.equal(unknown.code, status.INTERNAL);
     assert.deepEqual(unknown.metadata.get('weft-code'), ['INTERNAL']);

@@ -41,13 +41,28 @@ export function grpcStatus(code: ErrorCode): status {
 export const CODE_KEY = 'weft-code';
 export const FIELD_KEY = 'weft-field';
 
+/**
+ * Most characters of a message or field in trailers: they travel as HTTP/2 headers, and a
+ * header block too large to send left the call unanswered (a 100,000-character model name).
+ */
+const MAX_TRAILER_CHARS = 1024;
+
+function bounded(text: string): string {
+  return text.length <= MAX_TRAILER_CHARS ? text : `${text.slice(0, MAX_TRAILER_CHARS)}... (${text.length - MAX_TRAILER_CHARS} more characters)`;
+}
+
+/** A metadata value holds printable ASCII only (grpc-js throws on anything else): the rest becomes '?'. */
+function asciiValue(text: string): string {
+  return bounded(text).replace(/[^\x20-\x7e]/g, '?');
+}
+
 /** A gRPC error for any thrown value: `CODE: message`, with code, field and retry-after in trailers. */
 export function serviceError(err: unknown): ServiceError {
   const e = toWeftError(err);
   const metadata = new Metadata();
   metadata.set(CODE_KEY, e.code);
-  if (e.field !== undefined) metadata.set(FIELD_KEY, e.field);
+  if (e.field !== undefined) metadata.set(FIELD_KEY, asciiValue(e.field));
   if (e.retryAfterSeconds !== undefined) metadata.set('retry-after', String(e.retryAfterSeconds));
-  const details = `${e.code}: ${e.message}${e.field === undefined ? '' : ` (field ${e.field})`}`;
+  const details = bounded(`${e.code}: ${e.message}${e.field === undefined ? '' : ` (field ${e.field})`}`);
   return Object.assign(new Error(details), { code: grpcStatus(e.code), details, metadata });
 }
