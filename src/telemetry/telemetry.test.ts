@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/index.js';
-import { WeftError } from '../errors.js';
+import { ErrorCode, WeftError } from '../errors.js';
 import { createLogger } from './log.js';
 import { Telemetry } from './telemetry.js';
 
@@ -93,6 +93,23 @@ describe('Telemetry with tracing off', () => {
     scope.recordTokens(3, 5);
     done();
     assert.match(await t.metrics.text(), /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="llm"\} 1$/m);
+    await t.shutdown();
+  });
+
+  it('counts requests for models and apps the node does not serve under one label, not one series per name', async () => {
+    const t = await create();
+    for (let i = 0; i < 50; i++) {
+      const model = t.startRequest({ method: 'POST', path: `/v2/models/rnd-${i}/infer`, traceparent: undefined, tenant: undefined, authorization: undefined });
+      model.setOperation('infer', `rnd-${i}`);
+      model.end(404, new WeftError(ErrorCode.ModelNotFound, 'not served here'));
+      const app = t.startRequest({ method: 'POST', path: `/apps/fake-${i}/x`, traceparent: undefined, tenant: undefined, authorization: undefined });
+      app.setApp(`fake-${i}`);
+      app.end(404, new WeftError(ErrorCode.AppNotFound, 'no such app'));
+    }
+    const text = await t.metrics.text();
+    assert.doesNotMatch(text, /rnd-|fake-/);
+    assert.match(text, /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="infer",gen_ai_request_model="_unknown",error_type="MODEL_NOT_FOUND"\} 50$/m);
+    assert.ok(t.stats().models.every((m) => !/rnd-|fake-/.test(m.model)), '/admin/stats neither');
     await t.shutdown();
   });
 

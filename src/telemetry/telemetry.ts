@@ -82,6 +82,11 @@ function statsRow(model: string, app: string): [model: string, app: string] {
   return app === '' ? [model, ''] : ['', app];
 }
 
+/** Errors that mean the request named a model or app this node does not serve. */
+const UNKNOWN_NAME_CODES: ReadonlySet<string> = new Set([ErrorCode.ModelNotFound, ErrorCode.AppNotFound]);
+/** The one label such requests count under. */
+export const UNKNOWN_NAME = '_unknown';
+
 export class Telemetry implements TelemetryCore, EngineObserver {
   readonly metrics: Metrics;
   readonly redactor: Redactor;
@@ -221,13 +226,17 @@ export class Telemetry implements TelemetryCore, EngineObserver {
       caller.errors++;
       m.callerErrors.inc({ caller: scope.caller });
     }
-    // A request counts in the GenAI series by its model or, for an app route, by its app.
-    const app = scope.app;
-    if (scope.model === undefined && app === '') return;
+    // A request counts in the GenAI series by its model or, for an app route, by its app. A name
+    // the node does not serve is the caller's text, not a model: one label for all of them, or
+    // every random name would become a series of its own.
+    const unknown = r.code !== undefined && UNKNOWN_NAME_CODES.has(r.code);
+    const app = unknown ? '' : scope.app;
+    const requested = unknown && (scope.model !== undefined || scope.app !== '') ? UNKNOWN_NAME : scope.model;
+    if (requested === undefined && app === '') return;
     const op =
-      scope.model === undefined
+      requested === undefined
         ? { gen_ai_operation_name: APP_OPERATION, weft_app: app }
-        : { gen_ai_operation_name: scope.operation, gen_ai_request_model: scope.model, ...(app !== '' && { weft_app: app }) };
+        : { gen_ai_operation_name: scope.operation, gen_ai_request_model: requested, ...(app !== '' && { weft_app: app }) };
     m.requestDuration.observe(r.code === undefined ? op : { ...op, error_type: r.code }, r.seconds);
     if (r.inputTokens > 0 || r.outputTokens > 0) {
       caller.inputTokens += r.inputTokens;
@@ -237,7 +246,7 @@ export class Telemetry implements TelemetryCore, EngineObserver {
       m.callerTokens.inc({ caller: scope.caller, gen_ai_token_type: 'input' }, r.inputTokens);
       m.callerTokens.inc({ caller: scope.caller, gen_ai_token_type: 'output' }, r.outputTokens);
     }
-    const [model, key] = statsRow(scope.model ?? '', app);
+    const [model, key] = statsRow(requested ?? '', app);
     this.rolling.record(model, key, r.seconds * 1000, r.batchSize, r.code !== undefined);
   }
 
