@@ -47,6 +47,13 @@ describe('body limit', () => {
     assert.equal(read, false);
   });
 
+  it('answers a declared length over the limit at once when the client stops sending, not after the request timeout', async () => {
+    const started = Date.now();
+    const res = await post('/echo', chunked([4], new Promise(() => undefined)), { 'content-length': '20' });
+    assert.equal(res.status, 413);
+    assert.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`);
+  });
+
   it('does not hold a request for its body before the guard: a refusal goes out while the body is still coming', async () => {
     let finish!: () => void;
     const never = new Promise<void>((resolve) => (finish = resolve));

@@ -1,5 +1,6 @@
 // The request body limit (--max-body-size), before anything reads a body. A declared
-// Content-Length over it is refused before the body is read; a body without one (chunked) is
+// Content-Length over it is refused without passing the body on (what the client still sends is
+// discarded while it keeps coming, up to four times the limit); a body without one (chunked) is
 // counted as it streams to whoever reads it, and refused once it passes the limit — never
 // buffered here, so a request waits for its body only where a route reads it, after the guard
 // has let it in.
@@ -9,6 +10,27 @@ import { ErrorCode, WeftError } from '../errors.js';
 
 /** Bodies up to this multiple of the limit are read to the end before the 413 goes out. */
 const LINGER_FACTOR = 4;
+/** ... while they keep coming: a client that sends nothing for this long gets its 413 now. */
+const LINGER_IDLE_MS = 1000;
+
+/** Reads and discards a body until it ends or no bytes arrive for LINGER_IDLE_MS. */
+async function discard(body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  let timer: NodeJS.Timeout | undefined;
+  const idle = () => new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), LINGER_IDLE_MS)));
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), idle()]);
+      clearTimeout(timer);
+      if (next === 'idle' || next.done) return;
+    }
+  } catch {
+    // the client went away: nothing left to read
+  } finally {
+    clearTimeout(timer);
+    reader.releaseLock();
+  }
+}
 
 export function bodyLimit(maxBytes: number): MiddlewareHandler {
   const tooLarge = () => new WeftError(ErrorCode.BodyTooLarge, `request body exceeds the limit of ${maxBytes} bytes (--max-body-size)`);
@@ -18,9 +40,10 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler {
     const length = c.req.header('content-length');
     if (length !== undefined) {
       if (Number(length) > maxBytes) {
-        // Read and discard what the client is still sending (streamed, bounded) so that clients
-        // which only read a response after sending the whole body still see the 413.
-        if (Number(length) <= maxBytes * LINGER_FACTOR) for await (const chunk of body) void chunk;
+        // Read and discard what the client is still sending (bounded in size, and only while it
+        // keeps coming) so that clients which read a response only after sending the whole body
+        // still see the 413.
+        if (Number(length) <= maxBytes * LINGER_FACTOR) await discard(body);
         c.header('Connection', 'close');
         throw tooLarge();
       }
