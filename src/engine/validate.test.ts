@@ -124,3 +124,9 @@ test('tensorsByName refuses a name given twice, and keeps __proto__ an ordinary 
   throwsWeft(() => tensorsByName([{ name: 'a', tensor: x }, { name: 'a', tensor: x }]), ErrorCode.BadRequest, 'inputs[1].name', /more than once/);
   assert.deepEqual(Object.keys(tensorsByName([{ name: '__proto__', tensor: x }])), ['__proto__']);
 });
+
+test('validateCall refuses an empty dimension past the batch, which the runtime would answer with a 500', () => {
+  const sig: ModelSignature = { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 3, -1, -1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 1] }] };
+  const x = (shape: number[]): Tensor => ({ datatype: 'FP32', shape, data: new Float32Array(0) });
+  throwsWeft(() => validateCall({ x: x([1, 3, 48, 0]) }, [], sig, { maxBatchSize: 8, model: 'm' }), ErrorCode.InvalidShape, 'inputs[0].shape', /dimension 3 is 0/);
+});

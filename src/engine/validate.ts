@@ -100,6 +100,13 @@ export function validateCall(
         field: `${field}.shape`,
       });
     }
+    // An empty dimension elsewhere makes an empty tensor the runtime refuses with a 500 of its own.
+    const empty = tensor.shape.indexOf(0);
+    if (empty > 0) {
+      throw new WeftError(ErrorCode.InvalidShape, `input '${name}' of model '${options.model}' has shape ${formatShape(tensor.shape)}: dimension ${empty} is 0, so the tensor holds nothing`, {
+        field: `${field}.shape`,
+      });
+    }
     if (options.maxBatchSize > 0 && rows !== undefined && tensor.shape[0] !== rows) {
       throw new WeftError(ErrorCode.InvalidShape, `input '${name}' has ${tensor.shape[0]} rows but '${list[0]!.name}' has ${rows}; every input of a batch needs the same`, {
         field: `${field}.shape`,
