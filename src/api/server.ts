@@ -172,7 +172,10 @@ export class ApiServer {
       const { status, body } = answer(c, new WeftError(ErrorCode.RouteNotFound, `no route for ${c.req.method} ${c.req.path}`));
       return c.json(body, status as 404);
     });
-    app.onError((err, c) => {
+    app.onError((failure, c) => {
+      // A body the client stopped sending (it went away, or --request-timeout cut it off) is not
+      // the node's failure: no INTERNAL, no error line.
+      const err = c.req.raw.signal.aborted && !(failure instanceof WeftError) ? new WeftError(ErrorCode.Cancelled, 'the client went away before its request was read') : failure;
       const { status, body, headers } = answer(c, err);
       if (status >= 500 && status !== 503) {
         const { body: logged } = errorResponse(err);
