@@ -64,7 +64,23 @@ function whereParsingFailed(err: unknown, text: string): string {
 
 /** The request's JSON body; with `allowEmpty`, undefined for a blank one. */
 export async function readJsonBody(c: Context, options: { allowEmpty?: boolean } = {}): Promise<unknown> {
-  const text = await c.req.text();
+  const text = utf8Text(new Uint8Array(await c.req.arrayBuffer()));
   if (options.allowEmpty && text.trim() === '') return undefined;
   return parseJsonText(text, jsonDepthOf(c));
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A JSON body's text; bytes that are not UTF-8 are refused, never replaced (RFC 8259 §8.1). */
+function utf8Text(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (err) {
+    throw new WeftError(ErrorCode.InvalidJson, 'the request JSON is not valid UTF-8', { cause: err });
+  }
+}
+
+/** Parses JSON from bytes (a body, or the JSON head of a KServe binary body). */
+export function parseJsonBytes(bytes: Uint8Array, maxDepth = MAX_JSON_DEPTH): unknown {
+  return parseJsonText(utf8Text(bytes), maxDepth);
 }

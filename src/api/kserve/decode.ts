@@ -6,7 +6,7 @@ import { ErrorCode, WeftError } from '../../errors.js';
 import { Datatypes, elementCount, type Datatype, type Tensor, type TensorData } from '../../backends/index.js';
 import { fromJsonValues, type ElementSite } from './datatypes.js';
 import { dataFromBytes, elementSize } from '../../backends/index.js';
-import { MAX_JSON_DEPTH, parseJsonText } from '../../http/index.js';
+import { MAX_JSON_DEPTH, parseJsonBytes } from '../../http/index.js';
 
 export interface DecodedInput {
   name: string;
@@ -37,7 +37,6 @@ export interface DecodedInferRequest {
 type JsonObject = Record<string, unknown>;
 
 const HEADER_FIELD = 'Inference-Header-Content-Length';
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Decodes a request. `headerLength` is the Inference-Header-Content-Length header: when set, the
@@ -48,7 +47,7 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
   if (headerLength !== undefined && !(Number.isSafeInteger(headerLength) && headerLength >= 0 && headerLength <= body.length)) {
     throw sizeError(`${HEADER_FIELD} is ${headerLength}, which does not fit a body of ${body.length} bytes`, HEADER_FIELD);
   }
-  const json = parseJson(headerLength === undefined ? body : body.subarray(0, headerLength), maxJsonDepth);
+  const json = parseJsonBytes(headerLength === undefined ? body : body.subarray(0, headerLength), maxJsonDepth);
   if (!isObject(json)) throw new WeftError(ErrorCode.BadRequest, 'the request must be a JSON object');
 
   if (json.id !== undefined && typeof json.id !== 'string') {
@@ -75,16 +74,6 @@ export function decodeInferRequest(body: Uint8Array, headerLength: number | unde
   };
   if (json.id !== undefined) request.id = json.id;
   return request;
-}
-
-function parseJson(bytes: Uint8Array, maxDepth: number): unknown {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch (err) {
-    throw new WeftError(ErrorCode.InvalidJson, 'the request JSON is not valid UTF-8', { cause: err });
-  }
-  return parseJsonText(text, maxDepth);
 }
 
 interface BinaryCursor {
