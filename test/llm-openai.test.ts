@@ -131,6 +131,28 @@ describe('OpenAI API over a GGUF model', () => {
     assert.ok(parsed.note === null || typeof parsed.note === 'boolean', JSON.stringify(parsed));
   });
 
+  it('refuses a prompt too large for the context by its size, without stalling the node', async () => {
+    // 32 MB to a 512-token context: tokenizing it once held the event loop for seconds.
+    const body = JSON.stringify({ model: 'tiny', prompt: 'x'.repeat(32 << 20), max_tokens: 1 });
+    let settled = false;
+    const refused = postJson(`${node.weft.url}/v1/completions`, body).finally(() => (settled = true));
+    // Liveness probes, one after another while the prompt is handled, are each answered within 1 s.
+    const probes: number[] = [];
+    while (!settled) {
+      const sent = performance.now();
+      const live = await fetch(`${node.weft.url}/v2/health/live`, { signal: AbortSignal.timeout(1000) });
+      assert.equal(live.status, 200);
+      probes.push(performance.now() - sent);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const res = await refused;
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.code, 'context_length_exceeded');
+    assert.equal(res.body.error.param, 'prompt');
+    assert.match(res.body.error.message, new RegExp(`the prompt is ${32 << 20} bytes`));
+    assert.ok(probes.length > 0 && Math.max(...probes) < 1000, JSON.stringify(probes));
+  });
+
   it('answers a wrong method with 405, Allow and an OpenAI error', async () => {
     const res = await fetchJson(`${node.weft.url}/v1/chat/completions`);
     assert.equal(res.status, 405);
