@@ -131,6 +131,36 @@ describe('OpenAI API over a GGUF model', () => {
     assert.ok(parsed.note === null || typeof parsed.note === 'boolean', JSON.stringify(parsed));
   });
 
+  it('refuses a JSON schema past its bounds with a 400 naming the limit, before building a grammar', async () => {
+    // 100,000 enum values once kept the main thread building a grammar for over a minute.
+    const schema = { type: 'object', properties: { pick: { enum: Array.from({ length: 100_000 }, (_, i) => `value-${i}`) } }, required: ['pick'] };
+    const started = performance.now();
+    await assert.rejects(
+      node.client.chat.completions.create(
+        { model: 'tiny', messages: hello, max_tokens: 4, response_format: { type: 'json_schema', json_schema: { name: 'pick', schema } } },
+        { timeout: 10_000 },
+      ),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+        assert.equal(err.code, 'bad_request');
+        assert.match(err.message, /at most 65536 bytes of schema JSON/);
+        return true;
+      },
+    );
+    // Under the size bound, the count of values is the limit named.
+    const many = { type: 'object', properties: { pick: { enum: Array.from({ length: 1001 }, (_, i) => i) } }, required: ['pick'] };
+    await assert.rejects(
+      node.client.chat.completions.create({ model: 'tiny', messages: hello, max_tokens: 4, response_format: { type: 'json_schema', json_schema: { name: 'pick', schema: many } } }),
+      (err: unknown) => {
+        assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+        assert.equal(err.param, 'response_format.json_schema.schema.properties.pick.enum');
+        assert.match(err.message, /at most 1000 enum and const values/);
+        return true;
+      },
+    );
+    assert.ok(performance.now() - started < 5000, `refused after ${Math.round(performance.now() - started)} ms`);
+  });
+
   it('refuses a prompt too large for the context by its size, without stalling the node', async () => {
     // 32 MB to a 512-token context: tokenizing it once held the event loop for seconds.
     const body = JSON.stringify({ model: 'tiny', prompt: 'x'.repeat(32 << 20), max_tokens: 1 });

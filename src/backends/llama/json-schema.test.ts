@@ -56,3 +56,16 @@ it('refuses each keyword the grammar would drop, naming its path', () => {
   refused({ type: 'object', additionalProperties: { type: 'string', pattern: 'x' } }, '.additionalProperties.pattern');
   refused({ enum: [{ a: 1 }] }, '.enum[0]');
 });
+
+it('refuses a schema past the size and value bounds, naming the limit, before any grammar is built', () => {
+  const values = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`);
+  // At the bound it passes; past it, refused at the value that crosses it.
+  assert.ok(grammarSchema({ enum: values(1000) }, ROOT));
+  refused({ enum: values(1001) }, '.enum', /at most 1000 enum and const values/);
+  // The values are counted across the whole schema, const included.
+  refused({ type: 'object', properties: { a: { enum: values(600) }, b: { enum: values(400) }, c: { const: 'x' } } }, '.properties.c.const', /1000 enum and const values/);
+  // Size: 64 KiB of schema JSON, whatever it holds.
+  const wide = { type: 'object', properties: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`property_${i}`, { type: 'string' }])) };
+  refused(wide, '', /at most 65536 bytes of schema JSON/);
+  refused({ enum: values(100_000) }, '', /at most 65536 bytes of schema JSON/);
+});

@@ -2,7 +2,8 @@
 // before one is made: the library drops what it does not know (`pattern`, `minimum`, `anyOf`...)
 // and would then produce output the schema refuses, so a keyword it cannot enforce is a 400 that
 // names the keyword's path. `anyOf` becomes `oneOf` (a grammar's alternatives give a value
-// matching at least one, which is what anyOf asks).
+// matching at least one, which is what anyOf asks). A schema past MAX_SCHEMA_BYTES or
+// MAX_SCHEMA_VALUES is refused before it is walked: building its grammar runs on the main thread.
 
 import { ErrorCode, WeftError } from '../../errors.js';
 
@@ -26,6 +27,16 @@ const BASIC_TYPES = ['string', 'number', 'integer', 'boolean', 'null'];
 
 type Schema = Record<string, unknown>;
 
+/**
+ * Bounds on a schema a grammar is built from. node-llama-cpp builds the grammar on the main
+ * thread, in time that grows faster than linearly with the enum values (10,000: about 1 s;
+ * 100,000: over a minute), and the node answers nothing meanwhile. A real structured-output
+ * schema is a few KiB with tens of enum values; these bounds sit well above that.
+ */
+export const MAX_SCHEMA_BYTES = 64 * 1024;
+/** enum values and consts in the whole schema, $defs included. */
+export const MAX_SCHEMA_VALUES = 1000;
+
 function refuse(path: string, message: string): never {
   throw new WeftError(ErrorCode.BadRequest, `the JSON schema is not supported: ${message}`, { field: path });
 }
@@ -38,17 +49,25 @@ const isLiteral = (v: unknown) => v === null || ['string', 'number', 'boolean'].
  * (under `root`, e.g. `response_format.json_schema.schema.properties.code.pattern`) it cannot enforce.
  */
 export function grammarSchema(schema: unknown, root: string): Schema {
-  return check(schema, root, new Set()) as Schema;
+  const bytes = Buffer.byteLength(JSON.stringify(schema) ?? '');
+  if (bytes > MAX_SCHEMA_BYTES) refuse(root, `the schema is ${bytes} bytes of JSON; a grammar is built from at most ${MAX_SCHEMA_BYTES} bytes of schema JSON`);
+  return check(schema, root, new Set(), { values: 0 }) as Schema;
 }
 
-function check(schema: unknown, path: string, defs: ReadonlySet<string>): unknown {
+/** Counts the enum and const values met so far, refusing the one past MAX_SCHEMA_VALUES. */
+function count(budget: { values: number }, n: number, path: string): void {
+  budget.values += n;
+  if (budget.values > MAX_SCHEMA_VALUES) refuse(path, `a grammar is built from at most ${MAX_SCHEMA_VALUES} enum and const values in all; this schema has more`);
+}
+
+function check(schema: unknown, path: string, defs: ReadonlySet<string>, budget: { values: number }): unknown {
   if (!isObject(schema)) refuse(path, 'a schema must be an object');
   const out: Schema = {};
   let scope = defs;
   if (schema.$defs !== undefined) {
     if (!isObject(schema.$defs)) refuse(`${path}.$defs`, '$defs must be an object');
     scope = new Set([...defs, ...Object.keys(schema.$defs)]);
-    out.$defs = Object.fromEntries(Object.entries(schema.$defs).map(([k, v]) => [k, check(v, `${path}.$defs.${k}`, scope)]));
+    out.$defs = Object.fromEntries(Object.entries(schema.$defs).map(([k, v]) => [k, check(v, `${path}.$defs.${k}`, scope, budget)]));
   }
   const kind = kindOf(schema, path);
   for (const [key, value] of Object.entries(schema)) {
@@ -74,20 +93,22 @@ function check(schema: unknown, path: string, defs: ReadonlySet<string>): unknow
       const list = schema[key];
       if (!Array.isArray(list) || list.length === 0) refuse(`${path}.${key}`, `${key} must be a non-empty list of schemas`);
       delete out.anyOf;
-      out.oneOf = list.map((s, i) => check(s, `${path}.${key}[${i}]`, scope));
+      out.oneOf = list.map((s, i) => check(s, `${path}.${key}[${i}]`, scope, budget));
       break;
     }
     case 'const':
       if (!isLiteral(schema.const)) refuse(`${path}.const`, 'const must be a string, number, boolean or null');
+      count(budget, 1, `${path}.const`);
       break;
     case 'enum':
       if (!Array.isArray(schema.enum) || schema.enum.length === 0) refuse(`${path}.enum`, 'enum must be a non-empty list');
+      count(budget, schema.enum.length, `${path}.enum`);
       schema.enum.forEach((v, i) => isLiteral(v) || refuse(`${path}.enum[${i}]`, 'enum values must be strings, numbers, booleans or null'));
       break;
     case 'object': {
       if (schema.properties !== undefined) {
         if (!isObject(schema.properties)) refuse(`${path}.properties`, 'properties must be an object');
-        out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, check(v, `${path}.properties.${k}`, scope)]));
+        out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, check(v, `${path}.properties.${k}`, scope, budget)]));
       }
       if (schema.required !== undefined) {
         // The grammar writes every property; a required key outside them would never be written.
@@ -96,14 +117,14 @@ function check(schema: unknown, path: string, defs: ReadonlySet<string>): unknow
         schema.required.forEach((k, i) => Object.hasOwn(known, k as string) || refuse(`${path}.required[${i}]`, `'${String(k)}' is required but not among properties`));
       }
       const extra = schema.additionalProperties;
-      if (extra !== undefined && typeof extra !== 'boolean') out.additionalProperties = check(extra, `${path}.additionalProperties`, scope);
+      if (extra !== undefined && typeof extra !== 'boolean') out.additionalProperties = check(extra, `${path}.additionalProperties`, scope, budget);
       break;
     }
     case 'array':
-      if (schema.items !== undefined) out.items = check(schema.items, `${path}.items`, scope);
+      if (schema.items !== undefined) out.items = check(schema.items, `${path}.items`, scope, budget);
       if (schema.prefixItems !== undefined) {
         if (!Array.isArray(schema.prefixItems)) refuse(`${path}.prefixItems`, 'prefixItems must be a list of schemas');
-        out.prefixItems = schema.prefixItems.map((s, i) => check(s, `${path}.prefixItems[${i}]`, scope));
+        out.prefixItems = schema.prefixItems.map((s, i) => check(s, `${path}.prefixItems[${i}]`, scope, budget));
       }
       break;
     case 'string':

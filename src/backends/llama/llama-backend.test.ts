@@ -1,5 +1,6 @@
 // The tiny GGUF loaded in process: prompts that cannot fit the context are refused by their size
-// in bytes, without tokenizing them; a prompt is tokenized once for check() and generate().
+// in bytes, without tokenizing them; a prompt is tokenized once for check() and generate(); the
+// grammar cache keeps a bounded number of schemas.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -88,5 +89,15 @@ describe('a GGUF model refusing what cannot fit', () => {
     for await (const event of model.generate(input, AbortSignal.timeout(30_000))) if (event.type === 'done') done = event;
     assert.equal(tokenized.length, 1);
     assert.ok((done as { promptTokens: number }).promptTokens > 0);
+  });
+
+  it('keeps a bounded number of grammars', async () => {
+    const grammars = (model as unknown as { grammars: Map<string, unknown> }).grammars;
+    for (let i = 0; i < 100; i++) {
+      await model.check({ prompt: 'x', jsonSchema: { type: 'object', properties: { [`p${i}`]: { type: 'string' } } } });
+    }
+    assert.ok(grammars.size <= 32, `${grammars.size} grammars kept`);
+    // The most recently used ones stay.
+    assert.ok(grammars.has(JSON.stringify({ type: 'object', properties: { p99: { type: 'string' } } })));
   });
 });

@@ -27,6 +27,12 @@ import { grammarSchema } from './json-schema.js';
 /** Where a request's JSON schema sits (the OpenAI API's field; components pass theirs the same way). */
 const SCHEMA_FIELD = 'response_format.json_schema.schema';
 
+/**
+ * Grammars kept per model, least recently used dropped first: each distinct schema makes one, and
+ * without a bound a client sending ever new schemas would grow the process without limit.
+ */
+export const GRAMMAR_CACHE_SIZE = 32;
+
 export interface LlamaLoadOptions {
   device: Device;
   /** Tokens of context per sequence. */
@@ -121,6 +127,7 @@ export class LlamaLocalModel implements LlmModel {
   private embedQueue: Promise<unknown> = Promise.resolve();
   /** The chat template, resolved once from the GGUF metadata (a known format or its Jinja template). */
   private readonly chatWrapper: ChatWrapper;
+  /** Grammars by schema JSON, least recently used first (GRAMMAR_CACHE_SIZE at most). */
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   /**
    * Bytes of text one token stands for, at most: a prompt longer than contextSize × this cannot
@@ -298,7 +305,11 @@ export class LlamaLocalModel implements LlmModel {
   private grammar(schema: Record<string, unknown> | true): Promise<LlamaGrammar> {
     const key = schema === true ? 'json' : JSON.stringify(schema);
     let grammar = this.grammars.get(key);
-    if (grammar === undefined) {
+    if (grammar !== undefined) {
+      // Most recently used: to the end of the map's order.
+      this.grammars.delete(key);
+      this.grammars.set(key, grammar);
+    } else {
       grammar = (async () => {
         // What the grammar cannot enforce is refused, naming the keyword, before the library drops it.
         const checked = schema === true ? undefined : grammarSchema(schema, SCHEMA_FIELD);
@@ -311,8 +322,10 @@ export class LlamaLocalModel implements LlmModel {
           });
         }
       })();
-      grammar.catch(() => this.grammars.delete(key));
-      this.grammars.set(key, grammar);
+      const made = grammar;
+      made.catch(() => this.grammars.get(key) === made && this.grammars.delete(key));
+      this.grammars.set(key, made);
+      if (this.grammars.size > GRAMMAR_CACHE_SIZE) this.grammars.delete(this.grammars.keys().next().value!);
     }
     return grammar;
   }
