@@ -220,6 +220,11 @@ test('malformed forwarded messages get a clear error; the node keeps serving', a
     const lying = await ask(frame({ v: 1, kind: 'open', from: 'evil', method: 'POST', path: '/v2/models/remote/infer', headers: [], deadline: Date.now() + 1000, size: 1, reply: 'x' }, new Uint8Array(10)));
     assert.equal(lying.code, 'FORWARD_INVALID');
     assert.equal(lying.field, 'size');
+    // Only what a router forwards: never the admin API, and no dot segments to climb out of a path.
+    for (const [method, path] of [['GET', '/admin/fleet/nodes'], ['DELETE', '/admin/fleet/apps/x'], ['POST', '/admin/keys'], ['POST', '/apps/../admin/keys'], ['GET', '/v2/models/remote/infer']]) {
+      const refused = await ask(frame({ v: 1, kind: 'open', from: 'evil', method, path, headers: [], deadline: Date.now() + 1000, size: 0, reply: 'x' }));
+      assert.deepEqual([refused.code, refused.field], ['FORWARD_INVALID', 'path'], `${method} ${path}`);
+    }
   } finally {
     await nc.close();
   }

@@ -92,6 +92,17 @@ const INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
 const APP = /^\/apps\/([^/]+)(?:\/|$)/;
 const OPENAI = /^\/v1\/(?:chat\/completions|completions|embeddings)$/;
 
+/**
+ * Whether a forward may ask for this: only what a router forwards (a model's infer, an app's
+ * routes, the OpenAI calls), with the path as it stands (no dot segments to climb out of it) —
+ * never the admin API, the key routes or anything else a node serves its own callers.
+ */
+export function forwardable(method: string, path: string): boolean {
+  const { pathname } = new URL(path, 'http://fleet');
+  if (pathname !== path.split('?')[0]) return false;
+  return (method === 'POST' && (INFER.test(pathname) || OPENAI.test(pathname))) || APP.test(pathname);
+}
+
 /** The model or app a request is for, or undefined for everything not routed (admin, health, …). */
 export async function targetOf(request: Request): Promise<Target | undefined> {
   const path = new URL(request.url).pathname;
@@ -402,6 +413,7 @@ export class FleetRouter implements RequestRouter {
       return;
     }
     if (first.length > open.size) return this.refuse(msg, ErrorCode.ForwardInvalid, `the first chunk holds ${first.length} bytes of a ${open.size}-byte body`, 'size');
+    if (!forwardable(open.method, open.path)) return this.refuse(msg, ErrorCode.ForwardInvalid, `${open.method} ${open.path.slice(0, 256)} is not something a node forwards (a model's infer, an app's routes, the OpenAI calls)`, 'path');
     const { nc } = this.o;
     const body = new Uint8Array(open.size);
     body.set(first);
