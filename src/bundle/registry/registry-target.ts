@@ -2,6 +2,7 @@
 // upload, cross-repository mounts, monolithic (streamed) and chunked uploads, manifests by tag and
 // digest, the referrers API with the `sha256-<hex>` tag-schema fallback, Basic and Bearer auth.
 // Blob bodies stream both ways, chunked uploads included: memory holds one read chunk, whatever the blob size.
+// Every request goes through timed(): a head timeout and a body idle timeout (timeouts.ts).
 
 import { ErrorCode, WeftError } from '../../errors.js';
 import { sha256, type BlobSource } from '../../store/index.js';
@@ -9,6 +10,7 @@ import { MAX_MANIFEST_BYTES, MediaType, encodeJson, parseImageIndex, parseImageM
 import { tracked, type Progress, type Target } from '../target.js';
 import { basicHeader, parseChallenge, type Credentials } from './auth.js';
 import { formatReference, type RegistryReference } from './reference.js';
+import { DEFAULT_REGISTRY_IDLE_TIMEOUT_MS, DEFAULT_REGISTRY_TIMEOUT_MS, headTimeoutError, idleGuarded, idleTimeoutError, requestLabel, withHeadTimeout, type RegistryTimeouts } from './timeouts.js';
 import { streamRequest, type StreamedResponse } from './upload-stream.js';
 
 export interface RegistryOptions {
@@ -22,6 +24,10 @@ export interface RegistryOptions {
   chunkSize: number;
   /** Another repository on the same registry to mount blobs from instead of uploading them. */
   mountFrom?: string | undefined;
+  /** Milliseconds for a response's head: connect, request, status and headers (--registry-timeout; 0: no limit). */
+  timeout?: number;
+  /** Milliseconds a body, either way, may go without a byte (--registry-idle-timeout; 0: no limit). */
+  idleTimeout?: number;
 }
 
 const ACCEPT = [MediaType.ImageManifest, MediaType.ImageIndex].join(', ');
@@ -84,6 +90,7 @@ export class RegistryTarget implements Target {
   readonly name: string;
   private readonly base: string;
   private authorization: string | undefined;
+  private readonly timeouts: RegistryTimeouts;
 
   constructor(
     readonly ref: RegistryReference,
@@ -91,6 +98,32 @@ export class RegistryTarget implements Target {
   ) {
     this.name = `registry ${ref.registry}/${ref.repository}`;
     this.base = `${options.plainHttp ? 'http' : 'https'}://${ref.registry}/v2/${ref.repository}`;
+    this.timeouts = { head: options.timeout ?? DEFAULT_REGISTRY_TIMEOUT_MS, idle: options.idleTimeout ?? DEFAULT_REGISTRY_IDLE_TIMEOUT_MS };
+  }
+
+  /** Who a request to `url` goes to, for messages: the registry, or the host an upload Location names. */
+  private who(url: string | URL): string {
+    const host = new URL(url).host;
+    return host === this.ref.registry ? `registry ${this.ref.registry}` : `registry ${this.ref.registry} (at ${host})`;
+  }
+
+  /**
+   * The one place a fetch to a registry or its token service happens: the response head must come
+   * within the head timeout, and its body then never goes idle longer than the idle timeout; either
+   * fails with REGISTRY_ERROR naming the host and the request, as an unreachable registry does.
+   */
+  private async timed(url: string | URL, init: RequestInit, who = this.who(url)): Promise<Response> {
+    const what = requestLabel(init.method ?? 'GET', url);
+    const { value: res, controller } = await withHeadTimeout(
+      this.timeouts.head,
+      () => headTimeoutError(who, what, this.timeouts.head),
+      (c) => fetch(url, { ...init, signal: c.signal }),
+    ).catch((err: unknown) => {
+      if (err instanceof WeftError) throw err;
+      const cause = (err as { cause?: Error }).cause;
+      throw new WeftError(ErrorCode.RegistryError, `cannot reach ${who}: ${cause?.message ?? (err as Error).message}`, { cause: err });
+    });
+    return idleGuarded(res, this.timeouts.idle, controller, () => idleTimeoutError(who, 'sent', what, this.timeouts.idle));
   }
 
   /** The reference a pull resolves: the digest when given, else the tag. */
@@ -120,9 +153,7 @@ export class RegistryTarget implements Target {
     // host or one the user trusts (--registry-token-host), and over https unless the registry
     // itself is spoken to over plain http.
     const sendCreds = creds !== undefined && this.trustsRealm(url);
-    const tokenRes = await fetch(url, { headers: sendCreds ? { Authorization: basicHeader(creds) } : {} }).catch((err: unknown) => {
-      throw new WeftError(ErrorCode.RegistryError, `cannot reach token service ${url.origin}: ${(err as Error).message}`, { cause: err });
-    });
+    const tokenRes = await this.timed(url, { headers: sendCreds ? { Authorization: basicHeader(creds) } : {} }, `token service ${url.origin}`);
     if (!tokenRes.ok) {
       const who = sendCreds
         ? `user '${creds.username}'`
@@ -153,10 +184,7 @@ export class RegistryTarget implements Target {
   private async request(method: string, url: string, init: { headers?: Record<string, string>; body?: Buffer } = {}): Promise<Response> {
     const send = () => {
       const headers: Record<string, string> = { ...init.headers, ...this.authorizationFor(url) };
-      return fetch(url, { method, headers, ...(init.body ? { body: init.body as unknown as BodyInit } : {}) }).catch((err: unknown) => {
-        const cause = (err as { cause?: Error }).cause;
-        throw new WeftError(ErrorCode.RegistryError, `cannot reach registry ${this.ref.registry}: ${cause?.message ?? (err as Error).message}`, { cause: err });
-      });
+      return this.timed(url, { method, headers, ...(init.body ? { body: init.body as unknown as BodyInit } : {}) });
     };
     let res = await send();
     if (res.status === 401) {
@@ -173,8 +201,15 @@ export class RegistryTarget implements Target {
 
   /** A request with a streamed body (blob uploads); authentication happened on the POST before it. */
   private async upload(method: string, url: URL, headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<StreamedResponse> {
-    const res = await streamRequest(method, url, { ...headers, ...this.authorizationFor(url) }, body).catch((err: unknown) => {
-      throw new WeftError(ErrorCode.RegistryError, `cannot upload to registry ${this.ref.registry}: ${(err as Error).message}`, { cause: err });
+    const what = requestLabel(method, url);
+    const res = await streamRequest(method, url, { ...headers, ...this.authorizationFor(url) }, body, {
+      head: this.timeouts.head,
+      idle: this.timeouts.idle,
+      onHead: () => headTimeoutError(this.who(url), what, this.timeouts.head),
+      onIdle: () => idleTimeoutError(this.who(url), 'took', what, this.timeouts.idle),
+    }).catch((err: unknown) => {
+      if (err instanceof WeftError && err.code === ErrorCode.RegistryError) throw err;
+      throw new WeftError(ErrorCode.RegistryError, `cannot upload to ${this.who(url)}: ${(err as Error).message}`, { cause: err });
     });
     if (res.status === 401) throw new WeftError(ErrorCode.RegistryUnauthorized, `registry ${this.ref.registry} refused the upload to ${url.pathname}`);
     return res;
