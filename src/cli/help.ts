@@ -18,7 +18,7 @@ export interface CommandHelp {
 }
 
 const STORE: readonly SettingKey[] = ['dataDir'];
-const REGISTRY: readonly SettingKey[] = ['dataDir', 'registryUsername', 'registryPassword', 'registryHost', 'registryTokenHosts', 'dockerConfig', 'insecureRegistries', 'uploadChunkSize'];
+const REGISTRY: readonly SettingKey[] = ['dataDir', 'registryUsername', 'registryPassword', 'registryHost', 'registryTokenHosts', 'dockerConfig', 'insecureRegistries', 'uploadChunkSize', 'registryTimeout', 'registryIdleTimeout'];
 
 export const commandHelp: Record<string, CommandHelp> = {
   serve: {

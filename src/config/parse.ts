@@ -116,6 +116,10 @@ export interface NodeConfig {
   insecureRegistries: readonly string[];
   /** Bytes. */
   uploadChunkSize: number;
+  /** Milliseconds; 0: no limit. */
+  registryTimeout: number;
+  /** Milliseconds; 0: no limit. */
+  registryIdleTimeout: number;
   /** NATS URLs of the fleet; empty: no fleet. */
   fleet: readonly string[];
   site: string;

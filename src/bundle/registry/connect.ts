@@ -45,5 +45,7 @@ export function connectRegistry(ref: string | RegistryReference, config: Readonl
     monolithicLimit: config.uploadChunkSize,
     chunkSize: config.uploadChunkSize,
     mountFrom: options.mountFrom,
+    timeout: config.registryTimeout,
+    idleTimeout: config.registryIdleTimeout,
   });
 }
