@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { writeSumApp } from './kit/apps.js';
 import { startRegistry, type TestRegistry } from './kit/registry.js';
 import { runWeft, weftOk } from './kit/weft-cli.js';
-import { startWeft } from './kit/weft-process.js';
+import { fetchJson, startWeft, type WeftProcess } from './kit/weft-process.js';
 import { flipByte } from './kit/files.js';
 
 let tmp: string;
@@ -120,6 +120,48 @@ describe('the store', { concurrency: false }, () => {
     const never = await runWeft(['inspect', `${gone.host}/apps/other:1`], env());
     assert.equal(never.code, 1);
     assert.match(never.stderr, /REGISTRY_ERROR: cannot reach registry/);
+  });
+
+  // A registry process that hangs (SIGSTOP) still has its connections accepted by the kernel: every
+  // request would wait forever without --registry-timeout. Each command must give up, and take the
+  // store fallback an unreachable registry gets; the test fails by its own timeout otherwise.
+  it('reads and serves the pulled copy when the registry accepts connections and never answers', { timeout: 90_000 }, async () => {
+    const hung = await startRegistry();
+    const hungRef = `${hung.host}/apps/storeapp:1`;
+    const quick = { ...env(), WEFT_REGISTRY_TIMEOUT: '1s' };
+    let node: WeftProcess | undefined;
+    try {
+      await weftOk(['push', hungRef, '--from', join(tmp, 'app.oci')], baseEnv);
+      await weftOk(['pull', hungRef], env());
+      hung.pause();
+      const timedOut = `registry ${hung.host.replace(/\./g, '\\.')} did not answer GET /v2/apps/storeapp/manifests/1 within 1s \\(--registry-timeout\\)`;
+      const inspect = await runWeft(['inspect', hungRef], quick);
+      assert.equal(inspect.code, 0, inspect.stderr);
+      assert.match(inspect.stderr, new RegExp(`${timedOut}; reading the copy pulled into the store instead`));
+      assert.match(inspect.stdout, new RegExp(`\\(the copy in the store at .*\\)\\n  digest +${digest}`));
+      const verify = await runWeft(['verify', hungRef, '--key', join(tmp, 'k.pub')], quick);
+      assert.equal(verify.code, 0, verify.stderr);
+      assert.match(verify.stdout, /the copy in the store at .*: signature and every blob digest check out/);
+      // No copy to fall back to: the timeout is the error, and pull has none either.
+      const never = await runWeft(['inspect', `${hung.host}/apps/other:1`], quick);
+      assert.equal(never.code, 1);
+      assert.match(never.stderr, /REGISTRY_ERROR: registry \S+ did not answer GET \/v2\/apps\/other\/manifests\/1 within 1s/);
+      const pull = await runWeft(['pull', hungRef], quick);
+      assert.equal(pull.code, 1);
+      assert.match(pull.stderr, new RegExp(`REGISTRY_ERROR: ${timedOut}`));
+      node = await startWeft(['--app', hungRef, '--trusted-keys', join(tmp, 'k.pub')], quick);
+      assert.match(node.logs(), new RegExp(`${timedOut}; serving the copy of .* pulled before`));
+      const apps = await fetchJson(`${node.url}/admin/apps`);
+      assert.equal(apps.status, 200);
+      assert.deepEqual(
+        apps.body.apps.map((a: { digest: string }) => a.digest),
+        [digest],
+      );
+    } finally {
+      if (node) await node.stop();
+      hung.resume();
+      await hung.stop();
+    }
   });
 
   it('removes temp files no live process writes, in gc and at a node start', async () => {

@@ -18,6 +18,10 @@ export interface TestRegistry {
   host: string;
   /** Folder the registry stores blobs in (docker/registry/v2/…), for tampering tests. */
   storage: string;
+  /** SIGSTOP: the kernel still accepts connections, the registry answers none (a hung registry). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -75,8 +79,12 @@ ${auth}`;
         return {
           host,
           storage,
+          pause: () => void proc.kill('SIGSTOP'),
+          resume: () => void proc.kill('SIGCONT'),
           stop: async () => {
             if (proc.exitCode === null && proc.signalCode === null) {
+              // A paused registry would hold SIGTERM until continued.
+              proc.kill('SIGCONT');
               proc.kill('SIGTERM');
               await once(proc, 'exit');
             }
