@@ -110,8 +110,10 @@ export const placementSchema = z.object({
   assigned: z.array(assignment),
   /** Why replicas beyond `assigned` are not placed; empty when all are. */
   pending: z.string(),
-  /** Nodes that failed to pull or load this digest, with their error: not tried again. */
+  /** Nodes that failed to pull or load this digest, with their error: not tried again for a while. */
   failed: z.record(z.string(), z.string()),
+  /** When each of `failed` was recorded (epoch ms): the node is tried again FAILED_RETRY_MS later. */
+  failedAt: z.record(z.string(), z.number()).optional(),
   /** Epoch ms of the last autoscaling change (cool-down). */
   scaledAt: z.number(),
 });

@@ -297,7 +297,8 @@ export function place(input: PlacementInput): PlacementOutput {
   const pass: Pass = { ledgers, ledgerList, policy, headroom, now, cursor: 0, scoreLimit: input.scoreLimit ?? 256, awake: ledgerList.filter((l) => l.awake) };
   for (const { spec, current, target } of order) {
     const assigned = kept.get(spec.name)!;
-    const failed = current?.digest === spec.digest ? current.failed : {};
+    const sameDigest = current?.digest === spec.digest;
+    const failed = sameDigest ? current.failed : {};
     const need = target - assigned.filter((a) => a.leaving !== true).length;
     const pending = need > 0 ? choose(spec, assigned, failed, need, pass) : '';
     placements.set(spec.name, {
@@ -309,6 +310,7 @@ export function place(input: PlacementInput): PlacementOutput {
       assigned,
       pending,
       failed,
+      ...(sameDigest && current.failedAt !== undefined && { failedAt: current.failedAt }),
       scaledAt: current?.scaledAt ?? now,
     });
   }

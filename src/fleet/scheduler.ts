@@ -42,6 +42,21 @@ export function nodeView(r: NodeRecord): NodeView {
   };
 }
 
+/** How long a node that failed to load an app is left out of its placement before it is tried again. */
+export const FAILED_RETRY_MS = 60_000;
+
+/** Drops the failures older than FAILED_RETRY_MS from a placement (in place); returns its failure times. */
+export function forgetOldFailures(p: Placement, now: number): Record<string, number> {
+  const failedAt = (p.failedAt ??= {});
+  for (const node of Object.keys(p.failed)) {
+    failedAt[node] ??= now; // recorded by a node that kept no time: counted from now
+    if (now - failedAt[node] < FAILED_RETRY_MS) continue;
+    delete p.failed[node];
+    delete failedAt[node];
+  }
+  return failedAt;
+}
+
 export class Scheduler {
   private leaseRevision: number | undefined;
   private readonly clock: () => number;
@@ -91,11 +106,14 @@ export class Scheduler {
       const current = placements.get(spec.name)?.value;
       const usable = current?.digest === spec.digest ? structuredClone(current) : undefined;
       if (usable !== undefined) {
-        // A node that could not pull or load the app is recorded and not tried again.
+        // A node that could not pull or load the app is recorded and not tried again for a while:
+        // it may be fixed meanwhile (restarted with the trust it lacked, its registry back).
+        const failedAt = forgetOldFailures(usable, now);
         usable.assigned = usable.assigned.filter((a) => {
           const report = nodes.get(a.node)?.replicas.find((r) => r.app === spec.name && r.digest === spec.digest);
           if (report?.state !== 'failed') return true;
           usable.failed[a.node] = report.error ?? 'failed';
+          failedAt[a.node] = now;
           return false;
         });
       }
