@@ -7,6 +7,12 @@ import type { z } from 'zod';
 import { decode } from './messages.js';
 import type { Logger } from '../telemetry/index.js';
 
+/** A failed watch is started again after this, doubling while it keeps failing, up to RETRY_MAX_MS. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 8000;
+/** For a malformed value already logged once. */
+const QUIET: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 export interface Mirrored<T> {
   value: T;
   revision: number;
@@ -22,6 +28,11 @@ export class BucketMirror<T> {
   /** Epoch ms of the last message or watch start: a quiet watch may be a dead one. */
   lastHeard = Date.now();
   private watcher: { stop(): void } | undefined;
+  /** A failed watch is logged once until one works again, and retried less often the longer it fails. */
+  private failing = false;
+  private retryMs = RETRY_MIN_MS;
+  /** Revision of each key's malformed value already logged: a watch restart reads it again, quietly. */
+  private readonly malformed = new Map<string, number>();
   private readyResolve!: () => void;
   /** Resolved once the watch has delivered the bucket's current values. */
   readonly ready = new Promise<void>((resolve) => (this.readyResolve = resolve));
@@ -56,6 +67,9 @@ export class BucketMirror<T> {
         // The last current value comes flagged as an update; an empty bucket sends none.
         const timer = setTimeout(settle, 300);
         timer.unref();
+        if (this.failing) this.log.info('fleet: bucket watch works again', { bucket: this.name });
+        this.failing = false;
+        this.retryMs = RETRY_MIN_MS;
         for await (const e of iter) {
           this.lastHeard = Date.now();
           seen?.add(e.key);
@@ -67,9 +81,11 @@ export class BucketMirror<T> {
         }
       } catch (err) {
         if (this.stopped) return;
-        this.log.warn('fleet: bucket watch failed; starting it again', { bucket: this.name, error: (err as Error).message });
+        if (!this.failing) this.log.warn('fleet: bucket watch failed; starting it again (logged once until it works)', { bucket: this.name, error: (err as Error).message });
+        this.failing = true;
       }
-      if (!this.stopped) await new Promise((r) => setTimeout(r, 500).unref());
+      if (!this.stopped) await new Promise((r) => setTimeout(r, this.retryMs).unref());
+      if (this.failing) this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     }
   }
 
@@ -78,7 +94,10 @@ export class BucketMirror<T> {
       if (this.entries.delete(e.key)) this.onChange(e.key);
       return;
     }
-    const value = decode(this.schema, e.value, `${this.name}/${e.key}`, this.log);
+    const logged = this.malformed.get(e.key) === e.revision;
+    const value = decode(this.schema, e.value, `${this.name}/${e.key}`, logged ? QUIET : this.log);
+    if (value === undefined) this.malformed.set(e.key, e.revision);
+    else this.malformed.delete(e.key);
     if (value === undefined) {
       // Keep the last good value, at the server's revision, so that its writer's next
       // compare-and-set repairs the key instead of losing the race to it forever.
