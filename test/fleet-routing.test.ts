@@ -92,6 +92,14 @@ test('KServe JSON for a model held elsewhere is forwarded, in-site first, with t
   assert.equal(res.headers.get('x-weft-node'), 'b', 'the same-site replica serves');
   assert.deepEqual(body.outputs[0].data, [4]);
   assert.match(res.headers.get('traceparent') ?? '', new RegExp(`^00-${trace}-`), 'one trace across both nodes');
+  // Its metadata and readiness come from a replica too, as a KServe client checks before it infers.
+  const metadata = await fetchJson(`${url('r')}/v2/models/remote`);
+  assert.equal(metadata.status, 200, JSON.stringify(metadata.body));
+  assert.equal(metadata.body.name, 'remote');
+  assert.match(metadata.headers.get('x-weft-node') ?? '', /^[bc]$/, 'answered by a replica');
+  const ready = await fetch(`${url('r')}/v2/models/remote/ready`);
+  assert.equal(ready.status, 200);
+  assert.match(ready.headers.get('x-weft-node') ?? '', /^[bc]$/);
   // A model no node holds is the usual 404, from the node asked.
   const missing = await postJson(`${url('r')}/v2/models/nowhere/infer`, sumInput);
   assert.equal(missing.status, 404);

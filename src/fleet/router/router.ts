@@ -91,16 +91,18 @@ function deadlineError(when: string): WeftError {
 const INFER = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?\/infer$/;
 const APP = /^\/apps\/([^/]+)(?:\/|$)/;
 const OPENAI = /^\/v1\/(?:chat\/completions|completions|embeddings)$/;
+/** KServe metadata and readiness of a model (or one version): answered by a replica too. */
+const MODEL_INFO = /^\/v2\/models\/([^/]+)(?:\/versions\/[^/]+)?(?:\/ready)?$/;
 
 /**
- * Whether a forward may ask for this: only what a router forwards (a model's infer, an app's
- * routes, the OpenAI calls), with the path as it stands (no dot segments to climb out of it) —
+ * Whether a forward may ask for this: only what a router forwards (a model's infer, metadata and
+ * readiness, an app's routes, the OpenAI calls), with the path as it stands (no dot segments to climb out of it) —
  * never the admin API, the key routes or anything else a node serves its own callers.
  */
 export function forwardable(method: string, path: string): boolean {
   const { pathname } = new URL(path, 'http://fleet');
   if (pathname !== path.split('?')[0]) return false;
-  return (method === 'POST' && (INFER.test(pathname) || OPENAI.test(pathname))) || APP.test(pathname);
+  return (method === 'POST' && (INFER.test(pathname) || OPENAI.test(pathname))) || (method === 'GET' && MODEL_INFO.test(pathname)) || APP.test(pathname);
 }
 
 /** The model or app a request is for, or undefined for everything not routed (admin, health, …). */
@@ -108,6 +110,8 @@ export async function targetOf(request: Request): Promise<Target | undefined> {
   const path = new URL(request.url).pathname;
   let m = INFER.exec(path);
   if (m && request.method === 'POST') return { kind: 'model', name: decodeURIComponent(m[1]!) };
+  m = MODEL_INFO.exec(path);
+  if (m && request.method === 'GET') return { kind: 'model', name: decodeURIComponent(m[1]!) };
   m = APP.exec(path);
   if (m) return { kind: 'app', name: decodeURIComponent(m[1]!) };
   if (request.method === 'POST' && OPENAI.test(path)) {
