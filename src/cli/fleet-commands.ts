@@ -1,6 +1,8 @@
 // `weft deploy`, `weft undeploy`, `weft status` and `weft nodes`: the fleet's desired state and
 // inventory through any node's admin API (/admin/fleet/...), as `weft top` reads its stats.
 
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCode, WeftError, type ErrorCode as Code } from '../errors.js';
 import { formatBytes } from '../config/index.js';
@@ -10,7 +12,7 @@ const COMMON = '[--url http://127.0.0.1:8080] [--token T]';
 export const FLEET_USAGE = {
   deploy: `weft deploy REF [--replicas N | --min A --max B] [--require gpu] [--select k=v ...] [--spread site] [--prefer-site S] [--json] ${COMMON}
   Places an app on the fleet. REF is a registry reference (host[:port]/repo:tag), a store tag, a
-  layout or an app folder that every node can open; each node verifies it against its own
+  layout or an app folder that every node can open (a relative path is made absolute here); each node verifies it against its own
   --trusted-keys. --replicas N runs N (default 1); --min/--max lets the scheduler scale between
   them from queue depth and latency. --require gpu and --select k=v (node labels) restrict the
   nodes; --spread site spreads replicas over sites; --prefer-site favours one.`,
@@ -133,7 +135,9 @@ export async function deployCommand(args: string[]): Promise<void> {
     select[s.slice(0, eq)] = s.slice(eq + 1);
   }
   const body = {
-    ref,
+    // A folder or layout named here is opened by the nodes: as an absolute path, not against
+    // whatever folder each node was started in.
+    ref: existsSync(ref) ? resolve(ref) : ref,
     replicas: int('replicas'),
     min: int('min'),
     max: int('max'),
