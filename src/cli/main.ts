@@ -68,6 +68,12 @@ async function main(argv: string[]): Promise<void> {
   await run(args);
 }
 
+// Output piped into a reader that stopped (`weft status | head -2`) is the reader's choice, not a failure.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).catch((err: unknown) => {
   const message = err instanceof WeftError ? `${err.code}: ${err.message}` : ((err as Error).stack ?? String(err));
   process.stderr.write(`weft: ${message}\n`);
