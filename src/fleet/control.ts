@@ -9,12 +9,14 @@ import type { BundleFacts } from './seams.js';
 import type { AppStatus, NodeStatus } from './view.js';
 
 const count = z.number().int().nonnegative().max(1000);
+/** A deploy that asks for no replica at all would sit pending 0/0 for good. */
+const atLeastOne = z.number().int().min(1, 'must be at least 1 (weft undeploy removes an app)').max(1000);
 
 export const deployRequestSchema = z.strictObject({
   ref: z.string().min(1, 'must be a registry reference, store tag, layout or app folder'),
-  replicas: count.optional(),
+  replicas: atLeastOne.optional(),
   min: count.optional(),
-  max: count.optional(),
+  max: atLeastOne.optional(),
   require: z.array(z.enum(['gpu'])).optional(),
   select: z.record(z.string().min(1).max(63), z.string().max(63)).optional(),
   spread: z.enum(['site']).optional(),
