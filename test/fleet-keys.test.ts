@@ -153,6 +153,11 @@ test("a tenant's monthly joule budget is counted fleet-wide: spent on one node, 
   assert.equal((await infer('a', 'base', opsKey)).status, 200, 'another tenant is served');
 });
 
+test('a second node under a live node\'s name refuses to join', async () => {
+  await assert.rejects(start('a', 'base', ['--data-dir', join(dir, 'a-twin')]), /a node named 'a' is already in the fleet/);
+  assert.equal((await infer('a', 'base', opsKey)).status, 200, 'the first goes on serving');
+});
+
 test('a node reachable from the network refuses to join a fleet that has no keys', async () => {
   const empty = await startNatsCluster(1);
   try {

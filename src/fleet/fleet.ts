@@ -122,6 +122,13 @@ export class JoinedFleet implements FleetControl {
     const buckets = await connectFleet(options.config, options.log);
     const fleet = new JoinedFleet(buckets, options, await options.discover());
     await Promise.all(fleet.mirrors.map((m) => m.start()));
+    // Two live nodes under one name would overwrite each other's record and share placements.
+    const namesake = fleet.liveNodes().get(options.config.nodeName);
+    if (namesake !== undefined && namesake.url !== options.url) {
+      for (const m of fleet.mirrors) m.stop();
+      await buckets.nc.close().catch(() => undefined);
+      throw new WeftError(ErrorCode.InvalidConfig, `a node named '${options.config.nodeName}' is already in the fleet (${namesake.url}, site ${namesake.site}); give this one another --node-name`, { field: 'nodeName' });
+    }
     await fleet.tick();
     void fleet.followStatus();
     fleet.timer = setInterval(() => void fleet.tick(), options.config.heartbeatInterval);
