@@ -168,7 +168,7 @@ describe('embedded default node', () => {
     assert.equal(res.body.code, 'ROUTE_NOT_FOUND');
   });
 
-  it('answers a wrong method on a KServe path with 405 and the methods it accepts', async () => {
+  it('answers a wrong method on a KServe path, or any other known path, with 405 and the methods it accepts', async () => {
     for (const [method, path, allow] of [
       ['GET', '/v2/models/ppocr-rec/infer', 'POST'],
       ['PUT', '/v2/models/ppocr-rec/versions/1/infer', 'POST'],
@@ -177,6 +177,10 @@ describe('embedded default node', () => {
       ['POST', '/v2/health/ready', 'GET, HEAD'],
       ['GET', '/v2/repository/index', 'POST'],
       ['GET', '/v2/repository/models/ppocr-rec/unload', 'POST'],
+      // The node's other paths alike.
+      ['POST', '/metrics', 'GET, HEAD'],
+      ['POST', '/admin/stats', 'GET, HEAD'],
+      ['PUT', '/admin/apps', 'GET, HEAD, POST'],
     ] as const) {
       const res = await fetchJson(`${weft.url}${path}`, { method });
       assert.equal(res.status, 405, `${method} ${path}: ${JSON.stringify(res.body)}`);

@@ -22,6 +22,7 @@ import { bodyLimit, jsonDepthLimit, MAX_JSON_DEPTH } from '../http/index.js';
 import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
+import { refuseOtherMethods } from './methods.js';
 import type { Sandbox } from '../sandbox/index.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
@@ -161,6 +162,8 @@ export class ApiServer {
     app.route('/', keyRoutes(this.options.keys));
     app.route('/', openAiRoutes({ engine: this.options.engine }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
+    // A wrong method on any known path (admin, /metrics, the dashboard too) is a 405 naming the right ones.
+    refuseOtherMethods(app);
     // The OpenAI API's paths answer in OpenAI's error shape, whoever refused the request (the
     // guard's 401/403/429, a body limit): the official clients read its message, type and code.
     // An error is this node's answer: it names the node, as every answer does in a fleet.
