@@ -100,6 +100,11 @@ describe('API keys, scopes and tenant limits', () => {
     assert.match(unload.body.error, /'admin'/);
     const sum = await fetchJson(`${weft!.url}/v2/models/sum_two`, { headers: bearer(acme) });
     assert.match(sum.body.error, /'infer:sum_two'/);
+    // A key lists the language models it may call, not the node's others.
+    const listed = await fetchJson(`${weft!.url}/v1/models`, { headers: bearer(acme) });
+    assert.deepEqual(listed.body.data, []);
+    const all = await fetchJson(`${weft!.url}/v1/models`, { headers: bearer(LIGHT_KEY) });
+    assert.deepEqual(all.body.data.map((m: { id: string }) => m.id), ['tiny']);
     await assert.rejects(
       openAiClient(weft!.url).withOptions({ apiKey: acme }).chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }),
       (e: unknown) => e instanceof APIError && e.status === 403 && /infer:tiny/.test(e.message),

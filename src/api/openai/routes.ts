@@ -11,6 +11,7 @@ import { openAiErrorResponse } from '../http-errors.js';
 import { readJsonBody } from '../../http/index.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
+import { allows, principalOf } from '../../auth/index.js';
 import { respondWithSse } from './sse.js';
 import { chatInput, chatRequest, completionInput, completionRequest, embeddingRequest, parseBody } from './wire.js';
 
@@ -149,7 +150,12 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
   };
 
   const modelObject = (id: string) => ({ id, object: 'model', created: 0, owned_by: 'weft' });
-  app.get('/v1/models', guarded((c) => c.json({ object: 'list', data: languageModels().map(modelObject) })));
+  // A key lists what it may call (admin: everything); with auth off, every model.
+  const mayCall = (c: Context, name: string) => {
+    const principal = principalOf(c);
+    return principal === undefined || principal.scopes.includes('admin') || allows(principal.scopes, `infer:${name}`);
+  };
+  app.get('/v1/models', guarded((c) => c.json({ object: 'list', data: languageModels().filter((name) => mayCall(c, name)).map(modelObject) })));
   app.get(
     '/v1/models/:model',
     guarded((c) => {
