@@ -267,7 +267,7 @@ describe('model metadata and readiness without loading', () => {
 });
 
 describe('a repository a newcomer gets wrong', () => {
-  it('warns about a flat model file, and does not report a PNG as a ready model', async () => {
+  it('warns about a flat model file, and does not report a PNG as a ready model, nor load it for its metadata', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-repo-wrong-'));
     let weft: WeftProcess | undefined;
     try {
@@ -282,11 +282,17 @@ describe('a repository a newcomer gets wrong', () => {
       const ready = await fetchJson(`${weft.url}/v2/models/picture/ready`);
       assert.equal(ready.status, 503);
       assert.match(ready.body.reason, /picture\/1\/model\.onnx is not a model this node can read/);
+      // Its metadata says why without trying to load it: the index keeps the reason.
+      const metadata = await fetchJson(`${weft.url}/v2/models/picture`);
+      assert.deepEqual([metadata.status, metadata.body.code], [503, 'MODEL_UNAVAILABLE']);
+      assert.match(metadata.body.error, /is not a model this node can read/);
       const index = await postJson(`${weft.url}/v2/repository/index`, {});
-      assert.equal(index.body.find((e: { name: string }) => e.name === 'picture').state, 'UNAVAILABLE');
+      const entry = index.body.find((e: { name: string }) => e.name === 'picture');
+      assert.equal(entry.state, 'UNAVAILABLE');
+      assert.match(entry.reason, /is not a model this node can read/);
+      // A call still tries to load it (the file may have been replaced), and says why it failed.
       const infer = await postJson(`${weft.url}/v2/models/picture/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [0] }] });
-      assert.equal(infer.status, 500);
-      assert.equal(infer.body.code, 'MODEL_LOAD_FAILED');
+      assert.deepEqual([infer.status, infer.body.code], [500, 'MODEL_LOAD_FAILED']);
     } finally {
       await weft?.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -190,6 +190,8 @@ export class ModelManager {
     const m = this.resolve(name, version);
     if (m.signature === undefined) {
       this.checkAvailable(m);
+      // A file already found unreadable says so: asking for its metadata loads nothing.
+      if (m.unreadable !== undefined && m.state === 'unloaded') throw new WeftError(ErrorCode.ModelUnavailable, `model '${m.name}' version ${m.version} is unavailable: ${m.unreadable}`);
       await this.ensureLoaded(m);
     }
     return { version: m.version, signature: m.signature!, maxBatchSize: m.maxBatchSize };
