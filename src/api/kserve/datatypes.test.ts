@@ -113,10 +113,14 @@ test('toJsonValues keeps NaN and infinities as numbers (JSON.stringify later wri
 });
 
 const rejected: { datatype: Datatype; value: unknown; says: string }[] = [
-  { datatype: 'FP32', value: 'abc', says: 'element 1 of its FP32 data is the string "abc"; expected a number' },
-  { datatype: 'FP32', value: null, says: 'is null; expected a number' },
+  { datatype: 'FP32', value: 'abc', says: 'element 1 of its FP32 data is the string "abc"; expected a finite number' },
+  { datatype: 'FP32', value: null, says: 'is null; expected a finite number' },
+  // What JSON.parse makes of 1e400: JSON has no Infinity.
+  { datatype: 'FP32', value: Infinity, says: 'expected a finite number' },
+  { datatype: 'FP64', value: -Infinity, says: 'expected a finite number' },
   { datatype: 'FP64', value: [1], says: 'is an array' },
-  { datatype: 'FP16', value: true, says: 'is true; expected a number' },
+  { datatype: 'FP16', value: true, says: 'is true; expected a finite number' },
+  { datatype: 'FP16', value: Infinity, says: 'expected a finite number' },
   { datatype: 'UINT8', value: 300, says: 'is 300; expected an integer in [0, 255]' },
   { datatype: 'UINT8', value: -1, says: 'is -1' },
   { datatype: 'INT8', value: 128, says: 'expected an integer in [-128, 127]' },

@@ -86,7 +86,7 @@ export function fromJsonValues(datatype: Datatype, values: readonly unknown[], s
       const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number') throw fail(i, 'a number');
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(i, 'a finite number');
         out[i] = floatToHalf(v);
       }
       return out;
@@ -96,7 +96,8 @@ export function fromJsonValues(datatype: Datatype, values: readonly unknown[], s
       const out = new (arrayTypeOf(datatype))(n) as Float32Array | Float64Array;
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== 'number') throw fail(i, 'a number');
+        // JSON has no Infinity or NaN: a number too large for a double (1e400) is refused, not read as Infinity.
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw fail(i, 'a finite number');
         out[i] = v;
       }
       return out;
