@@ -106,7 +106,7 @@ test('KServe JSON for a model held elsewhere is forwarded, in-site first, with t
   assert.equal(missing.body.code, 'MODEL_NOT_FOUND');
 });
 
-test('gRPC ModelInfer for a model held elsewhere is forwarded; the serving node\'s errors keep their code and field', async () => {
+test('gRPC ModelInfer, ModelMetadata and ModelReady for a model held elsewhere are forwarded; the serving node\'s errors keep their code and field', async () => {
   const definition = loadSync(PROTO_PATH, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
   const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService;
   const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & { ModelInfer: (req: unknown, cb: (err: grpc.ServiceError | null, res: any) => void) => grpc.ClientUnaryCall };
@@ -136,6 +136,15 @@ test('gRPC ModelInfer for a model held elsewhere is forwarded; the serving node\
     assert.equal(local.node, 'r');
     const nowhere = await infer({ model_name: 'nowhere', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [1] } }] }).catch((err: grpc.ServiceError) => err);
     assert.equal(nowhere.code, grpc.status.NOT_FOUND);
+    // Its metadata and readiness come from a replica, as a Triton client asks before it infers.
+    const unary = (method: string, request: unknown) =>
+      new Promise<any>((resolve, reject) => (client as any)[method](request, (err: grpc.ServiceError | null, res: any) => (err ? reject(err) : resolve(res))));
+    const metadata = await unary('ModelMetadata', { name: 'remote' });
+    assert.equal(metadata.name, 'remote');
+    assert.deepEqual(metadata.inputs.map((i: { name: string }) => i.name), ['x']);
+    assert.equal((await unary('ModelReady', { name: 'remote' })).ready, true);
+    const unknown = await unary('ModelMetadata', { name: 'nowhere' }).catch((err: grpc.ServiceError) => err);
+    assert.equal(unknown.code, grpc.status.NOT_FOUND);
   } finally {
     client.close();
   }

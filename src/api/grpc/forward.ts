@@ -51,24 +51,48 @@ export function inferRequestOverHttp(req: DecodedModelInfer, call: CallHeaders):
   return new Request(`http://weft.grpc${path}`, { method: 'POST', headers, body, duplex: 'half' } as RequestInit);
 }
 
+/** The serving node's HTTP error answer as the WeftError it was there: code, field, Retry-After. */
+function errorFromHttp(response: Response, body: Uint8Array): WeftError {
+  const node = response.headers.get('x-weft-node') ?? 'another node';
+  let error: { error?: unknown; code?: unknown; field?: unknown } = {};
+  try {
+    error = JSON.parse(new TextDecoder().decode(body)) as typeof error;
+  } catch {
+    // Not our error body: the status says what there is to say.
+  }
+  const code = typeof error.code === 'string' && Object.values(ErrorCode).includes(error.code as Code) ? (error.code as Code) : ErrorCode.UpstreamError;
+  const retry = Number(response.headers.get('retry-after'));
+  return new WeftError(code, typeof error.error === 'string' ? error.error : `${node} answered HTTP ${response.status}`, {
+    ...(typeof error.field === 'string' ? { field: error.field } : {}),
+    ...(retry > 0 ? { retryAfterSeconds: retry } : {}),
+  });
+}
+
+/** A KServe metadata or readiness GET for a model another node serves (ModelMetadata, ModelReady). */
+export function modelInfoRequestOverHttp(name: string, version: string, ready: boolean, authorization: string | undefined): Request {
+  const path = `/v2/models/${encodeURIComponent(name)}${version === '' ? '' : `/versions/${encodeURIComponent(version)}`}${ready ? '/ready' : ''}`;
+  return new Request(`http://weft.grpc${path}`, { method: 'GET', headers: authorization === undefined ? {} : { authorization } });
+}
+
+/** The serving node's metadata answer (the same JSON over both transports), or its error. */
+export async function modelMetadataFromHttp(response: Response): Promise<object> {
+  const body = new Uint8Array(await response.arrayBuffer());
+  if (response.status !== 200) throw errorFromHttp(response, body);
+  return JSON.parse(new TextDecoder().decode(body)) as object;
+}
+
+/** The serving node's readiness answer: 200 ready, 503 not; anything else its error. */
+export async function modelReadyFromHttp(response: Response): Promise<boolean> {
+  const body = new Uint8Array(await response.arrayBuffer());
+  if (response.status === 200 || response.status === 503) return response.status === 200;
+  throw errorFromHttp(response, body);
+}
+
 /** The serving node's HTTP answer as the ModelInfer response, or its error thrown as a WeftError. */
 export async function modelInferFromHttp(response: Response, req: DecodedModelInfer): Promise<ModelInferResponse> {
   const body = new Uint8Array(await response.arrayBuffer());
   const node = response.headers.get('x-weft-node') ?? 'another node';
-  if (response.status !== 200) {
-    let error: { error?: unknown; code?: unknown; field?: unknown } = {};
-    try {
-      error = JSON.parse(new TextDecoder().decode(body)) as typeof error;
-    } catch {
-      // Not our error body: the status says what there is to say.
-    }
-    const code = typeof error.code === 'string' && Object.values(ErrorCode).includes(error.code as Code) ? (error.code as Code) : ErrorCode.UpstreamError;
-    const retry = Number(response.headers.get('retry-after'));
-    throw new WeftError(code, typeof error.error === 'string' ? error.error : `${node} answered HTTP ${response.status}`, {
-      ...(typeof error.field === 'string' ? { field: error.field } : {}),
-      ...(retry > 0 ? { retryAfterSeconds: retry } : {}),
-    });
-  }
+  if (response.status !== 200) throw errorFromHttp(response, body);
   const headerLength = Number(response.headers.get('inference-header-content-length') ?? body.length);
   const header = JSON.parse(new TextDecoder().decode(body.subarray(0, headerLength))) as InferResponse;
   let at = headerLength;

@@ -16,7 +16,7 @@ import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from '../kse
 import { NODE_HEADER, type RequestRouter } from '../../fleet/index.js';
 import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
-import { inferRequestOverHttp, modelInferFromHttp } from './forward.js';
+import { inferRequestOverHttp, modelInferFromHttp, modelInfoRequestOverHttp, modelMetadataFromHttp, modelReadyFromHttp } from './forward.js';
 import { serviceError } from './status.js';
 import type { ModelInferRequest, ModelInferResponse, ModelRef, RepositoryIndexRequest, RepositoryModelRequest } from './wire.js';
 
@@ -155,16 +155,20 @@ export class GrpcServer {
     return {
       ServerLive: this.unary(() => ({ live: true })),
       ServerReady: this.unary(() => ({ ready: this.started && !this.draining })),
-      ModelReady: this.unary<ModelRef, object>((call) => {
+      ModelReady: this.unary<ModelRef, object>(async (call) => {
         this.authorize(call, `infer:${call.request.name ?? ''}`);
+        const elsewhere = await this.viaFleet(call, true);
+        if (elsewhere !== undefined) return { ready: await modelReadyFromHttp(elsewhere) };
         return { ready: engine.readiness(call.request.name ?? '', parseVersion(call.request.version)).ready };
       }),
       ServerMetadata: this.unary((call) => {
         this.authorize(call, undefined);
         return { name: 'weft', version, extensions: EXTENSIONS };
       }),
-      ModelMetadata: this.unary<ModelRef, object>((call) => {
+      ModelMetadata: this.unary<ModelRef, object>(async (call) => {
         this.authorize(call, `infer:${call.request.name ?? ''}`);
+        const elsewhere = await this.viaFleet(call, false);
+        if (elsewhere !== undefined) return modelMetadataFromHttp(elsewhere);
         return modelMetadata(engine, call.request.name ?? '', parseVersion(call.request.version));
       }),
       ModelInfer: this.unary<ModelInferRequest, ModelInferResponse>((call) => this.infer(call)),
@@ -283,6 +287,16 @@ export class GrpcServer {
       release?.();
       scope.end(failure === undefined ? 200 : httpStatus(toWeftError(failure).code), failure);
     }
+  }
+
+  /** A model another node of the fleet serves: its metadata or readiness answer from there; undefined when served here. */
+  private async viaFleet(call: ServerUnaryCall<ModelRef, object>, ready: boolean): Promise<Response | undefined> {
+    const router = this.options.router?.();
+    if (router === undefined) return undefined;
+    const routed = await router.route(modelInfoRequestOverHttp(call.request.name ?? '', call.request.version ?? '', ready, first(call.metadata, 'authorization')));
+    if ('response' in routed) return routed.response;
+    routed.local();
+    return undefined;
   }
 
   /** The HTTP guard's own check (auth/authorize): 401/403 become UNAUTHENTICATED/PERMISSION_DENIED. */
