@@ -114,8 +114,14 @@ test("a tenant's rate is counted fleet-wide, and a forwarded request once", asyn
   }
 });
 
+/** Waits until the fleet's key bucket has brought a key made on a to `node` (a watch away), and a request with it is served there. */
+function knownOn(node: string, key: string): Promise<true> {
+  return waitFor(`${node} knows the new key`, async () => ((await infer(node, 'remote', key)).status === 200 ? true : undefined), 15_000);
+}
+
 test("a tenant's concurrency is counted fleet-wide: requests in flight on one node count on the other", async () => {
   const narrow = lastLine(await weftOk(['apikey', 'create', '--tenant', 'narrow', '--scope', 'infer:*', '--concurrency', '2', '--url', url('a'), '--token', opsKey]));
+  await knownOn('b', narrow);
   // Two requests held in flight on a: admitted, their bodies not finished yet.
   const held = [0, 1].map(() => {
     const req = http.request(`${url('a')}/v2/models/base/infer`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${narrow}` } });
@@ -124,10 +130,12 @@ test("a tenant's concurrency is counted fleet-wide: requests in flight on one no
     req.write('{"inputs":[');
     return { req, answered };
   });
+  let last = '';
   const refused = await waitFor('b counts the requests in flight on a', async () => {
     const r = await infer('b', 'remote', narrow);
+    last = `${r.status} ${JSON.stringify(r.body)}`;
     return r.status === 429 ? r : undefined;
-  }, 10_000);
+  }, 15_000).catch((err: Error) => assert.fail(`${err.message}; b's last answer: ${last}`));
   assert.equal(refused.body.code, 'RATE_LIMITED');
   assert.match(refused.body.error, /tenant 'narrow' has 2 requests in flight \(2 on other nodes of the fleet\), its concurrency limit/);
   for (const { req } of held) req.end('{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}]}');
@@ -138,8 +146,8 @@ test("a tenant's concurrency is counted fleet-wide: requests in flight on one no
 test("a tenant's monthly joule budget is counted fleet-wide: spent on one node, refused on the other", async () => {
   const made = await weftOk(['apikey', 'create', '--tenant', 'frugal', '--scope', 'infer:*', '--monthly-joules', '0.000001', '--url', url('a'), '--token', opsKey]);
   const frugal = lastLine(made);
-  const first = await infer('b', 'remote', frugal);
-  assert.equal(first.status, 200, JSON.stringify(first.body));
+  // The first request that b lets in spends the budget.
+  await knownOn('b', frugal);
   // Its joules settle when b's meter interval closes (1 s), and reach the fleet's counter within
   // a second more; a then reads a total at most a second old.
   const refused = await waitFor('a refuses the tenant', async () => {
