@@ -11,6 +11,7 @@ import type { Logger } from '../../telemetry/index.js';
 import { FLEET_VERSION, Subjects } from '../namespace.js';
 import type { NodeRecord } from '../messages.js';
 import { Observations, ReplicaChooser, type RouteWeights, type Target } from './choose.js';
+import { ReplyInboxes, type ReplyQueue } from './replies.js';
 import { cancelSchema, chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
 
 /** Marks a forwarded request: its receiver serves it itself, never forwards it again. */
@@ -74,7 +75,7 @@ class Retryable extends Error {}
 /** One forward whose response is awaited. */
 interface InFlight {
   node: string;
-  sub: Subscription;
+  sub: ReplyQueue;
   deadline: number;
   /** Is another replica left to retry a 429, 503 or 404 on? `fresh`: read the records again first. */
   more: (fresh: boolean) => boolean;
@@ -134,8 +135,10 @@ export class FleetRouter implements RequestRouter {
   private readonly answering = new Map<string, AbortController>();
   /** Requests this router made from forwards (their tenant's rate was counted where they entered). */
   private readonly forwarded = new WeakSet<Request>();
+  private readonly replies: ReplyInboxes;
 
   constructor(private readonly o: RouterOptions) {
+    this.replies = new ReplyInboxes(o.nc);
     this.replicas = new ReplicaChooser({ node: o.node, site: o.site, nodes: o.nodes, weights: o.weights, seen: this.seen });
   }
 
@@ -199,8 +202,8 @@ export class FleetRouter implements RequestRouter {
     const record = this.o.nodes().get(node)!;
     const { nc } = this.o;
     const started = Date.now();
-    const reply = createInbox();
-    const sub = nc.subscribe(reply);
+    const sub = this.replies.take();
+    const reply = sub.subject;
     const headers: Array<[string, string]> = [];
     request.headers.forEach((v, k) => {
       if (!DROPPED.has(k)) headers.push([k, v]);
@@ -227,6 +230,8 @@ export class FleetRouter implements RequestRouter {
       reply,
     };
     const size = this.chunkSize;
+    const direct = body.length <= size;
+    if (direct) open.direct = true;
     this.seen.start(node);
     let finished = false;
     const finish = (ms: number | undefined) => {
@@ -241,6 +246,12 @@ export class FleetRouter implements RequestRouter {
       throw new Retryable(why);
     };
     const lost = (err: Error): never => down(err instanceof WeftError ? err : `${node}: ${err.message}`);
+    // Tells the node to stop: its caller went away, or this router gave up on it (best effort).
+    const cancel = () => nc.publish(Subjects.cancel(record.site, node), frame({ v: FLEET_VERSION, kind: 'cancel', reply }));
+    if (direct) {
+      nc.publish(Subjects.infer(record.site, node), frame(open, body), { reply });
+      return this.relay({ node, sub, deadline, more, started, finish, down, cancel });
+    }
     try {
       const accepted = await this.ask(Subjects.infer(record.site, node), frame(open, body.subarray(0, size)), deadline).catch(lost);
       if (accepted.kind === 'error') throw new WeftError(ErrorCode.BadRequest, `${node} refused the forward: ${accepted.message}`, { field: accepted.field });
@@ -255,8 +266,6 @@ export class FleetRouter implements RequestRouter {
       finish(undefined);
       throw err;
     }
-    // Tells the node to stop: its caller went away, or this router gave up on it (best effort).
-    const cancel = () => nc.publish(Subjects.cancel(record.site, node), frame({ v: FLEET_VERSION, kind: 'cancel', reply }));
     return this.relay({ node, sub, deadline, more, started, finish, down, cancel });
   }
 
@@ -275,7 +284,6 @@ export class FleetRouter implements RequestRouter {
   /** Waits for the head (retryable until then), then streams the body chunks as they come. */
   private async relay(f: InFlight): Promise<Response> {
     const { node, sub, deadline, more, started, finish, down, cancel } = f;
-    const iter = sub[Symbol.asyncIterator]();
     let timer: NodeJS.Timeout | undefined;
     const next = async (): Promise<Msg> => {
       const wait = Math.min(this.o.idleTimeoutMs, deadline - Date.now());
@@ -284,7 +292,7 @@ export class FleetRouter implements RequestRouter {
         timer = setTimeout(() => reject(why()), Math.max(1, wait));
       });
       try {
-        const r = await Promise.race([iter.next(), quiet]);
+        const r = await Promise.race([sub.next(), quiet]);
         if (r.done) throw new Retryable(`${node}: the reply subscription closed`);
         return r.value;
       } finally {
@@ -292,14 +300,20 @@ export class FleetRouter implements RequestRouter {
       }
     };
     let head;
+    let whole: Uint8Array | undefined;
     try {
       for (;;) {
         const msg = await next().catch((err: Error) => down(err instanceof WeftError ? err : err.message));
-        const { meta } = unframe(streamSchema, msg.data);
+        // The server's no-responders status to a direct open: the node is gone.
+        if (msg.data.length === 0 && msg.headers?.code === 503) down(`${node} no longer listens (no responders)`);
+        const unframed = unframe(streamSchema, msg.data);
+        const { meta } = unframed;
         if (meta.kind === 'alive') continue;
+        if (meta.kind === 'error') throw new WeftError(ErrorCode.BadRequest, `${node} refused the forward: ${meta.message}`, { field: meta.field });
         if (meta.kind === 'fail') down(`${node} failed: ${meta.message}`);
         if (meta.kind !== 'head') down(`${node} sent ${meta.kind} before the response head`);
         head = meta as Extract<typeof meta, { kind: 'head' }>;
+        whole = head.last === true ? unframed.payload.slice() : undefined;
         break;
       }
       // A replica shedding load or not ready, or one its node has just removed (its record still
@@ -317,6 +331,12 @@ export class FleetRouter implements RequestRouter {
     const out = new Headers();
     for (const [k, v] of head.headers) if (!DROPPED.has(k)) out.append(k, v);
     out.set(NODE_HEADER, head.node);
+    const nullBody = (status: number, bytes: number) => status === 204 || status === 304 || bytes === 0;
+    if (whole !== undefined) {
+      sub.unsubscribe();
+      finish(Date.now() - started);
+      return new Response(nullBody(head.status, whole.length) ? null : (whole as Uint8Array<ArrayBuffer>), { status: head.status, headers: out });
+    }
     let expected = 0;
     if (!/^text\/event-stream/.test(out.get('content-type') ?? '')) {
       // A whole answer is gathered before any byte goes to the caller: a node lost mid-body is
@@ -339,8 +359,7 @@ export class FleetRouter implements RequestRouter {
         sub.unsubscribe();
       }
       finish(Date.now() - started);
-      const nullBody = head.status === 204 || head.status === 304 || parts.length === 0;
-      return new Response(nullBody ? null : Buffer.concat(parts), { status: head.status, headers: out });
+      return new Response(nullBody(head.status, parts.length) ? null : Buffer.concat(parts), { status: head.status, headers: out });
     }
     const stream = new ReadableStream<Uint8Array>({
       pull: async (controller) => {
@@ -418,6 +437,10 @@ export class FleetRouter implements RequestRouter {
     }
     if (first.length > open.size) return this.refuse(msg, ErrorCode.ForwardInvalid, `the first chunk holds ${first.length} bytes of a ${open.size}-byte body`, 'size');
     if (!forwardable(open.method, open.path)) return this.refuse(msg, ErrorCode.ForwardInvalid, `${open.method} ${open.path.slice(0, 256)} is not something a node forwards (a model's infer, an app's routes, the OpenAI calls)`, 'path');
+    if (open.direct === true) {
+      if (first.length < open.size) return this.refuse(msg, ErrorCode.ForwardInvalid, `a direct open holds ${first.length} bytes of a ${open.size}-byte body; it must hold all of it`, 'size');
+      return this.answer(open, first);
+    }
     const { nc } = this.o;
     const body = new Uint8Array(open.size);
     body.set(first);
@@ -469,13 +492,23 @@ export class FleetRouter implements RequestRouter {
       const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
       const request = new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal: stop.signal });
       this.forwarded.add(request);
-      const response = await this.o.handler(request);
+      let response = await this.o.handler(request);
       const out: Array<[string, string]> = [];
       response.headers.forEach((v, k) => out.push([k, v]));
-      nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'head', status: response.status, headers: out, node: this.o.node }));
+      const size = this.chunkSize;
+      const head = { v: FLEET_VERSION, kind: 'head', status: response.status, headers: out, node: this.o.node } as const;
+      // A whole answer that fits in one frame goes as one message (streams go as they come).
+      if (open.direct === true && !/^text\/event-stream/.test(response.headers.get('content-type') ?? '')) {
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        if (bytes.length <= size) {
+          nc.publish(open.reply, frame({ ...head, last: true }, bytes));
+          return;
+        }
+        response = new Response(bytes, response);
+      }
+      nc.publish(open.reply, frame(head));
       let seq = 0;
       if (response.body) {
-        const size = this.chunkSize;
         for await (const piece of response.body as unknown as AsyncIterable<Uint8Array>) {
           // Cancelled: leaving the loop cancels the body, whatever route produces it.
           if (stop.signal.aborted) break;
@@ -498,5 +531,6 @@ export class FleetRouter implements RequestRouter {
 
   close(): void {
     for (const s of this.subs.splice(0)) s.unsubscribe();
+    this.replies.close();
   }
 }

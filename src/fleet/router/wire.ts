@@ -6,6 +6,11 @@
 //   node → caller   accept {more}: the subject further body chunks go to (each acknowledged), or error
 //   node → reply    head (status, headers), data… (response chunks as they come), end | fail;
 //                   alive every so often while the node works, so a dead node is noticed
+//
+// A body that fits in the open frame goes `direct`: published with `reply` as its NATS reply
+// subject, no accept asked for (a refusal, or the server's no-responders status, comes to `reply`),
+// and a whole answer that fits in one frame comes back as one `head` with `last` and the body as
+// its payload — one message each way, the common case of a small inference.
 //   caller → node   cancel {reply} on `….cancel`: the caller went away (or gave up on a silent
 //                   node); the node stops the work answering to that reply subject
 
@@ -31,6 +36,8 @@ export const openSchema = z.object({
   size: z.number().int().nonnegative(),
   /** Subject the response frames go to. */
   reply: z.string().min(1).max(256),
+  /** The whole body is in this frame and no accept is awaited: a refusal goes to `reply`. */
+  direct: z.boolean().optional(),
 });
 export type OpenFrame = z.infer<typeof openSchema>;
 
@@ -38,19 +45,24 @@ export const cancelSchema = z.object({ v: z.literal(FLEET_VERSION), kind: z.lite
 
 export const chunkSchema = z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('chunk'), seq: z.number().int().nonnegative() });
 
+/** A node refusing a forwarded message (answered to the open's reply, or to a direct open's `reply`). */
+const refusal = z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('error'), code: z.string(), message: z.string(), field: z.string().optional() });
+
 export const replySchema = z.discriminatedUnion('kind', [
   z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('accept'), more: z.string().optional() }),
   z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('ack'), seq: z.number().int() }),
-  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('error'), code: z.string(), message: z.string(), field: z.string().optional() }),
+  refusal,
 ]);
 export type ReplyFrame = z.infer<typeof replySchema>;
 
 export const streamSchema = z.discriminatedUnion('kind', [
-  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('head'), status: z.number().int().min(100).max(599), headers, node: z.string() }),
+  /** `last`: the payload is the whole body, nothing follows. */
+  z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('head'), status: z.number().int().min(100).max(599), headers, node: z.string(), last: z.boolean().optional() }),
   z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('data'), seq: z.number().int().nonnegative() }),
   z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('end'), seq: z.number().int().nonnegative() }),
   z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('alive') }),
   z.object({ v: z.literal(FLEET_VERSION), kind: z.literal('fail'), message: z.string() }),
+  refusal,
 ]);
 export type StreamFrame = z.infer<typeof streamSchema>;
 
