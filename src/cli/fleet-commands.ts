@@ -195,6 +195,12 @@ export function renderRouting(r: RouterStatus, now = Date.now()): string {
   ].join('\n');
 }
 
+/** A node's power with how it was known: `86.9 W estimated (76.9 W of it measured)` for a metered GPU beside an estimated CPU. */
+function watts(p: NodeStatus['record']['power']): string {
+  const label = p.measured ? 'measured' : p.measuredWatts === undefined ? 'estimated' : `estimated (${p.measuredWatts.toFixed(1)} W of it measured)`;
+  return `${p.watts.toFixed(1)} W ${label}`;
+}
+
 export async function nodesCommand(args: string[]): Promise<void> {
   const p = parse('nodes', args, {});
   if (p === undefined) return;
@@ -208,10 +214,10 @@ export async function nodesCommand(args: string[]): Promise<void> {
     String(r.cpu.cores),
     `${formatBytes(r.free.cpu)}/${formatBytes(r.budget.cpu)}`,
     r.gpus.length === 0 ? '-' : r.gpus.map((g) => `${g.model} ${formatBytes(g.memoryBytes)}`).join(','),
-    `${r.power.watts.toFixed(1)} W ${r.power.measured ? 'measured' : 'estimated'}${r.power.budgetWatts === undefined ? '' : ` / ${r.power.budgetWatts} W`}`,
+    `${watts(r.power)}${r.power.budgetWatts === undefined ? '' : ` / ${r.power.budgetWatts} W`}`,
     String(replicas),
     String(r.load.reduce((n, m) => n + m.queued + m.inflight, 0)),
-    r.draining ? 'draining' : idle ? `idle (sleep saves ${r.power.watts.toFixed(1)} W ${r.power.measured ? 'measured' : 'estimated'})` : 'active',
+    r.draining ? 'draining' : idle ? `idle (sleep saves ${watts(r.power)})` : 'active',
   ]);
   out(`fleet: ${res.fleet ? `${nodes.length} nodes, policy ${res.policy}, scheduler ${res.scheduler ?? 'none'} (*)` : 'this node alone (started without --fleet)'}`);
   out(table(['NODE', 'SITE', 'LABELS', 'CPUS', 'MEM FREE/BUDGET', 'GPUS', 'POWER', 'REPLICAS', 'BUSY', 'STATE'], rows));

@@ -17,6 +17,8 @@ test('a malformed fleet message is dropped with a warning naming the field', () 
 });
 
 test('nvidia-smi GPU lists are read into model and bytes', () => {
+  // As nvidia-smi 580.159.04 printed it on an H200 machine (2026-12-04), and the bytes a node there reported.
+  assert.deepEqual(parseGpuList('NVIDIA H200, 143771\n'), [{ model: 'NVIDIA H200', memoryBytes: 150_754_820_096 }]);
   assert.deepEqual(parseGpuList('NVIDIA H100 80GB HBM3, 81559\nNVIDIA L4, 23034\n'), [
     { model: 'NVIDIA H100 80GB HBM3', memoryBytes: 81559 * 1024 ** 2 },
     { model: 'NVIDIA L4', memoryBytes: 23034 * 1024 ** 2 },

@@ -56,6 +56,8 @@ export const nodeRecordSchema = z.object({
     /** How `watts` was obtained: a meter (rapl, nvidia) or the estimator. */
     source: z.string(),
     measured: z.boolean(),
+    /** The part of `watts` a meter read, when the rest is estimated. */
+    measuredWatts: z.number().nonnegative().optional(),
     budgetWatts: z.number().nonnegative().optional(),
   }),
   models: z.array(z.string()),

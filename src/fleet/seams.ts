@@ -19,6 +19,8 @@ export interface PowerReading {
   /** The meter that produced it (rapl, nvidia) or 'estimate'. */
   source: string;
   measured: boolean;
+  /** The part of `watts` a meter read, when the rest is estimated. */
+  measuredWatts?: number;
 }
 
 /** The node's live state, read at every heartbeat. */

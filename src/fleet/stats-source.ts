@@ -49,8 +49,12 @@ export function statsInventory(options: StatsSourceOptions): InventorySource {
     power: () => {
       const power = options.stats().power;
       if (power.length === 0) return { watts: options.idleWatts, source: 'estimate', measured: false };
+      const watts = power.reduce((n, p) => n + p.watts, 0);
       const measured = power.every((p) => p.source === 'measured');
-      return { watts: power.reduce((n, p) => n + p.watts, 0), source: measured ? 'measured' : 'estimated', measured };
+      if (measured || power.every((p) => p.source !== 'measured')) return { watts, source: measured ? 'measured' : 'estimated', measured };
+      // A GPU read by nvidia-smi beside an estimated CPU: the sum is an estimate, but says how much of it was read.
+      const measuredWatts = power.reduce((n, p) => n + (p.source === 'measured' ? p.watts : 0), 0);
+      return { watts, source: 'partly measured', measured: false, measuredWatts };
     },
     bundles: options.bundles,
   };

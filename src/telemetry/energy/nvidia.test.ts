@@ -26,6 +26,10 @@ describe('nvidia-smi meter', () => {
     assert.equal(meter.source, 'measured');
   });
 
+  it('reads the power draw as nvidia-smi 580 prints it on an H200', () => {
+    assert.equal(parsePowerDraw('0, 77.23\n'), 77.23);
+  });
+
   it('rejects output without a power reading', () => {
     assert.throws(() => parsePowerDraw('0, [N/A]\n'), /no power reading for GPU 0/);
     assert.throws(() => parsePowerDraw(''), /no GPUs/);
