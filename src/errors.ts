@@ -64,7 +64,6 @@ export const ErrorCode = {
   AppUnprocessable: 'APP_UNPROCESSABLE',
   AppUnavailable: 'APP_UNAVAILABLE',
   AppFailed: 'APP_FAILED',
-  FleetDisabled: 'FLEET_DISABLED',
   FleetUnavailable: 'FLEET_UNAVAILABLE',
   Unschedulable: 'UNSCHEDULABLE',
   Conflict: 'CONFLICT',

@@ -61,6 +61,11 @@ export function specFrom(request: DeployRequest, facts: BundleFacts, now: number
   };
 }
 
+/** The same desired state, whenever it was asked for. */
+export function sameSpec(a: AppSpec, b: AppSpec): boolean {
+  return JSON.stringify({ ...a, createdAt: 0 }) === JSON.stringify({ ...b, createdAt: 0 });
+}
+
 export interface NodesAnswer {
   /** False on a node started without --fleet: it is a fleet of one. */
   fleet: boolean;

@@ -8,7 +8,7 @@ import type { NodeConfig } from '../config/index.js';
 import { ErrorCode, WeftError } from '../errors.js';
 import { withoutUrlCredentials, type Logger } from '../telemetry/index.js';
 import { connectFleet, type FleetBuckets } from './connect.js';
-import { specFrom, type DeployRequest, type FleetControl, type NodesAnswer } from './control.js';
+import { sameSpec, specFrom, type DeployRequest, type FleetControl, type NodesAnswer } from './control.js';
 import { Inventory } from './inventory.js';
 import { appSpecSchema, encode, leaseSchema, nodeRecordSchema, placementSchema, type AppSpec, type NodeRecord } from './messages.js';
 import { BucketMirror } from './mirror.js';
@@ -38,10 +38,6 @@ export interface JoinOptions {
 export interface FleetMesh {
   nc: NatsConnection;
   liveNodes(): Map<string, NodeRecord>;
-}
-
-function sameSpec(a: AppSpec, b: AppSpec): boolean {
-  return JSON.stringify({ ...a, createdAt: 0 }) === JSON.stringify({ ...b, createdAt: 0 });
 }
 
 /** A node whose heartbeat failed within this many intervals was cut off lately (reconciler.ts). */

@@ -3,7 +3,6 @@
 export { openFleet } from './open.js';
 export { JoinedFleet } from './fleet.js';
 export { LocalFleet } from './local.js';
-export { Inventory } from './inventory.js';
 export { parseDeployRequest, deployRequestSchema } from './control.js';
 export { place, PowerPolicies } from './placement.js';
 export { scaleTarget, DEFAULT_SCALE } from './autoscale.js';

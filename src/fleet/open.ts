@@ -10,7 +10,6 @@ import { bundleInspector } from './bundle-facts.js';
 import type { FleetControl } from './control.js';
 import { JoinedFleet } from './fleet.js';
 import { nvidiaSmiDiscovery } from './gpus.js';
-import { Inventory } from './inventory.js';
 import { LocalFleet } from './local.js';
 import type { AppRuntime, DeviceDiscovery } from './seams.js';
 import type { FleetMesh } from './fleet.js';
@@ -62,7 +61,15 @@ export async function openFleet(parts: FleetParts): Promise<FleetHandle> {
   const discover = parts.discover ?? nvidiaSmiDiscovery(config.nvidiaSmi);
   if (config.fleet.length === 0) {
     const identity = { node: config.nodeName, site: config.site, labels: config.label, url: parts.url, version: parts.version, powerBudget: config.powerBudget };
-    const local = new LocalFleet(new Inventory(identity, source, parts.runtime, await discover(), () => []), parts.runtime, config.powerPolicy, config.heartbeatInterval);
+    const local = new LocalFleet({
+      identity,
+      source,
+      runtime: parts.runtime,
+      gpus: await discover(),
+      inspect: bundleInspector(config, parts.trustedKeys),
+      policy: config.powerPolicy,
+      refreshMs: config.heartbeatInterval,
+    });
     return Object.assign(local, { leave: async () => local.close() });
   }
   return JoinedFleet.join({
