@@ -99,7 +99,7 @@ async function decisionsPerSecond(natsUrl: string): Promise<Array<[number, numbe
       const fleet = syntheticFleet(n);
       const router = new FleetRouter({
         nc, node: 'router', site: 's0', nodes: () => fleet, local: () => false, handler: () => new Response(null),
-        weights: DEFAULT_WEIGHTS, spillQueue: 8, idleTimeoutMs: 3000, requestTimeoutMs: 60_000, callerHeader: 'x-weft-caller', log: createLogger('error'),
+        weights: DEFAULT_WEIGHTS, spillQueue: 8, idleTimeoutMs: 3000, requestTimeoutMs: 60_000, callerHeader: 'x-weft-caller', version: '0.0.0', log: createLogger('error'),
       });
       const target = { kind: 'model' as const, name: 'm' };
       let decisions = 0;

@@ -135,7 +135,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       config, url: `${tls === undefined ? 'http' : 'https'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`, version: VERSION, runtime: apps, trustedKeys, log,
       budget: { cpu: config.memoryBudget, cuda: config.memoryBudget },
       // Every model, language models with the weights and KV cache they hold in the one budget.
-      models: () => engine.status().map((m) => ({ name: m.name, device: m.device ?? (m.kind === 'language' ? ('cpu' as const) : undefined), memoryBytes: m.memoryBytes })),
+      models: () => engine.status().map((m) => ({ name: m.name, device: m.device ?? (m.kind === 'language' ? ('cpu' as const) : undefined), memoryBytes: m.memoryBytes, language: m.kind === 'language' })),
       stats: () => telemetry.stats(),
     });
     if (fleet.tenantBuckets !== undefined) limits.share(fleet.tenantBuckets, fleet.tenantInflight);
@@ -167,6 +167,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
       idleTimeoutMs: config.routeIdleTimeout,
       requestTimeoutMs: config.routeTimeout,
       callerHeader: config.callerHeader,
+      version: VERSION,
       log,
     });
     router.serve();

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import { connect, createInbox } from '@nats-io/transport-node';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { PROTO_PATH } from '../src/api/grpc/index.js';
@@ -27,6 +27,7 @@ import { binaryInferRequest, bytesToFloat32, float32Bytes, readBinaryResponse } 
 import { writeTinyGguf } from './kit/tiny-gguf.js';
 import { frame, unframe } from '../src/fleet/router/wire.js';
 import { z } from 'zod';
+import OpenAI from 'openai';
 
 let cluster: NatsCluster | undefined;
 let dir: string;
@@ -188,6 +189,18 @@ test('OpenAI chat completions: whole, and streamed token by token through a forw
   assert.equal(streamed, whole.body.choices[0].message.content);
 });
 
+test('/v1/models on any node lists the language models of the whole fleet, as the official client reads them', async () => {
+  const client = new OpenAI({ baseURL: `${url('r')}/v1`, apiKey: 'unused' });
+  const ids = [];
+  for await (const model of client.models.list()) ids.push(model.id);
+  // r serves no language model itself: both are b's, called through r.
+  assert.deepEqual(ids.sort(), ['llm', 'tiny']);
+  assert.equal((await client.models.retrieve('tiny')).id, 'tiny');
+  await assert.rejects(client.models.retrieve('nope'), (err: any) => err.status === 404 && /not served here or by any node of the fleet/.test(err.message));
+  // The ONNX models of the fleet are no language models.
+  assert.ok(!ids.includes('remote'));
+});
+
 test('a caller that goes away mid-stream stops the generation on the serving node', async () => {
   const llm = async () => (await fetchJson(`${url('b')}/v1/weft/llm`)).body;
   const before = (await llm()).stats.tiny;
@@ -247,6 +260,46 @@ test('malformed forwarded messages get a clear error; the node keeps serving', a
   }
   const answer = await postJson(`${url('b')}/v2/models/remote/infer`, sumInput);
   assert.equal(answer.status, 200);
+});
+
+test('every node announces itself the NATS micro way: $SRV.PING, INFO and STATS, with the forwards it answered and refused', async () => {
+  const nc = await connect({ servers: cluster!.urls });
+  try {
+    /** Every answer to one request within a moment (several services answer one ping). */
+    const gather = async (subject: string) => {
+      const inbox = createInbox();
+      const sub = nc.subscribe(inbox);
+      nc.publish(subject, '', { reply: inbox });
+      setTimeout(() => sub.unsubscribe(), 1000);
+      const answers: any[] = [];
+      for await (const m of sub) answers.push(m.json());
+      return answers;
+    };
+    const pings = await gather('$SRV.PING.weft');
+    assert.deepEqual(pings.map((p) => p.id).sort(), ['b', 'c', 'r']);
+    for (const p of pings) {
+      assert.equal(p.type, 'io.nats.micro.v1.ping_response');
+      assert.match(p.version, /^\d+\.\d+\.\d+/);
+    }
+    assert.ok((await gather('$SRV.PING')).some((p) => p.name === 'weft' && p.id === 'c'), 'the bare $SRV.PING finds them too');
+
+    const info = (await nc.request('$SRV.INFO.weft.b', '', { timeout: 5000 })).json<any>();
+    assert.equal(info.type, 'io.nats.micro.v1.info_response');
+    assert.deepEqual(info.metadata, { node: 'b', site: 'east' });
+    assert.deepEqual(info.endpoints.map((e: any) => [e.name, e.subject]), [['infer', 'weft.v1.east.b.infer'], ['cancel', 'weft.v1.east.b.cancel']]);
+
+    const stats = (await nc.request('$SRV.STATS.weft.b', '', { timeout: 5000 })).json<any>();
+    assert.equal(stats.type, 'io.nats.micro.v1.stats_response');
+    assert.ok(!Number.isNaN(Date.parse(stats.started)));
+    const infer = stats.endpoints.find((e: any) => e.name === 'infer');
+    // The forwards of the tests before, and the malformed messages refused above.
+    assert.ok(infer.num_requests > infer.num_errors, JSON.stringify(infer));
+    assert.ok(infer.num_errors >= 9, JSON.stringify(infer));
+    assert.match(infer.last_error, /^FORWARD_INVALID: /);
+    assert.ok(infer.processing_time > 0 && infer.average_processing_time > 0);
+  } finally {
+    await nc.close();
+  }
 });
 
 test('a deadline that passed is answered 504 DEADLINE_EXCEEDED, by the router and by the serving node', async () => {

@@ -160,7 +160,7 @@ export class ApiServer {
     const fleet = this.options.fleet;
     app.route('/', dashboardRoutes({ ...this.options, fleet: fleet === undefined ? undefined : fleetStatus(fleet), apps: this.options.deployer }));
     app.route('/', keyRoutes(this.options.keys));
-    app.route('/', openAiRoutes({ engine: this.options.engine }));
+    app.route('/', openAiRoutes({ engine: this.options.engine, fleetLanguageModels: () => this.options.router?.()?.languageModels() ?? [] }));
     if (this.options.sandbox) app.route('/', appRoutes(this.options.sandbox));
     // A wrong method on any known path (admin, /metrics, the dashboard too) is a 405 naming the right ones.
     refuseOtherMethods(app);

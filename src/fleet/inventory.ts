@@ -54,6 +54,7 @@ export class Inventory {
       localBytes: models.filter((m) => !fleetModels.has(m.name)).reduce((n, m) => n + m.memoryBytes, 0),
       power: { ...power, ...(id.powerBudget === undefined ? {} : { budgetWatts: id.powerBudget }) },
       models: models.map((m) => m.name),
+      languageModels: source.languageModels(),
       apps: this.runtime.list().map((a) => ({ name: a.name, digest: a.digest })),
       bundles: await source.bundles(),
       load: source.load(),

@@ -61,6 +61,8 @@ export const nodeRecordSchema = z.object({
     budgetWatts: z.number().nonnegative().optional(),
   }),
   models: z.array(z.string()),
+  /** The language models among `models`, for /v1/models on every node (absent from older nodes). */
+  languageModels: z.array(z.string()).optional(),
   apps: z.array(z.object({ name: z.string(), digest: z.string() })),
   bundles: z.array(z.string()),
   load: z.array(modelLoad),

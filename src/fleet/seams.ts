@@ -29,6 +29,8 @@ export interface InventorySource {
   memory(): { budget: { cpu: number; cuda: number }; used: { cpu: number; cuda: number } };
   /** Every model served and the bytes it holds now. */
   models(): Array<{ name: string; memoryBytes: number }>;
+  /** The language models among them (what /v1/models lists). */
+  languageModels(): string[];
   load(): ModelLoad[];
   power(): PowerReading;
   /** Bundle digests held in the node's store. */

@@ -8,6 +8,8 @@ export interface ModelHolding {
   name: string;
   device: 'cpu' | 'cuda' | undefined;
   memoryBytes: number;
+  /** A language model (served through the OpenAI API). */
+  language?: boolean;
 }
 
 export interface StatsLike {
@@ -36,6 +38,7 @@ export function statsInventory(options: StatsSourceOptions): InventorySource {
       for (const m of options.models()) bytes.set(m.name, (bytes.get(m.name) ?? 0) + m.memoryBytes);
       return [...bytes].map(([name, memoryBytes]) => ({ name, memoryBytes }));
     },
+    languageModels: () => [...new Set(options.models().filter((m) => m.language === true).map((m) => m.name))],
     load: () =>
       options.stats().models.map((m) => ({
         model: m.model,

@@ -18,6 +18,8 @@ import { chatInput, chatRequest, completionInput, completionRequest, embeddingRe
 export interface OpenAiRoutesOptions {
   /** The node's engine: these routes reach its language models. */
   engine: Pick<Engine, 'languageModels' | 'generationStats' | 'generate' | 'embed'>;
+  /** Language models other nodes of the fleet serve: this node forwards requests for them. */
+  fleetLanguageModels?: () => readonly string[];
 }
 
 type Kind = 'chat' | 'text';
@@ -139,7 +141,8 @@ async function generateRoute(c: Context, engine: OpenAiRoutesOptions['engine'], 
 
 export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
   const { engine } = options;
-  const languageModels = () => engine.languageModels().map((m) => m.name);
+  // This node's own first, then those only other nodes serve.
+  const languageModels = () => [...new Set([...engine.languageModels().map((m) => m.name), ...(options.fleetLanguageModels?.() ?? [])])];
   const app = new Hono();
   const guarded = (handler: (c: Context) => Promise<Response> | Response) => async (c: Context) => {
     try {
@@ -160,7 +163,7 @@ export function openAiRoutes(options: OpenAiRoutesOptions): Hono {
     '/v1/models/:model',
     guarded((c) => {
       const name = c.req.param('model') ?? '';
-      if (!languageModels().includes(name)) throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is not served here`, { field: 'model' });
+      if (!languageModels().includes(name)) throw new WeftError(ErrorCode.ModelNotFound, `model '${name}' is not served here or by any node of the fleet`, { field: 'model' });
       return c.json(modelObject(name));
     }),
   );

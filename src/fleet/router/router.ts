@@ -11,6 +11,7 @@ import type { Logger } from '../../telemetry/index.js';
 import { FLEET_VERSION, Subjects } from '../namespace.js';
 import type { NodeRecord } from '../messages.js';
 import { Observations, ReplicaChooser, type RouteWeights, type Target } from './choose.js';
+import { announce, EndpointCounters } from './micro.js';
 import { ReplyInboxes, type ReplyQueue } from './replies.js';
 import { cancelSchema, chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
 
@@ -45,6 +46,8 @@ export interface RouterStatus {
 export interface RequestRouter {
   route(request: Request, traceparent?: string): Promise<Routed>;
   status(): RouterStatus;
+  /** Language models other nodes of the fleet serve (requests for them are forwarded there). */
+  languageModels(): string[];
   /** Whether this node's router made the request from another node's forward (not a header a client can send). */
   isForwarded(request: Request): boolean;
 }
@@ -67,6 +70,8 @@ export interface RouterOptions {
   /** Deadline given to requests that carry none. */
   requestTimeoutMs: number;
   callerHeader: string;
+  /** Weft's version, as the node's micro service announces it. */
+  version: string;
   log: Logger;
 }
 
@@ -126,6 +131,9 @@ export async function targetOf(request: Request): Promise<Target | undefined> {
   return undefined;
 }
 
+/** A server-side failure counts as the endpoint's error in its micro stats; a client's 4xx does not. */
+const failed = (status: number): string | undefined => (status >= 500 ? `answered ${status}` : undefined);
+
 export class FleetRouter implements RequestRouter {
   readonly seen = new Observations();
   readonly replicas: ReplicaChooser;
@@ -144,6 +152,12 @@ export class FleetRouter implements RequestRouter {
 
   private get chunkSize(): number {
     return Math.max(64 * 1024, (this.o.nc.info?.max_payload ?? 1024 * 1024) - FRAME_OVERHEAD);
+  }
+
+  languageModels(): string[] {
+    const names = new Set<string>();
+    for (const r of this.o.nodes().values()) if (r.node !== this.o.node) for (const name of r.languageModels ?? []) names.add(name);
+    return [...names].sort();
   }
 
   status(): RouterStatus {
@@ -398,42 +412,58 @@ export class FleetRouter implements RequestRouter {
     return new Response(stream, { status: head.status, headers: out });
   }
 
-  /** Answers this node's `infer` subject. */
+  /** Answers this node's `infer` and `cancel` subjects, announced as a NATS micro service. */
   serve(): void {
+    const { nc, site, node } = this.o;
+    const infer = new EndpointCounters('infer', Subjects.infer(site, node));
+    const cancel = new EndpointCounters('cancel', Subjects.cancel(site, node));
     this.subs.push(
-      this.o.nc.subscribe(Subjects.infer(this.o.site, this.o.node), {
+      nc.subscribe(infer.subject, {
         callback: (err, msg) => {
           if (err) return;
-          void this.accept(msg).catch((e: Error) => this.o.log.warn('fleet: forwarded request failed', { error: e.message }));
+          const started = performance.now();
+          void this.accept(msg).then(
+            (error) => infer.record(performance.now() - started, error),
+            (e: Error) => {
+              infer.record(performance.now() - started, e.message);
+              this.o.log.warn('fleet: forwarded request failed', { error: e.message });
+            },
+          );
         },
       }),
-      this.o.nc.subscribe(Subjects.cancel(this.o.site, this.o.node), {
+      nc.subscribe(cancel.subject, {
         callback: (err, msg) => {
           if (err) return;
+          const started = performance.now();
           try {
             this.answering.get(unframe(cancelSchema, msg.data).meta.reply)?.abort();
+            cancel.record(performance.now() - started);
           } catch (e) {
+            cancel.record(performance.now() - started, (e as Error).message);
             this.o.log.warn('fleet: refused a malformed cancel', { error: (e as Error).message });
           }
         },
       }),
+      ...announce(nc, { id: node, version: this.o.version, description: `Weft node ${node} of site ${site}: answers forwarded model and app requests`, metadata: { node, site } }, [infer, cancel]),
     );
   }
 
-  private refuse(msg: Msg, code: string, message: string, field?: string): void {
+  /** Answers a malformed or unforwardable message with its error; returns the error. */
+  private refuse(msg: Msg, code: string, message: string, field?: string): string {
     this.o.log.warn('fleet: refused a forwarded message', { code, field, error: message });
     if (msg.reply) msg.respond(frame({ v: FLEET_VERSION, kind: 'error', code, message, field }));
+    return `${code}: ${message}`;
   }
 
-  private async accept(msg: Msg): Promise<void> {
+  /** Takes a forward's open (and the rest of its body); resolves with its error, if any. */
+  private async accept(msg: Msg): Promise<string | undefined> {
     let open: OpenFrame;
     let first: Uint8Array;
     try {
       ({ meta: open, payload: first } = unframe(openSchema, msg.data));
     } catch (err) {
       const e = err as FrameError;
-      this.refuse(msg, ErrorCode.ForwardInvalid, e.message, e.field);
-      return;
+      return this.refuse(msg, ErrorCode.ForwardInvalid, e.message, e.field);
     }
     if (first.length > open.size) return this.refuse(msg, ErrorCode.ForwardInvalid, `the first chunk holds ${first.length} bytes of a ${open.size}-byte body`, 'size');
     if (!forwardable(open.method, open.path)) return this.refuse(msg, ErrorCode.ForwardInvalid, `${open.method} ${open.path.slice(0, 256)} is not something a node forwards (a model's infer, an app's routes, the OpenAI calls)`, 'path');
@@ -451,6 +481,7 @@ export class FleetRouter implements RequestRouter {
       msg.respond(frame({ v: FLEET_VERSION, kind: 'accept', more }));
       const timer = setTimeout(() => chunks.unsubscribe(), Math.max(1, Math.min(open.deadline - Date.now(), 60_000)));
       let seq = 1;
+      let broke: string | undefined;
       for await (const m of chunks) {
         try {
           const { meta, payload } = unframe(chunkSchema, m.data);
@@ -461,21 +492,22 @@ export class FleetRouter implements RequestRouter {
           m.respond(frame({ v: FLEET_VERSION, kind: 'ack', seq: meta.seq }));
         } catch (err) {
           const e = err as FrameError;
-          this.refuse(m, ErrorCode.ForwardInvalid, e.message, e.field);
+          broke = this.refuse(m, ErrorCode.ForwardInvalid, e.message, e.field);
           break;
         }
         if (have === open.size) break;
       }
       clearTimeout(timer);
       chunks.unsubscribe();
-      if (have < open.size) return;
+      if (have < open.size) return broke ?? `the body broke off after ${have} of ${open.size} bytes`;
     } else {
       msg.respond(frame({ v: FLEET_VERSION, kind: 'accept' }));
     }
-    await this.answer(open, body);
+    return this.answer(open, body);
   }
 
-  private async answer(open: OpenFrame, body: Uint8Array): Promise<void> {
+  /** Replays a forward into this node's handler and sends the answer; resolves with its error, if any. */
+  private async answer(open: OpenFrame, body: Uint8Array): Promise<string | undefined> {
     const { nc } = this.o;
     const headers = new Headers();
     for (const [k, v] of open.headers) headers.append(k, v);
@@ -502,7 +534,7 @@ export class FleetRouter implements RequestRouter {
         const bytes = new Uint8Array(await response.arrayBuffer());
         if (bytes.length <= size) {
           nc.publish(open.reply, frame({ ...head, last: true }, bytes));
-          return;
+          return failed(response.status);
         }
         response = new Response(bytes, response);
       }
@@ -516,8 +548,10 @@ export class FleetRouter implements RequestRouter {
         }
       }
       nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'end', seq }));
+      return failed(response.status);
     } catch (err) {
       nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'fail', message: (err as Error).message }));
+      return (err as Error).message;
     } finally {
       clearInterval(alive);
       clearTimeout(due);
