@@ -96,7 +96,7 @@ export class LocalFleet implements FleetControl {
       .filter((a) => !this.deployed.has(a.name))
       .map((a) => ({
         name: a.name,
-        ref: a.ref ?? '-',
+        ref: a.ref,
         digest: a.digest,
         memoryBytes: 0,
         replicas: { min: 1, max: 1, target: 1, ready: 1 },
@@ -136,7 +136,8 @@ export class LocalFleet implements FleetControl {
     const record = await this.inventory.record();
     const now = this.clock();
     const apps = [...this.deployed.values()].map((e) => ({ spec: e.spec, current: e.placement, target: e.placement.target }));
-    // One node runs one replica whatever the minimum; a replica the app already has here counts.
+    // One node runs one replica, whatever the minimum. An app the node serves already is taken
+    // over: its models' bytes leave the node's own, as the replica it becomes reserves them.
     const target = Math.max(1, spec.replicas.min);
     const nodes = [nodeView(own === undefined ? record : { ...record, localBytes: Math.max(0, record.localBytes - this.heldBytes(own.models)) })];
     const placement = place({ nodes, apps: [...apps, { spec, current: undefined, target }], policy: this.options.policy, now }).placements.get(spec.name)!;

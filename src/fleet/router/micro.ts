@@ -6,7 +6,7 @@
 
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 
-export const SERVICE_NAME = 'weft';
+const SERVICE_NAME = 'weft';
 
 /** One endpoint's counters, as a micro `$SRV.STATS` answer carries them. */
 export class EndpointCounters {
