@@ -192,7 +192,7 @@ export const commandHelp: Record<string, CommandHelp> = {
   deploy: {
     summary: 'place an app on the fleet: replicas, constraints, spread',
     usage: ['deploy REF [--replicas N | --min A --max B] [--require gpu] [--select k=v ...] [--spread site] [--prefer-site S] [--url NODE] [--token T]'],
-    about: "Writes the app's desired state to the fleet through any node's admin API (/admin/fleet/apps); the fleet's scheduler places its replicas and each node pulls, verifies and serves its own. See docs/fleet.md.",
+    about: "Writes the app's desired state to the fleet through any node's admin API (/admin/fleet/apps); the fleet's scheduler places its replicas and each node pulls, verifies and serves its own. A node started without --fleet is a fleet of one: it loads the app itself before answering (one replica; more stay pending). See docs/fleet.md.",
   },
   undeploy: {
     summary: 'remove an app from the fleet',
