@@ -81,6 +81,8 @@ export interface LoadedModel {
    * the backend cannot measure.
    */
   readonly measuredBytes?: number;
+  /** The thread count the backend chose for it on real traffic, and why, once chosen. */
+  readonly threads?: string;
   /** Runs the model; returns the requested outputs (all outputs when `outputs` is empty). */
   run(inputs: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>>;
   /** Releases the model's memory. The model is not used after this. */

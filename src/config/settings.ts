@@ -36,7 +36,7 @@ export const settings = [
   { key: 'maxQueueSize', flag: 'max-queue-size', env: 'WEFT_MAX_QUEUE_SIZE', kind: 'integer', default: '256', description: 'Default bound of a model queue; beyond it requests get 429 at once' },
   { key: 'queueTimeout', flag: 'queue-timeout', env: 'WEFT_QUEUE_TIMEOUT', kind: 'duration', default: '30s', description: 'Default time a request may wait in a queue before it fails with QUEUE_TIMEOUT' },
   { key: 'instances', flag: 'instances', env: 'WEFT_INSTANCES', kind: 'integer', default: '1', description: 'Default number of batches a model runs at once' },
-  { key: 'intraOpThreads', flag: 'intra-op-threads', env: 'WEFT_INTRA_OP_THREADS', kind: 'integer', default: '0', description: 'Threads inside one model run (0: the runtime decides)' },
+  { key: 'intraOpThreads', flag: 'intra-op-threads', env: 'WEFT_INTRA_OP_THREADS', kind: 'integer', default: '0', description: 'Threads inside one model run (0: chosen per model on its real traffic, the runtime\'s default or one)' },
   { key: 'upstream', flag: 'upstream', env: 'WEFT_UPSTREAM', kind: 'list', default: undefined, description: 'An LLM served by an OpenAI-compatible server as NAME=URL (repeat the name to balance over several URLs)' },
   { key: 'llmContextSize', flag: 'llm-context-size', env: 'WEFT_LLM_CONTEXT_SIZE', kind: 'integer', default: '4096', description: 'Default tokens of context per generation for GGUF models (prompt plus output)' },
   { key: 'llmParallel', flag: 'llm-parallel', env: 'WEFT_LLM_PARALLEL', kind: 'integer', default: '4', description: 'Default generations a GGUF model runs at once (sequences in one context); more wait in its queue' },

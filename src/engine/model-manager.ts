@@ -30,6 +30,8 @@ export interface ModelVersionStatus {
   measuredBytes: number | undefined;
   /** With adaptive batching, loaded: the batch size the batcher chose and why. */
   batching?: string;
+  /** Loaded, once the backend chose: its thread count and why. */
+  threads?: string;
   inflight: number;
   queued: number;
 }
@@ -344,6 +346,7 @@ export class ModelManager {
       memoryBytes: m.memoryBytes,
       measuredBytes: m.loaded?.measuredBytes,
       ...(batching === undefined ? {} : { batching: batching.reason }),
+      ...(m.loaded?.threads === undefined ? {} : { threads: m.loaded.threads }),
       inflight: m.scheduler?.inflight() ?? 0,
       queued: m.scheduler?.queuedCount() ?? 0,
     };

@@ -36,7 +36,7 @@ export function repositoryIndex(engine: Pick<Engine, 'status'>, readyOnly: boole
       name: s.name,
       version: String(s.version),
       state: s.state === 'unloaded' ? 'UNAVAILABLE' : s.state.toUpperCase(),
-      // A ready model with adaptive batching says what its batcher chose, and why.
-      reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? (s.state === 'ready' ? (s.batching ?? '') : '')),
+      // A ready model says what its batcher (adaptive batching) and its backend's thread choice chose, and why.
+      reason: s.state === 'unloaded' ? 'not loaded; loads on first request' : (s.reason ?? (s.state === 'ready' ? [s.batching, s.threads].filter((x) => x !== undefined).join('; ') : '')),
     }));
 }

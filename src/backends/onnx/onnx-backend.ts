@@ -21,9 +21,12 @@ class SessionWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private exited: Error | undefined;
+  /** The worker's choice of intra-op threads, once it made one. */
+  threads: string | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.on('message', (message: FromModelWorker) => {
+      if (message.kind === 'threads') this.threads = message.note;
       if (message.kind !== 'result' && message.kind !== 'failed') return;
       const call = this.pending.get(message.id);
       this.pending.delete(message.id);
@@ -87,6 +90,10 @@ class OnnxModel implements LoadedModel {
     readonly device: Device,
     readonly measuredBytes: number,
   ) {}
+
+  get threads(): string | undefined {
+    return this.workers[0]!.threads;
+  }
 
   run(inputs: Record<string, Tensor>, outputs: readonly string[]): Promise<Record<string, Tensor>> {
     const idlest = this.workers.reduce((a, b) => (b.load < a.load ? b : a));

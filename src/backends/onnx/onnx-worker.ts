@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { LoadOptions, Tensor } from '../types.js';
 import { openSession, runSession } from './session.js';
+import { probeThreads, PROBE_AFTER_RUNS, shouldProbe } from './thread-probe.js';
 import { warmUpRuntime } from './warm-up.js';
 import type { FromModelWorker, ToModelWorker } from './protocol.js';
 
@@ -30,20 +31,45 @@ try {
   // runtime's own start-up is paid first, so the first model loaded is not charged for it.
   await warmUpRuntime();
   const before = process.memoryUsage.rss();
-  const { session, signature, device, warning } = await openSession(path, options);
-  send({ kind: 'loaded', signature, device, warning, sessionBytes: Math.max(0, process.memoryUsage.rss() - before) });
-  port.on('message', async (message: ToModelWorker) => {
-    if (message.kind === 'dispose') {
-      await session.release();
-      port.close();
-      return;
-    }
+  const opened = await openSession(path, options);
+  const sessionBytes = Math.max(0, process.memoryUsage.rss() - before);
+  let { session } = opened;
+  send({ kind: 'loaded', signature: opened.signature, device: opened.device, warning: opened.warning, sessionBytes });
+  let probe = shouldProbe(options, opened.device, sessionBytes);
+  let runs = 0;
+  /** Times this session against a one-thread one on a real batch, and keeps the faster (thread-probe.ts). */
+  const chooseThreads = async (inputs: Record<string, Tensor>, outputs: readonly string[]) => {
+    probe = false;
     try {
-      const outputs = await runSession(session, message.inputs, message.outputs);
-      send({ kind: 'result', id: message.id, outputs }, transferables(outputs));
+      const alt = (await openSession(path, { ...options, intraOpThreads: 1 })).session;
+      const result = await probeThreads((i, o) => runSession(session, i, o), (i, o) => runSession(alt, i, o), inputs, outputs);
+      const [keep, drop] = result.oneThread ? [alt, session] : [session, alt];
+      session = keep;
+      await drop.release();
+      send({ kind: 'threads', note: result.note });
     } catch (err) {
-      send({ kind: 'failed', id: message.id, message: (err as Error).message });
+      send({ kind: 'threads', note: `the runtime's default intra-op threads (comparing with one thread failed: ${(err as Error).message})` });
     }
+  };
+  // One message at a time: a probe never overlaps a run.
+  let turn: Promise<void> = Promise.resolve();
+  port.on('message', (message: ToModelWorker) => {
+    turn = turn.then(async () => {
+      if (message.kind === 'dispose') {
+        await session.release();
+        port.close();
+        return;
+      }
+      try {
+        const outputs = await runSession(session, message.inputs, message.outputs);
+        send({ kind: 'result', id: message.id, outputs }, transferables(outputs));
+      } catch (err) {
+        send({ kind: 'failed', id: message.id, message: (err as Error).message });
+        return;
+      }
+      // The inputs are still ours: only outputs were transferred.
+      if (probe && ++runs >= PROBE_AFTER_RUNS) await chooseThreads(message.inputs, message.outputs);
+    });
   });
 } catch (err) {
   send({ kind: 'load-failed', message: (err as Error).message });

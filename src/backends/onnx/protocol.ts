@@ -9,4 +9,6 @@ export type FromModelWorker =
   | { kind: 'loaded'; signature: ModelSignature; device: Device; warning: string | undefined; sessionBytes: number }
   | { kind: 'load-failed'; message: string }
   | { kind: 'result'; id: number; outputs: Record<string, Tensor> }
-  | { kind: 'failed'; id: number; message: string };
+  | { kind: 'failed'; id: number; message: string }
+  /** The intra-op thread count the worker chose on real traffic, and why (thread-probe.ts). */
+  | { kind: 'threads'; note: string };
