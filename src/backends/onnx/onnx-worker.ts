@@ -40,14 +40,18 @@ try {
   /** Times this session against a one-thread one on a real batch, and keeps the faster (thread-probe.ts). */
   const chooseThreads = async (inputs: Record<string, Tensor>, outputs: readonly string[]) => {
     probe = false;
+    let alt: Awaited<ReturnType<typeof openSession>>['session'] | undefined;
     try {
-      const alt = (await openSession(path, { ...options, intraOpThreads: 1 })).session;
-      const result = await probeThreads((i, o) => runSession(session, i, o), (i, o) => runSession(alt, i, o), inputs, outputs);
-      const [keep, drop] = result.oneThread ? [alt, session] : [session, alt];
-      session = keep;
+      alt = (await openSession(path, { ...options, intraOpThreads: 1 })).session;
+      const other = alt;
+      const result = await probeThreads((i, o) => runSession(session, i, o), (i, o) => runSession(other, i, o), inputs, outputs);
+      const drop = result.oneThread ? session : alt;
+      if (result.oneThread) session = alt;
+      alt = undefined;
       await drop.release();
       send({ kind: 'threads', note: result.note });
     } catch (err) {
+      await alt?.release().catch(() => undefined);
       send({ kind: 'threads', note: `the runtime's default intra-op threads (comparing with one thread failed: ${(err as Error).message})` });
     }
   };
@@ -56,8 +60,7 @@ try {
   port.on('message', (message: ToModelWorker) => {
     turn = turn.then(async () => {
       if (message.kind === 'dispose') {
-        await session.release();
-        port.close();
+        await session.release().finally(() => port.close());
         return;
       }
       try {
@@ -69,7 +72,7 @@ try {
       }
       // The inputs are still ours: only outputs were transferred.
       if (probe && ++runs >= PROBE_AFTER_RUNS) await chooseThreads(message.inputs, message.outputs);
-    });
+    }).catch(() => undefined); // a failed release: the next message still gets its turn
   });
 } catch (err) {
   send({ kind: 'load-failed', message: (err as Error).message });
