@@ -75,11 +75,6 @@ export class ReplyInboxes {
     return queue;
   }
 
-  /** Forwards waiting for frames now. */
-  get size(): number {
-    return this.waiting.size;
-  }
-
   close(): void {
     this.sub?.unsubscribe();
     for (const q of this.waiting.values()) q.end();
