@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const definition = loadSync(PROTO_PATH, { keepCase: true, longs: String, defaults: true });
   const Client = (grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: ClientConstructor } }).inference.GRPCInferenceService;
   const rows: string[] = [];
+  const chosen: string[] = [];
   try {
     for (const m of MODELS) {
       const data = input(m.shape);
@@ -103,6 +104,9 @@ async function main(): Promise<void> {
         rows.push(`| ${m.name} | ${variant} | ${m.concurrency} | ${r.reqPerSec.toFixed(1)} | ${r.p50Ms?.toFixed(1)} | ${r.p99Ms?.toFixed(1)} | ${r.errors} | ${batch} | ${(r.reqPerSec / base.reqPerSec).toFixed(2)}× |`);
       }
     }
+    // What each model's worker chose on its traffic (thread count) and the batcher, if adaptive.
+    const index = (await (await fetch(`${weft.url}/v2/repository/index`, { method: 'POST' })).json()) as Array<{ name: string; reason: string }>;
+    for (const m of MODELS) chosen.push(`${m.name}: ${index.find((e) => e.name === m.name)?.reason || '(nothing chosen)'}`);
   } finally {
     await weft.stop();
   }
@@ -112,6 +116,7 @@ async function main(): Promise<void> {
   console.log('| model | variant | C | req/s | p50 ms | p99 ms | errors | mean batch | × in-process |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(row);
+  console.log(`\nChosen on the node: ${chosen.join('; ')}`);
 }
 
 await main();
