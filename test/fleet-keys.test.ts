@@ -130,12 +130,19 @@ test("a tenant's concurrency is counted fleet-wide: requests in flight on one no
     req.write('{"inputs":[');
     return { req, answered };
   });
+  // a holds both (its own count refuses a third), so what follows tests the fleet's count alone.
   let last = '';
+  await waitFor('a holds both requests in flight', async () => {
+    const r = await infer('a', 'base', narrow);
+    last = `${r.status} ${JSON.stringify(r.body)}`;
+    return r.status === 429 ? true : undefined;
+  }, 10_000).catch((err: Error) => assert.fail(`${err.message}; a's last answer: ${last}`));
+  const fleetLines = (node: string) => nodes.get(node)!.logs().split('\n').filter((l) => l.includes('fleet:')).slice(-5).join(' | ');
   const refused = await waitFor('b counts the requests in flight on a', async () => {
     const r = await infer('b', 'remote', narrow);
     last = `${r.status} ${JSON.stringify(r.body)}`;
     return r.status === 429 ? r : undefined;
-  }, 15_000).catch((err: Error) => assert.fail(`${err.message}; b's last answer: ${last}`));
+  }, 15_000).catch((err: Error) => assert.fail(`${err.message}; b's last answer: ${last}; a's fleet log: ${fleetLines('a')}; b's: ${fleetLines('b')}`));
   assert.equal(refused.body.code, 'RATE_LIMITED');
   assert.match(refused.body.error, /tenant 'narrow' has 2 requests in flight \(2 on other nodes of the fleet\), its concurrency limit/);
   for (const { req } of held) req.end('{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}]}');
