@@ -59,7 +59,8 @@ interface Row {
   servedBy: Map<string, number>;
 }
 
-async function measure(variant: string, urls: string[], concurrency: number, loop: { warmupMs: number; measureMs: number }): Promise<Row> {
+/** With `serverPid`, the window's CPU time of that process is counted per request (Linux). */
+async function measure(variant: string, urls: string[], concurrency: number, loop: { warmupMs: number; measureMs: number; serverPid?: number }): Promise<Row> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency * urls.length });
   const servedBy = new Map<string, number>();
   try {
@@ -145,8 +146,8 @@ async function main(): Promise<void> {
     const b = await start('b', [`m=${sum}`]);
     await sees(router, 1);
     for (const c of [1, 8]) {
-      overhead.push(await measure('straight to the replica', [b.url], c, loop));
-      overhead.push(await measure('through a router node', [router.url], c, loop));
+      overhead.push(await measure('straight to the replica', [b.url], c, { ...loop, serverPid: b.proc.pid }));
+      overhead.push(await measure('through a router node', [router.url], c, { ...loop, serverPid: b.proc.pid }));
     }
     const c = await start('c', [`m=${sum}`]);
     const d = await start('d-slow', [`m=${sum}`], ['--max-queue-delay', values['slow-delay']!]);
@@ -170,14 +171,18 @@ async function main(): Promise<void> {
   console.log(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB, ${machine.kernel}; Node ${machine.node}, onnxruntime-node ${machine.onnxruntimeNode}`);
   console.log(`Window: ${values.warmup} s warm-up, ${values.measure} s measured per row; KServe JSON, model: a 16-float sum (test/kit/apps.ts)\n`);
   console.log('Forwarding overhead\n');
-  console.log('| C | variant | req/s | p50 ms | p99 ms | errors | × straight | p50 added ms | p99 added ms |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  // CPU per request: the replica's node process, and the rest of the machine (the router node and
+  // the nats-server when routed) besides this load generator.
+  const us = (v: number | undefined) => (v === undefined ? '–' : (v * 1000).toFixed(0));
+  const elsewhere = (r: StepResult) => (r.reqPerSec > 0 ? us((1000 * r.otherCores) / r.reqPerSec) : '–');
+  console.log('| C | variant | req/s | p50 ms | p99 ms | errors | × straight | p50 added ms | p99 added ms | replica CPU µs/req | rest CPU µs/req |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (let i = 0; i < overhead.length; i += 2) {
     const [straight, routed] = [overhead[i]!, overhead[i + 1]!];
     for (const row of [straight, routed]) {
       const r = row.result;
       const added = row === routed ? [ms((r.p50Ms ?? 0) - (straight.result.p50Ms ?? 0)), ms((r.p99Ms ?? 0) - (straight.result.p99Ms ?? 0))] : ['–', '–'];
-      console.log(`| ${row.concurrency} | ${row.variant} | ${r.reqPerSec.toFixed(0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${(r.reqPerSec / straight.result.reqPerSec).toFixed(2)}× | ${added[0]} | ${added[1]} |`);
+      console.log(`| ${row.concurrency} | ${row.variant} | ${r.reqPerSec.toFixed(0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${(r.reqPerSec / straight.result.reqPerSec).toFixed(2)}× | ${added[0]} | ${added[1]} | ${us(r.serverCpuMsPerReq)} | ${elsewhere(r)} |`);
     }
   }
   console.log(`\nOne slow replica of three (d-slow: --max-queue-delay ${values['slow-delay']}), C = 6\n`);

@@ -1,5 +1,8 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { ErrorCode, toWeftError } from '../errors.js';
 import { bodyLimit } from './index.js';
@@ -60,5 +63,43 @@ describe('body limit', () => {
     const res = await post('/guarded', chunked([4], never));
     assert.equal(res.status, 401);
     finish();
+  });
+});
+
+// Through @hono/node-server the limit reads the headers, not the body: a declared length and a
+// chunked body each take their own path to the socket.
+describe('body limit over HTTP', () => {
+  let server: ServerType;
+  let port: number;
+  before(async () => {
+    await new Promise<void>((resolve) => (server = serve({ fetch: app().fetch, port: 0, hostname: '127.0.0.1' }, () => resolve())));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => void server.close());
+
+  /** Sends `chunks` (chunked unless `length` is given) and resolves with the status and body. */
+  const send = (chunks: number[], length?: number) =>
+    new Promise<[number, unknown]>((resolve, reject) => {
+      const req = http.request({ port, host: '127.0.0.1', path: '/echo', method: 'POST', headers: length === undefined ? {} : { 'content-length': String(length) } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d));
+        res.on('end', () => resolve([res.statusCode!, JSON.parse(text)]));
+      });
+      req.on('error', reject);
+      for (const n of chunks) req.write(new Uint8Array(n));
+      req.end();
+    });
+
+  it('passes a body of a declared length within the limit', async () => {
+    assert.deepEqual(await send([3, 7], 10), [200, { bytes: 10 }]);
+  });
+
+  it('passes a chunked body within the limit and refuses one past it', async () => {
+    assert.deepEqual(await send([4, 6]), [200, { bytes: 10 }]);
+    assert.deepEqual(await send([6, 6, 6]), [413, { code: 'BODY_TOO_LARGE' }]);
+  });
+
+  it('refuses a declared length over the limit', async () => {
+    assert.deepEqual(await send([12], 12), [413, { code: 'BODY_TOO_LARGE' }]);
   });
 });
