@@ -138,7 +138,11 @@ test("a tenant's concurrency is counted fleet-wide: requests in flight on one no
   // a holds both (its own count refuses a third), so what follows tests the fleet's count alone.
   let last = '';
   await waitFor('a holds both requests in flight', async () => {
-    for (const [i, h] of held.entries()) if (h.status !== undefined) (early.push(String(h.status)), (held[i] = hold()));
+    for (const [i, h] of held.entries()) {
+      if (h.status === undefined) continue;
+      early.push(String(h.status));
+      held[i] = hold();
+    }
     const r = await infer('a', 'base', narrow);
     last = `${r.status} ${JSON.stringify(r.body)}`;
     return r.status === 429 && /has 2 requests in flight, its concurrency limit/.test(r.body.error) ? true : undefined;
