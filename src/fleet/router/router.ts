@@ -12,6 +12,7 @@ import { FLEET_VERSION, Subjects } from '../namespace.js';
 import type { NodeRecord } from '../messages.js';
 import { Observations, ReplicaChooser, type RouteWeights, type Target } from './choose.js';
 import { announce, EndpointCounters } from './micro.js';
+import { ReplayedRequest } from './replayed-request.js';
 import { ReplyInboxes, type ReplyQueue } from './replies.js';
 import { cancelSchema, chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
 
@@ -514,6 +515,10 @@ export class FleetRouter implements RequestRouter {
     headers.set(FORWARDED_HEADER, open.from);
     // The frame's deadline is the one that holds, whatever the headers say.
     headers.set(DEADLINE_HEADER, String(open.deadline));
+    // The whole body is here: its length lets the body limit check it by the header, as it does
+    // a caller's, instead of counting it through a stream.
+    const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
+    if (hasBody) headers.set('content-length', String(body.length));
     const alive = setInterval(() => nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'alive' })), Math.max(50, this.o.idleTimeoutMs / 4));
     // The caller's deadline holds here too, and its going away (a `cancel`): queued work is
     // dropped and generation stopped when either comes. A timeout reason reads as 504, not 499.
@@ -521,8 +526,7 @@ export class FleetRouter implements RequestRouter {
     const due = setTimeout(() => stop.abort(new DOMException('the deadline passed', 'TimeoutError')), Math.min(MAX_TIMER_MS, Math.max(1, open.deadline - Date.now())));
     this.answering.set(open.reply, stop);
     try {
-      const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
-      const request = new Request(`http://weft.fleet${open.path}`, { method: open.method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : undefined, signal: stop.signal });
+      const request = new ReplayedRequest(`http://weft.fleet${open.path}`, { method: open.method, headers, signal: stop.signal }, hasBody ? (body as Uint8Array<ArrayBuffer>) : null);
       this.forwarded.add(request);
       let response = await this.o.handler(request);
       const out: Array<[string, string]> = [];
