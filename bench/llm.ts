@@ -2,11 +2,15 @@
 // Weft (`weft serve`, OpenAI API, SSE over loopback) against node-llama-cpp called directly in
 // this process, on the same GGUF with the same context, sequences and threads.
 // Usage: npm run build && node --import tsx bench/llm.ts [--model PATH.gguf] [--tokens 128]
-//        [--rounds 5] [--threads 1] [--embedding 64 --layers 2]. Without --model it writes a
+//        [--rounds 5] [--threads 1] [--embedding 64 --layers 2] [--client fetch|http].
+//        --client: how this process calls Weft: `fetch` (undici, what the official openai
+//        client uses; the default) or Node's `http` module (a lighter client, so less of
+//        the client's own cost lands on the shared cores and in the TTFT). Without --model it writes a
 //        random-weight llama GGUF of that size: the figures measure serving overhead per token,
 //        not a real model's speed.
 
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,8 +28,10 @@ const { values } = parseArgs({
     /** Hidden size and layers of the generated model (64 and 2 are the test model). */
     embedding: { type: 'string', default: '64' },
     layers: { type: 'string', default: '2' },
+    client: { type: 'string', default: 'fetch' },
   },
 });
+if (values.client !== 'fetch' && values.client !== 'http') throw new Error(`--client is fetch or http, not '${values.client}'`);
 const TOKENS = Number(values.tokens);
 const ROUNDS = Number(values.rounds);
 const THREADS = Number(values.threads);
@@ -60,7 +66,9 @@ function median(xs: number[]): number {
  * machine weighs on both alike; medians over the rounds.
  */
 async function run(sides: Record<'direct' | 'weft', Stream>): Promise<Record<'direct' | 'weft', Map<number, Sample>>> {
-  for (const stream of Object.values(sides)) await measure(1, stream); // warm-up
+  // Warm-up: a server's first requests run cold code (the first took ~25 ms to its first token
+  // here, the next few 3-4 ms), so each side serves a few rounds at 1 and 8 streams first.
+  for (const stream of Object.values(sides)) for (let i = 0; i < 3; i++) for (const c of [1, 8]) await measure(c, stream);
   const out = { direct: new Map<number, Sample>(), weft: new Map<number, Sample>() };
   for (const c of CONCURRENCY) {
     const samples: Record<'direct' | 'weft', Sample[]> = { direct: [], weft: [] };
@@ -118,33 +126,44 @@ async function weft(path: string): Promise<{ stream: Stream; close: () => Promis
   const node = await startWeft([
     '--model', `m=${path}`, '--load', 'eager', '--llm-parallel', '8', '--llm-context-size', String(CONTEXT), '--llm-threads', String(THREADS),
   ]);
+  const body = JSON.stringify({
+    model: 'm',
+    messages: [{ role: 'user', content: PROMPT }],
+    max_tokens: TOKENS,
+    temperature: 0.8,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  /** The response's text as it comes, each piece handed to `onText`. */
+  const viaFetch = async (onText: (text: string) => void) => {
+    const res = await fetch(`${node.url}/v1/chat/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const decoder = new TextDecoder();
+    for await (const bytes of res.body as AsyncIterable<Uint8Array>) onText(decoder.decode(bytes, { stream: true }));
+  };
+  const agent = new http.Agent({ keepAlive: true });
+  const viaHttp = (onText: (text: string) => void) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(`${node.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+        res.setEncoding('utf8');
+        res.on('data', onText);
+        res.on('end', resolve);
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
   const stream: Stream = async () => {
     const started = performance.now();
-    const res = await fetch(`${node.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        model: 'm',
-        messages: [{ role: 'user', content: PROMPT }],
-        max_tokens: TOKENS,
-        temperature: 0.8,
-        stream: true,
-        stream_options: { include_usage: true },
-      }),
-    });
     let first: number | undefined;
-    let tokens = 0;
-    const decoder = new TextDecoder();
     let text = '';
-    for await (const bytes of res.body as AsyncIterable<Uint8Array>) {
-      text += decoder.decode(bytes, { stream: true });
+    await (values.client === 'http' ? viaHttp : viaFetch)((piece) => {
+      text += piece;
       if (first === undefined && text.includes('"content"')) first = performance.now();
-    }
+    });
     const usage = /"completion_tokens":(\d+)/.exec(text);
-    tokens = usage ? Number(usage[1]) : 0;
-    return { ttftMs: (first ?? performance.now()) - started, tokens };
+    return { ttftMs: (first ?? performance.now()) - started, tokens: usage ? Number(usage[1]) : 0 };
   };
-  return { stream, close: async () => void (await node.stop()) };
+  return { stream, close: async () => (agent.destroy(), void (await node.stop())) };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-llm-'));
@@ -158,7 +177,7 @@ try {
     await w.close();
   });
   const lines = [
-    `model: ${values.model ?? `generated llama GGUF, random weights, hidden ${size.embedding}, ${size.layers} layers (test/kit/tiny-gguf.ts; serving overhead, not a real model's speed)`}; ${TOKENS} tokens per stream; ${THREADS} thread(s); median of ${ROUNDS} alternating rounds; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}`,
+    `model: ${values.model ?? `generated llama GGUF, random weights, hidden ${size.embedding}, ${size.layers} layers (test/kit/tiny-gguf.ts; serving overhead, not a real model's speed)`}; ${TOKENS} tokens per stream; ${THREADS} thread(s); median of ${ROUNDS} alternating rounds; client ${values.client}; ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}`,
     '',
     '| streams | node-llama-cpp tok/s | Weft tok/s | Weft/direct | node-llama-cpp TTFT ms | Weft TTFT ms |',
     '| ---: | ---: | ---: | ---: | ---: | ---: |',
