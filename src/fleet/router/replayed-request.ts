@@ -9,12 +9,21 @@ export class ReplayedRequest extends Request {
   private used = false;
   private stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined;
 
+  /** The caller's signal as is: handed to Request, it would be followed by a second one. */
+  private readonly abortSignal: AbortSignal | undefined;
+
   constructor(
     url: string,
     init: Omit<RequestInit, 'body'>,
     private readonly content: Uint8Array<ArrayBuffer> | null,
   ) {
-    super(url, init);
+    const { signal, ...rest } = init;
+    super(url, rest);
+    this.abortSignal = signal ?? undefined;
+  }
+
+  override get signal(): AbortSignal {
+    return this.abortSignal ?? super.signal;
   }
 
   private take(): Uint8Array<ArrayBuffer> {

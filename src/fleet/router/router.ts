@@ -28,6 +28,8 @@ export const PRIORITY_HEADER = 'x-weft-priority';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const DROPPED = new Set(['connection', 'transfer-encoding', 'content-length', 'keep-alive', 'host']);
+/** Headers a replay sets itself, whatever the frame carries. */
+const REPLAY_SETS = new Set([FORWARDED_HEADER, DEADLINE_HEADER, 'content-length']);
 
 export type Routed = { response: Response } | { local: () => void };
 
@@ -510,15 +512,13 @@ export class FleetRouter implements RequestRouter {
   /** Replays a forward into this node's handler and sends the answer; resolves with its error, if any. */
   private async answer(open: OpenFrame, body: Uint8Array): Promise<string | undefined> {
     const { nc } = this.o;
-    const headers = new Headers();
-    for (const [k, v] of open.headers) headers.append(k, v);
-    headers.set(FORWARDED_HEADER, open.from);
-    // The frame's deadline is the one that holds, whatever the headers say.
-    headers.set(DEADLINE_HEADER, String(open.deadline));
-    // The whole body is here: its length lets the body limit check it by the header, as it does
-    // a caller's, instead of counting it through a stream.
+    // The frame's deadline is the one that holds, whatever the headers say. The whole body is
+    // here: its length lets the body limit check it by the header, as it does a caller's,
+    // instead of counting it through a stream.
     const hasBody = open.method !== 'GET' && open.method !== 'HEAD';
-    if (hasBody) headers.set('content-length', String(body.length));
+    const headers = open.headers.filter(([k]) => !REPLAY_SETS.has(k.toLowerCase()));
+    headers.push([FORWARDED_HEADER, open.from], [DEADLINE_HEADER, String(open.deadline)]);
+    if (hasBody) headers.push(['content-length', String(body.length)]);
     const alive = setInterval(() => nc.publish(open.reply, frame({ v: FLEET_VERSION, kind: 'alive' })), Math.max(50, this.o.idleTimeoutMs / 4));
     // The caller's deadline holds here too, and its going away (a `cancel`): queued work is
     // dropped and generation stopped when either comes. A timeout reason reads as 504, not 499.
