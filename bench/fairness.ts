@@ -6,7 +6,7 @@
 // The figure of merit is the light caller's p99 under the flood against its unloaded p99. The
 // flood runs in a process of its own (this file, started again with WEFT_FAIRNESS_FLOOD), as a
 // different tenant's client would: in one process the light caller's latencies would also count
-// the time its event loop spends on the flood's 64 connections.
+// the time its event loop spends on the flood's connections.
 //
 //   npm run build && node --import tsx bench/fairness.ts [--seconds 15] [--flood 16] [-- extra weft serve flags]
 // Results: bench/FAIRNESS.md.
@@ -46,7 +46,10 @@ async function floodProcess(plan: FloodPlan): Promise<void> {
   process.send!({ result }, () => process.disconnect());
 }
 
-/** Starts the flood in a process of its own; resolves once it runs, with its result to come (wrapped: an async function would wait for a promise it returns). */
+/**
+ * Starts the flood in a process of its own; resolves once it runs, with its result to come
+ * (wrapped: an async function returning a promise would wait for it).
+ */
 async function startFlood(plan: FloodPlan): Promise<{ result: Promise<StepResult> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname], { env: { ...process.env, WEFT_FAIRNESS_FLOOD: JSON.stringify(plan) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let started!: () => void;
