@@ -20,6 +20,7 @@ describe('a replayed request', () => {
     assert.equal(await req.text(), 'hello');
     assert.equal(req.bodyUsed, true);
     await assert.rejects(req.arrayBuffer(), /unusable/);
+    await assert.rejects(new Response(req.body).text(), /unusable/, 'its stream, asked for after, fails when read');
     const streamed = post('hello');
     assert.equal(await new Response(streamed.body).text(), 'hello');
     assert.equal(streamed.bodyUsed, true);

@@ -39,9 +39,12 @@ export class ReplayedRequest extends Request {
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
     if (this.stream !== undefined) return this.stream;
     if (this.content === null) return (this.stream = null);
-    const bytes = this.take();
+    // Read already as bytes: a stream that fails when read, as a used Request's would, rather
+    // than a getter that throws.
+    const bytes = this.used ? undefined : this.take();
     return (this.stream = new ReadableStream({
       start(controller) {
+        if (bytes === undefined) return controller.error(new TypeError('Body is unusable: the body has already been read'));
         controller.enqueue(bytes);
         controller.close();
       },
