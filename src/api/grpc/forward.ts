@@ -11,6 +11,8 @@ import type { InferRequest, InferResponse } from '../kserve/wire.js';
 import { encodeModelInfer, type DecodedModelInfer } from './codec.js';
 import type { ModelInferResponse } from './wire.js';
 
+const utf8Decoder = new TextDecoder();
+
 /** Headers of the call that cross to the serving node as they would over HTTP. */
 export interface CallHeaders {
   authorization?: string | undefined;
@@ -56,7 +58,7 @@ function errorFromHttp(response: Response, body: Uint8Array): WeftError {
   const node = response.headers.get('x-weft-node') ?? 'another node';
   let error: { error?: unknown; code?: unknown; field?: unknown } = {};
   try {
-    error = JSON.parse(new TextDecoder().decode(body)) as typeof error;
+    error = JSON.parse(utf8Decoder.decode(body)) as typeof error;
   } catch {
     // Not our error body: the status says what there is to say.
   }
@@ -78,7 +80,7 @@ export function modelInfoRequestOverHttp(name: string, version: string, ready: b
 export async function modelMetadataFromHttp(response: Response): Promise<object> {
   const body = new Uint8Array(await response.arrayBuffer());
   if (response.status !== 200) throw errorFromHttp(response, body);
-  return JSON.parse(new TextDecoder().decode(body)) as object;
+  return JSON.parse(utf8Decoder.decode(body)) as object;
 }
 
 /** The serving node's readiness answer: 200 ready, 503 not; anything else its error. */
@@ -94,7 +96,7 @@ export async function modelInferFromHttp(response: Response, req: DecodedModelIn
   const node = response.headers.get('x-weft-node') ?? 'another node';
   if (response.status !== 200) throw errorFromHttp(response, body);
   const headerLength = Number(response.headers.get('inference-header-content-length') ?? body.length);
-  const header = JSON.parse(new TextDecoder().decode(body.subarray(0, headerLength))) as InferResponse;
+  const header = JSON.parse(utf8Decoder.decode(body.subarray(0, headerLength))) as InferResponse;
   let at = headerLength;
   const outputs: Array<[string, Tensor]> = header.outputs.map((o) => {
     const size = Number(o.parameters?.binary_data_size);

@@ -5,6 +5,8 @@
 // same trick as @hono/node-server's requests from a socket: the body is handed out as bytes, and
 // a stream is made only for a reader that asks for `body`.
 
+const utf8Decoder = new TextDecoder();
+
 export class ReplayedRequest extends Request {
   private used = false;
   private stream: ReadableStream<Uint8Array<ArrayBuffer>> | null | undefined;
@@ -70,7 +72,7 @@ export class ReplayedRequest extends Request {
   }
 
   override async text(): Promise<string> {
-    return new TextDecoder().decode(this.take());
+    return utf8Decoder.decode(this.take());
   }
 
   override async json(): Promise<unknown> {

@@ -13,6 +13,7 @@ import type { NodeRecord } from '../messages.js';
 import { Observations, ReplicaChooser, type RouteWeights, type Target } from './choose.js';
 import { announce, EndpointCounters } from './micro.js';
 import { ReplayedRequest } from './replayed-request.js';
+import { wholeBody } from './response-body.js';
 import { ReplyInboxes, type ReplyQueue } from './replies.js';
 import { cancelSchema, chunkSchema, frame, FRAME_OVERHEAD, FrameError, openSchema, replySchema, streamSchema, unframe, type OpenFrame } from './wire.js';
 
@@ -535,7 +536,7 @@ export class FleetRouter implements RequestRouter {
       const head = { v: FLEET_VERSION, kind: 'head', status: response.status, headers: out, node: this.o.node } as const;
       // A whole answer that fits in one frame goes as one message (streams go as they come).
       if (open.direct === true && !/^text\/event-stream/.test(response.headers.get('content-type') ?? '')) {
-        const bytes = new Uint8Array(await response.arrayBuffer());
+        const bytes = await wholeBody(response);
         if (bytes.length <= size) {
           nc.publish(open.reply, frame({ ...head, last: true }, bytes));
           return failed(response.status);

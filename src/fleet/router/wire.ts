@@ -69,12 +69,18 @@ export type StreamFrame = z.infer<typeof streamSchema>;
 /** Room left in each message for the meta and NATS's own headers. */
 export const FRAME_OVERHEAD = 64 * 1024;
 
-export function frame(meta: object, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(meta));
-  const out = new Uint8Array(4 + json.length + payload.length);
-  new DataView(out.buffer).setUint32(0, json.length);
-  out.set(json, 4);
-  out.set(payload, 4 + json.length);
+// One of each for the module: making them costs more than a small frame's encoding.
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+
+export function frame(meta: object, payload: Uint8Array = EMPTY): Uint8Array {
+  const json = JSON.stringify(meta);
+  const length = Buffer.byteLength(json);
+  const out = new Uint8Array(4 + length + payload.length);
+  new DataView(out.buffer).setUint32(0, length);
+  utf8Encoder.encodeInto(json, out.subarray(4, 4 + length));
+  out.set(payload, 4 + length);
   return out;
 }
 
@@ -94,7 +100,7 @@ export function unframe<T>(schema: z.ZodType<T>, data: Uint8Array): { meta: T; p
   if (4 + length > data.length) throw new FrameError(`a forwarded message declares ${length} bytes of meta but holds ${data.length - 4}`, 'frame');
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder().decode(data.subarray(4, 4 + length)));
+    raw = JSON.parse(utf8Decoder.decode(data.subarray(4, 4 + length)));
   } catch (err) {
     throw new FrameError(`the meta of a forwarded message is not JSON: ${(err as Error).message}`, 'meta');
   }
