@@ -1,6 +1,9 @@
 // Fleet routing, side by side in one run on loopback (a nats-server and several `weft` nodes):
 //   1. forwarding overhead: the same KServe JSON load straight to the node holding a small model,
-//      and through a router node that holds none of it (one NATS request-reply hop);
+//      and through a router node that holds none of it (one NATS request-reply hop); then the same
+//      pairs with the replica's CPU capped (a cgroup quota of --replica-cpu cores; needs root), so
+//      that the replica bounds the throughput, as one on a machine of its own would, and not the
+//      cores it shares with the router, the nats-server and the load generator;
 //   2. one slow replica of three (its batcher waits --max-queue-delay to fill every batch): p99 of
 //      the router's score against round-robin straight to the replicas (what a plain balancer
 //      does, no hop at all), against the router with every weight 0 (a random replica) and with
@@ -8,7 +11,7 @@
 //   3. routing decisions per second of the router alone (ReplicaChooser.choose: two replicas drawn
 //      from its index by target, the lower score wins) over 3, 100, 1,000 and 10,000 synthetic nodes.
 //
-//   node --import tsx bench/routing.ts [--measure 8] [--warmup 2] [--slow-delay 40ms]
+//   node --import tsx bench/routing.ts [--measure 8] [--warmup 2] [--slow-delay 40ms] [--replica-cpu 0.5]
 // Results: bench/ROUTING.md.
 
 import http from 'node:http';
@@ -24,6 +27,7 @@ import { writeSumApp } from '../test/kit/apps.js';
 import { startNatsCluster } from '../test/kit/nats.js';
 import { startWeft, fetchJson, type WeftProcess } from '../test/kit/weft-process.js';
 import { waitFor } from '../test/kit/wait.js';
+import { cpuCapUnavailable, createCpuCap } from './cpu-cap.js';
 import { describeMachine } from './machine.js';
 import { closedLoop, type Call, type StepResult } from './measure.js';
 
@@ -120,8 +124,27 @@ async function decisionsPerSecond(natsUrl: string): Promise<Array<[number, numbe
   return out;
 }
 
+const us = (v: number | undefined) => (v === undefined ? '–' : (v * 1000).toFixed(0));
+const elsewhere = (r: StepResult) => (r.reqPerSec > 0 ? us((1000 * r.otherCores) / r.reqPerSec) : '–');
+
+/** Rows in pairs, straight then routed at the same C: the routed row's ratio and latency added. */
+function printPairs(rows: Row[]): void {
+  console.log('| C | variant | req/s | p50 ms | p99 ms | errors | × straight | p50 added ms | p99 added ms | replica CPU µs/req | rest CPU µs/req |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (let i = 0; i < rows.length; i += 2) {
+    const [straight, routed] = [rows[i]!, rows[i + 1]!];
+    for (const row of [straight, routed]) {
+      const r = row.result;
+      const added = row === routed ? [ms((r.p50Ms ?? 0) - (straight.result.p50Ms ?? 0)), ms((r.p99Ms ?? 0) - (straight.result.p99Ms ?? 0))] : ['–', '–'];
+      console.log(`| ${row.concurrency} | ${row.variant} | ${r.reqPerSec.toFixed(0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${(r.reqPerSec / straight.result.reqPerSec).toFixed(2)}× | ${added[0]} | ${added[1]} | ${us(r.serverCpuMsPerReq)} | ${elsewhere(r)} |`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { measure: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, 'slow-delay': { type: 'string', default: '40ms' } } });
+  const { values } = parseArgs({ options: { measure: { type: 'string', default: '8' }, warmup: { type: 'string', default: '2' }, 'slow-delay': { type: 'string', default: '40ms' }, 'replica-cpu': { type: 'string', default: '0.5' } } });
+  const replicaCores = Number(values['replica-cpu']);
+  const noCap = cpuCapUnavailable();
   const loop = { warmupMs: Number(values.warmup) * 1000, measureMs: Number(values.measure) * 1000 };
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-routing-'));
   const sum = join(await writeSumApp(join(dir, 'sum'), 'sum'), 'models', 'sum.onnx');
@@ -139,6 +162,7 @@ async function main(): Promise<void> {
       return (r.body.nodes ?? []).filter((n: { record: NodeRecord }) => n.record.models.includes('m')).length === count ? true : undefined;
     }, 60_000);
   const overhead: Row[] = [];
+  const capped: Row[] = [];
   const slow: Row[] = [];
   try {
     // Every node holds a model of its own, so none serves the embedded example apps instead.
@@ -148,6 +172,18 @@ async function main(): Promise<void> {
     for (const c of [1, 8]) {
       overhead.push(await measure('straight to the replica', [b.url], c, { ...loop, serverPid: b.proc.pid }));
       overhead.push(await measure('through a router node', [router.url], c, { ...loop, serverPid: b.proc.pid }));
+    }
+    if (noCap === undefined) {
+      const cap = createCpuCap('replica', replicaCores);
+      cap.add(b.proc.pid!);
+      try {
+        for (const c of [8, 16]) {
+          capped.push(await measure('straight to the replica', [b.url], c, { ...loop, serverPid: b.proc.pid }));
+          capped.push(await measure('through a router node', [router.url], c, { ...loop, serverPid: b.proc.pid }));
+        }
+      } finally {
+        cap.remove();
+      }
     }
     const c = await start('c', [`m=${sum}`]);
     const d = await start('d-slow', [`m=${sum}`], ['--max-queue-delay', values['slow-delay']!]);
@@ -173,17 +209,12 @@ async function main(): Promise<void> {
   console.log('Forwarding overhead\n');
   // CPU per request: the replica's node process, and the rest of the machine (the router node and
   // the nats-server when routed) besides this load generator.
-  const us = (v: number | undefined) => (v === undefined ? '–' : (v * 1000).toFixed(0));
-  const elsewhere = (r: StepResult) => (r.reqPerSec > 0 ? us((1000 * r.otherCores) / r.reqPerSec) : '–');
-  console.log('| C | variant | req/s | p50 ms | p99 ms | errors | × straight | p50 added ms | p99 added ms | replica CPU µs/req | rest CPU µs/req |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (let i = 0; i < overhead.length; i += 2) {
-    const [straight, routed] = [overhead[i]!, overhead[i + 1]!];
-    for (const row of [straight, routed]) {
-      const r = row.result;
-      const added = row === routed ? [ms((r.p50Ms ?? 0) - (straight.result.p50Ms ?? 0)), ms((r.p99Ms ?? 0) - (straight.result.p99Ms ?? 0))] : ['–', '–'];
-      console.log(`| ${row.concurrency} | ${row.variant} | ${r.reqPerSec.toFixed(0)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.errors} | ${(r.reqPerSec / straight.result.reqPerSec).toFixed(2)}× | ${added[0]} | ${added[1]} | ${us(r.serverCpuMsPerReq)} | ${elsewhere(r)} |`);
-    }
+  printPairs(overhead);
+  if (noCap === undefined) {
+    console.log(`\nThe replica's CPU capped at ${replicaCores} cores (a cgroup quota): the replica bounds the throughput, as on a machine of its own\n`);
+    printPairs(capped);
+  } else {
+    console.log(`\nThe capped replica's rows were skipped: ${noCap}`);
   }
   console.log(`\nOne slow replica of three (d-slow: --max-queue-delay ${values['slow-delay']}), C = 6\n`);
   console.log('| variant | req/s | p50 ms | p99 ms | errors | served by |');
