@@ -93,6 +93,7 @@ describe('fleet keys', () => {
       records,
       get: (id) => records.get(id),
       list: () => [...records.values()],
+      size: () => records.size,
       put: async (r) => void records.set(r.id, r),
       delete: async (id) => void records.delete(id),
     };

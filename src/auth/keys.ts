@@ -95,6 +95,8 @@ export type SharedKey = z.infer<typeof sharedKeySchema>;
 export interface SharedKeyRecords {
   get(id: string): SharedKey | undefined;
   list(): SharedKey[];
+  /** How many there are (asked on every request: no list is made for it). */
+  size(): number;
   /** Resolves once the bucket holds it and this node's view shows it. */
   put(record: SharedKey): Promise<void>;
   /** Resolves once the bucket and this node's view no longer hold it. */
@@ -225,7 +227,7 @@ export class KeyStore {
   enabled(): boolean {
     this.reload();
     if (this.shared === 'pending') return true;
-    return this.configured.size > 0 || this.stored.size > 0 || (this.shared?.list().length ?? 0) > 0;
+    return this.configured.size > 0 || this.stored.size > 0 || (this.shared?.size() ?? 0) > 0;
   }
 
   private sharedMatch(key: string): SharedKey | undefined {

@@ -173,6 +173,7 @@ export class JoinedFleet implements FleetControl {
     return {
       get: (id) => mirror.get(id)?.value,
       list: () => [...mirror.entries.values()].map((e) => e.value),
+      size: () => mirror.entries.size,
       put: async (record) => {
         const revision = await mirror.kv.create(record.id, encode(record));
         mirror.entries.set(record.id, { value: record, revision, created: this.clock() });
