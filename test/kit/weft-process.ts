@@ -18,9 +18,12 @@ export interface WeftProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `cli`: another build of the CLI (an installed package's); `cwd`: where it runs; `startMs`: how long it may take to listen (60 s). */
-export async function startWeft(args: string[], env: Record<string, string> = {}, options: { cli?: string; cwd?: string; startMs?: number } = {}): Promise<WeftProcess> {
-  const proc = spawn(process.execPath, [options.cli ?? CLI, 'serve', '--port', '0', ...args], {
+/**
+ * `cli`: another build of the CLI (an installed package's); `cwd`: where it runs; `startMs`: how
+ * long it may take to listen (60 s); `nodeArgs`: flags for node itself, before the script.
+ */
+export async function startWeft(args: string[], env: Record<string, string> = {}, options: { cli?: string; cwd?: string; startMs?: number; nodeArgs?: string[] } = {}): Promise<WeftProcess> {
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), options.cli ?? CLI, 'serve', '--port', '0', ...args], {
     cwd: options.cwd,
     // A shared data dir outside the home folder; its component cache is safe to share (atomic entries).
     // Not its keys: a suite that creates API keys passes its own WEFT_DATA_DIR, or auth turns on
