@@ -38,9 +38,9 @@ function watchParent(onOrphaned: () => void): void {
  * (~25 MB), the next limit sat just above it and that allocation rate set off a mark-compact
  * every ~50 ms (`node --trace-gc`: "external memory pressure"), for good: about 10 s into a
  * steady load, V8's GC threads took half a core from the model and the node served a third
- * fewer requests (Intel Xeon, 2 cores: 520-600 instead of 850-940 ppocr-cls requests/s, RSS 220
- * instead of 240 MiB). Growing the limit by 200% of the live heap keeps it ahead. A
- * --heap-growing-percent given to node itself wins.
+ * fewer requests (Intel Xeon, 2 cores: 533-616 instead of 856-924 ppocr-cls requests/s, RSS ~20
+ * MiB less; `node --import tsx bench/steady.ts` runs both). Growing the limit by 200% of the live
+ * heap keeps it ahead. A --heap-growing-percent given to node itself wins.
  */
 const HEAP_GROWING_PERCENT = 200;
 

@@ -15,6 +15,14 @@ test('a web Response is read whole', async () => {
 test("a route's answer under @hono/node-server's Response is read from what it keeps, without making undici's", async () => {
   // A node serving HTTP: node-server puts its own Response in place of the global one.
   getRequestListener(() => new Response(null));
+  try {
+    await readsKeptBodies();
+  } finally {
+    Object.defineProperty(globalThis, 'Response', { value: GlobalResponse, writable: true, configurable: true });
+  }
+});
+
+async function readsKeptBodies(): Promise<void> {
   assert.notEqual(globalThis.Response, GlobalResponse, 'node-server no longer replaces the global Response');
   const app = new Hono();
   app.get('/json', (c) => c.json({ outputs: [1, 2] }));
@@ -31,5 +39,4 @@ test("a route's answer under @hono/node-server's Response is read from what it k
   // Read through undici, the same bytes.
   const response = await app.request('/json');
   assert.equal(await response.text(), '{"outputs":[1,2]}');
-  Object.defineProperty(globalThis, 'Response', { value: GlobalResponse, writable: true, configurable: true });
-});
+}
