@@ -26,6 +26,8 @@ export const ErrorCode = {
   Cancelled: 'CANCELLED',
   /** A forwarded request's deadline (`x-weft-deadline`) passed before it was answered. */
   DeadlineExceeded: 'DEADLINE_EXCEEDED',
+  /** A client took longer than --request-timeout to send its whole request (gRPC; Node answers HTTP's 408 itself). */
+  RequestTimeout: 'REQUEST_TIMEOUT',
   ShuttingDown: 'SHUTTING_DOWN',
   InferenceFailed: 'INFERENCE_FAILED',
   ContextLengthExceeded: 'CONTEXT_LENGTH_EXCEEDED',

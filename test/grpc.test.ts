@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import http2 from 'node:http2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -290,6 +291,80 @@ describe('gRPC inference service', () => {
     const { response } = await inflight;
     assert.equal(response.outputs.length, 1);
     assert.equal(await exited, 0);
+  });
+});
+
+/** A request message as a client's stub encodes it. */
+function serialize(method: string, request: object): Buffer {
+  const service = loadSync(PROTO, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true })['inference.GRPCInferenceService'] as unknown as Record<string, { requestSerialize: (r: object) => Buffer }>;
+  return service[method]!.requestSerialize(request);
+}
+
+/** One gRPC call made of raw bytes, as a hostile client sends them; resolves with its status, message and our code. */
+function rawCall(port: number, method: string, message: Buffer, declaredLength = message.length, finish = true): Promise<{ status: number; message: string; code: string | undefined; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':method': 'POST', ':path': `/inference.GRPCInferenceService/${method}`, 'content-type': 'application/grpc', te: 'trailers' });
+    let meta: http2.IncomingHttpHeaders = {};
+    // A status comes in trailers, or in the headers of an answer with no message; with it the
+    // call is over, whatever this side has not sent yet.
+    const status = (headers: http2.IncomingHttpHeaders) => {
+      meta = headers;
+      if (headers['grpc-status'] !== undefined) stream.close();
+    };
+    stream.on('response', status);
+    stream.on('trailers', status);
+    stream.on('data', () => undefined);
+    stream.on('error', reject);
+    stream.on('close', () => {
+      session.close();
+      resolve({ status: Number(meta['grpc-status']), message: decodeURIComponent(String(meta['grpc-message'] ?? '')), code: meta['weft-code'] as string | undefined, ms: Date.now() - started });
+    });
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(declaredLength, 1);
+    stream.write(Buffer.concat([prefix, message]));
+    if (finish) stream.end();
+  });
+}
+
+describe('gRPC input that cannot hurt', () => {
+  let dir: string;
+  let weft: WeftProcess | undefined;
+  let port: number;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'weft-grpc-hostile-'));
+    await writeTestModels(dir);
+    port = await freePort();
+    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--request-timeout', '1s']);
+  });
+  after(async () => {
+    await weft?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers a message protobuf cannot decode INVALID_ARGUMENT with our code, not INTERNAL', async () => {
+    // A field tag whose varint never ends.
+    const answer = await rawCall(port, 'ModelInfer', Buffer.from([0xff, 0xff]));
+    assert.equal(answer.status, grpc.status.INVALID_ARGUMENT, answer.message);
+    assert.equal(answer.code, 'BAD_REQUEST');
+    assert.match(answer.message, /^BAD_REQUEST: the request is not a valid ModelInfer message: /);
+    const live = await rawCall(port, 'ServerLive', Buffer.alloc(0));
+    assert.equal(live.status, grpc.status.OK, 'the node still answers');
+  });
+
+  it('ends a call whose message never arrives whole after --request-timeout, as HTTP answers 408', async () => {
+    const answer = await rawCall(port, 'ModelInfer', Buffer.from([0x0a, 0x06, 0x61]), 100, false);
+    assert.equal(answer.status, grpc.status.DEADLINE_EXCEEDED, answer.message);
+    assert.equal(answer.code, 'REQUEST_TIMEOUT');
+    assert.match(answer.message, /within 1000 ms \(--request-timeout\)/);
+    assert.ok(answer.ms >= 900 && answer.ms < 10_000, `ended after ${answer.ms} ms`);
+    // The limit covers the request, not the answer: `slow` holds a call 2 s for company.
+    const request = { model_name: 'slow', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, SLOW_WIDTH], contents: { fp32_contents: new Array(SLOW_WIDTH).fill(1) } }] };
+    const slow = await rawCall(port, 'ModelInfer', serialize('ModelInfer', request));
+    assert.equal(slow.status, grpc.status.OK, slow.message);
+    assert.ok(slow.ms > 1000, `answered after ${slow.ms} ms`);
   });
 });
 

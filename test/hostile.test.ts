@@ -4,7 +4,8 @@
 // Content-Length of a gigabyte, bodies that never finish, heads larger than the limit, and
 // connections opened and dropped. Each hostile request is answered with a 4xx (or cut) and none
 // reaches the normal load: it sees only 200s. Afterwards the node's file descriptors are back to
-// where they started and its memory has not run away.
+// where they started and its memory has not run away. Past --max-connections a new connection is
+// closed unread.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -122,4 +123,36 @@ test('malformed, oversized and slow requests are refused while a normal load see
   const rssAfter = rssMiB();
   assert.ok(rssAfter < rssBefore + 128, `RSS ${rssBefore.toFixed(0)} → ${rssAfter.toFixed(0)} MiB`);
   assert.equal(await post(INFER, VALID), 200, 'still serving');
+});
+
+test('past --max-connections a new connection is closed unread and counted, and the node serves again once they close', async () => {
+  const limited = await startWeft(['--models', join(dir, 'models'), '--max-connections', '4', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data-limited') });
+  const url = new URL(limited.url);
+  const open = () =>
+    new Promise<Socket>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => resolve(socket));
+      socket.on('error', reject);
+    });
+  try {
+    const held = await Promise.all(Array.from({ length: 4 }, open));
+    const extra = await open();
+    // Node closes it as it accepts it: the client sees the connection end with no answer.
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      extra.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      extra.on('close', () => resolve(text));
+      extra.on('error', () => undefined);
+      extra.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    assert.equal(answer, '', 'no answer on the connection past the limit');
+    for (const socket of held) socket.destroy();
+    const metrics = await waitFor('the node serves again', async () => {
+      const r = await fetch(`${limited.url}/metrics`).catch(() => undefined);
+      return r?.ok ? r.text() : undefined;
+    });
+    assert.match(metrics, /^weft_connections_dropped_total [1-9]/m);
+    assert.match(limited.logs(), /connection refused: --max-connections are open max=4/);
+  } finally {
+    await limited.stop();
+  }
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { loadConfig, parseBytes, parseDuration } from './index.js';
+import { connectionsForFileLimit } from './parse.js';
 
 describe('config', () => {
   it('uses defaults that work on a laptop', () => {
@@ -46,6 +47,24 @@ describe('config', () => {
     assert.throws(() => loadConfig({ env: { WEFT_MEMORY_BUDGET: 'lots' } }), { field: 'memoryBudget' });
     assert.throws(() => loadConfig({ flags: { 'max-json-depth': '0' } }), { field: 'maxJsonDepth' });
     assert.throws(() => loadConfig({ flags: { 'max-json-depth': '5000' } }), /from 1 to 512/);
+  });
+
+  it('holds connections to three quarters of the open-file limit unless told a number', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-config-'));
+    const limits = (line: string) => {
+      const file = join(dir, 'limits');
+      writeFileSync(file, `Limit                     Soft Limit           Hard Limit           Units\nMax cpu time              unlimited            unlimited            seconds\n${line}\n`);
+      return file;
+    };
+    assert.equal(connectionsForFileLimit(limits('Max open files            20000                20000                files')), 15_000);
+    assert.equal(connectionsForFileLimit(limits('Max open files            40                   4096                 files')), 64);
+    assert.equal(connectionsForFileLimit(limits('Max open files            unlimited            unlimited            files')), 0);
+    assert.equal(connectionsForFileLimit(join(dir, 'none')), 0);
+    assert.equal(loadConfig().maxConnections, connectionsForFileLimit());
+    assert.equal(loadConfig({ flags: { 'max-connections': '0' } }).maxConnections, 0);
+    assert.throws(() => loadConfig({ flags: { 'max-connections': 'many' } }), { field: 'maxConnections' });
+    // 'auto' is a value only for the integer settings whose default it is.
+    assert.throws(() => loadConfig({ flags: { instances: 'auto' } }), { field: 'instances' });
   });
 
   it('parses sizes and durations as users write them', () => {

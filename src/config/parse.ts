@@ -48,6 +48,8 @@ export interface NodeConfig {
   maxBodySize: number;
   /** Bytes. */
   maxHeaderSize: number;
+  /** Connections the HTTP API holds at once (resolved from 'auto'); 0: no limit. */
+  maxConnections: number;
   /** Milliseconds a client may take to send a request; 0: no limit. */
   requestTimeout: number;
   maxJsonDepth: number;
@@ -207,6 +209,7 @@ function convert(setting: Setting, raw: string | string[]): unknown {
     case 'string':
       return text;
     case 'integer': {
+      if (text === 'auto' && setting.default === 'auto') return 'auto';
       if (!/^-?\d+$/.test(text.trim())) fail(setting, text, 'is not an integer');
       const n = Number(text);
       if (n < 0) fail(setting, text, 'must not be negative');
@@ -238,6 +241,22 @@ function convert(setting: Setting, raw: string | string[]): unknown {
     case 'list':
       return (Array.isArray(raw) ? raw : raw.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   }
+}
+
+/**
+ * Three quarters of the process's open-file limit (Linux says it in /proc/self/limits; Node has
+ * already raised the soft limit to the hard one), so connections alone cannot take the
+ * descriptors the node needs for its models, store and fleet; 0 (no limit) where it is not known.
+ */
+export function connectionsForFileLimit(limits = '/proc/self/limits'): number {
+  let text: string;
+  try {
+    text = readFileSync(limits, 'utf8');
+  } catch {
+    return 0;
+  }
+  const soft = /^Max open files\s+(\d+)/m.exec(text)?.[1];
+  return soft === undefined ? 0 : Math.max(64, Math.floor(Number(soft) * 0.75));
 }
 
 function parseModelList(setting: Setting, entries: string[]): Array<readonly [string, string]> {
@@ -332,6 +351,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   // Walkers of a parsed body recurse: past a few hundred levels the stack, not the setting, would decide.
   if ((out.maxJsonDepth as number) < 1 || (out.maxJsonDepth as number) > MAX_JSON_DEPTH_LIMIT) fail(settings.find((s) => s.key === 'maxJsonDepth')!, String(out.maxJsonDepth), `must be from 1 to ${MAX_JSON_DEPTH_LIMIT}`);
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
+  if (out.maxConnections === 'auto') out.maxConnections = connectionsForFileLimit();
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
   for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'registryTokenHosts', 'fleet', 'apiKey'] as const) out[key] ??= [];
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) fail(settings.find((s) => s.key === (out.tlsCert === undefined ? 'tlsCert' : 'tlsKey'))!, '', 'is needed too: --tls-cert and --tls-key go together');

@@ -118,6 +118,11 @@ export class Metrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
+  readonly droppedConnections = new Counter({
+    name: 'weft_connections_dropped_total',
+    help: 'Connections to the HTTP API closed at once because --max-connections were open',
+    registers: [this.registry],
+  });
   readonly componentStarts = new Counter({
     name: 'weft_component_instance_starts_total',
     help: 'WebAssembly component instances started',

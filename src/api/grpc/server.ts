@@ -4,10 +4,21 @@
 // call's deadline as its queue timeout and a cancelled call out of the queue, asks the fleet's
 // router first as HTTP does (forward.ts), and drains with the HTTP server on shutdown.
 
-import { experimental, Metadata, Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  experimental,
+  Metadata,
+  Server,
+  ServerCredentials,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import { toWeftError } from '../../errors.js';
+import { ErrorCode, toWeftError, WeftError } from '../../errors.js';
 import { tensorsByName, type Engine } from '../../engine/index.js';
 import type { Logger, Telemetry } from '../../telemetry/index.js';
 import { authorize, type KeyStore, type Principal, type TenantLimits } from '../../auth/index.js';
@@ -42,6 +53,8 @@ export interface GrpcServerOptions {
   limits: TenantLimits;
   /** Largest request message accepted (--max-body-size). */
   maxMessageSize: number;
+  /** Milliseconds a client may take to send its whole request (--request-timeout); 0: no limit. */
+  requestTimeout?: number | undefined;
   /** This node's name, sent as `x-weft-node` metadata on what it answers (a fleet's route). */
   nodeName?: string | undefined;
   /** The HTTP API's certificate (and client CA): gRPC is served over TLS whenever HTTP is. */
@@ -105,9 +118,10 @@ export class GrpcServer {
 
   constructor(private readonly options: GrpcServerOptions) {
     this.certificates = options.tls === undefined ? undefined : new ReloadableCertificates(options.tls);
-    this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1 });
+    const interceptors = options.requestTimeout ? [requestDeadline(options.requestTimeout)] : [];
+    this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1, interceptors });
     const definition = loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
-    this.server.addService(definition[SERVICE] as never, this.handlers());
+    this.server.addService(tolerantDecoding(definition[SERVICE] as ServiceDefinition), this.handlers());
   }
 
   /** Binds host:port; resolves with the port bound (port 0 picks a free one). */
@@ -192,7 +206,11 @@ export class GrpcServer {
   private unary<Req, Res>(handler: Handler<Req, Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       Promise.resolve()
-        .then(() => handler(call))
+        .then(() => {
+          const undecodable = (call.request as { [UNDECODABLE]?: string })[UNDECODABLE];
+          if (undecodable !== undefined) throw new WeftError(ErrorCode.BadRequest, undecodable);
+          return handler(call);
+        })
         .then(
           (response) => callback(null, response),
           (err: unknown) => {
@@ -303,6 +321,52 @@ export class GrpcServer {
   private authorize(call: ServerUnaryCall<unknown, unknown>, scope: string | undefined): Principal | undefined {
     return authorize(this.options.keys, first(call.metadata, 'authorization'), () => peerAddress(call.getPeer()), scope);
   }
+}
+
+/** Marks a request message protobuf could not decode: `unary` answers it INVALID_ARGUMENT (grpc-js would say INTERNAL). */
+const UNDECODABLE = Symbol('undecodable');
+
+/** The service with request decoders that never throw: an undecodable message reaches `unary` marked, with the reason. */
+function tolerantDecoding(service: ServiceDefinition): ServiceDefinition {
+  const methods = Object.entries(service).map(([name, method]) => {
+    const requestDeserialize = (bytes: Buffer): object => {
+      try {
+        return method.requestDeserialize(bytes) as object;
+      } catch (err) {
+        return { [UNDECODABLE]: `the request is not a valid ${name} message: ${(err as Error).message}` };
+      }
+    };
+    return [name, { ...method, requestDeserialize }] as const;
+  });
+  return Object.fromEntries(methods) as ServiceDefinition;
+}
+
+/**
+ * Ends a call whose request has not wholly arrived (the client's half-close) within `ms`, as
+ * HTTP answers a slow body 408: grpc-js itself would hold a half-sent message as long as the
+ * client keeps its connection.
+ */
+function requestDeadline(ms: number): ServerInterceptor {
+  return (_method, call) => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => clearTimeout(timer);
+    return new ServerInterceptingCall(call, {
+      start: (next) => {
+        timer = setTimeout(() => call.sendStatus(serviceError(new WeftError(ErrorCode.RequestTimeout, `the request did not arrive whole within ${ms} ms (--request-timeout)`))), ms);
+        next({
+          onReceiveHalfClose: (halfClose) => {
+            done();
+            halfClose();
+          },
+          onCancel: done,
+        });
+      },
+      sendStatus: (status, next) => {
+        done();
+        next(status);
+      },
+    });
+  };
 }
 
 function first(metadata: Metadata, key: string): string | undefined {
