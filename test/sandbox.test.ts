@@ -41,6 +41,11 @@ describe('app components', () => {
         version: '1.0.0',
         component: { limits: { memory: '16MiB', deadline: '1s', concurrency: 1 } },
       }),
+      writeApp(join(dir, 'roomy'), hostile, {
+        name: 'roomy',
+        version: '1.0.0',
+        component: { limits: { memory: '256MiB', deadline: '5s', concurrency: 1 } },
+      }),
       writeApp(join(dir, 'fresh'), hostile, { name: 'fresh', version: '1.0.0', component: { instances: 'per-request' } }),
       writeApp(join(dir, 'glue'), await jsTestComponent('glue'), {
         name: 'glue',
@@ -173,6 +178,16 @@ describe('app components', () => {
     await post('/apps/hostile/leak', 'one').then((r) => r.text());
     const pooled = await (await post('/apps/hostile/leak', 'two')).text();
     assert.match(pooled, /:one$/);
+  });
+
+  it('ends a pooled worker whose instance grew past a quarter of its memory limit, since Wasm memory never shrinks', async () => {
+    const text = async (path: string, body: string) => (await post(`/apps/roomy${path}`, body)).text();
+    assert.equal(await text('/leak', 'one'), '1:');
+    assert.equal(await text('/hold', '8'), 'held 8');
+    assert.equal(await text('/leak', 'two'), '2:one', 'an instance that stayed small is kept');
+    // 80 MiB more is past 64 MiB, a quarter of the 256 MiB limit: the next request meets a new instance.
+    assert.equal(await text('/hold', '80'), 'held 80');
+    assert.equal(await text('/leak', 'three'), '1:');
   });
 
   it('refuses at load a component importing wasi:filesystem or wasi:sockets, naming the import', async () => {

@@ -117,6 +117,11 @@ function classify(err: unknown): FailureInfo {
   return { code: 'COMPONENT_INVALID_RESPONSE', message: capGuestText(`the component returned malformed data: ${(err as Error).message}`) };
 }
 
+/** Whether the instance's memories hold more than a warm worker may keep (they never shrink). */
+function grownPastRetain(): boolean {
+  return memories.reduce((n, memory) => n + memory.buffer.byteLength, 0) > init.retainBytes;
+}
+
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -138,10 +143,10 @@ parentPort!.on('message', (m: ToWorker) => {
     const handler = (instance ??= newInstance());
     if (init.perRequest) instance = undefined;
     const response = checkResponse(handler.handle(m.request));
-    post({ type: 'result', id: m.id, response }, [response.body.buffer as ArrayBuffer]);
+    post({ type: 'result', id: m.id, response, retire: grownPastRetain() }, [response.body.buffer as ArrayBuffer]);
   } catch (err) {
     // The instance may hold broken state after any failure: the next request gets a new one.
     instance = undefined;
-    post({ type: 'error', id: m.id, error: classify(err) });
+    post({ type: 'error', id: m.id, error: classify(err), retire: grownPastRetain() });
   }
 });

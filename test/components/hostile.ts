@@ -1,6 +1,7 @@
 // Misbehaviour on demand, by path: /loop spins forever, /bomb allocates until memory runs out,
 // /trap hits `unreachable`, /abort fails an assertion, /malformed returns a header list pointer
-// outside memory, /logflood logs 10000 lines, /leak answers with what the previous request of this instance left behind.
+// outside memory, /logflood logs 10000 lines, /hold keeps as many MiB as its body says, /leak answers with what the
+// previous request of this instance left behind.
 import { Request, Response, log, serve, weft_handle as sdkHandle } from 'weft/sdk/assemblyscript';
 export { cabi_realloc, weft_post_handle } from 'weft/sdk/assemblyscript';
 
@@ -23,6 +24,11 @@ function handle(req: Request): Response {
   if (req.path == '/logflood') {
     for (let i = 0; i < 10000; i++) log.info('flood ' + i.toString());
     return Response.text(200, 'logged');
+  }
+  if (req.path == '/hold') {
+    const mib = I32.parseInt(String.UTF8.decode(req.body.buffer));
+    for (let i = 0; i < mib; i++) hoard.push(new ArrayBuffer(1 << 20));
+    return Response.text(200, 'held ' + mib.toString());
   }
   if (req.path == '/leak') {
     const seen = previous;
