@@ -47,6 +47,7 @@ describe('Telemetry with tracing off', () => {
 
   it('records requests, batches, tokens, errors and model events in the metrics', async () => {
     const t = await create();
+    t.watchModels(() => [{ name: 'llm', device: 'cpu', inflight: 0, queued: 0 }]);
     const scope = t.startRequest({ method: 'POST', path: '/x', traceparent: undefined, tenant: 'acme', authorization: undefined });
     scope.setOperation('chat', 'llm');
     scope.modelCallStarted();
@@ -106,9 +107,22 @@ describe('Telemetry with tracing off', () => {
       app.setApp(`fake-${i}`);
       app.end(404, new WeftError(ErrorCode.AppNotFound, 'no such app'));
     }
+    // Failures before the name was looked up: a body refused first, an OpenAI route's own 404.
+    t.watchModels(() => [{ name: 'served', device: 'cpu', inflight: 0, queued: 0 }]);
+    for (const [name, status, error] of [
+      ['rnd-json', 400, new WeftError(ErrorCode.InvalidJson, 'not JSON')],
+      ['rnd-chat', 404, undefined],
+      ['served', 400, new WeftError(ErrorCode.InvalidJson, 'not JSON')],
+    ] as const) {
+      const scope = t.startRequest({ method: 'POST', path: '/v1/chat/completions', traceparent: undefined, tenant: undefined, authorization: undefined });
+      scope.setOperation('chat', name);
+      scope.end(status, error);
+    }
     const text = await t.metrics.text();
     assert.doesNotMatch(text, /rnd-|fake-/);
     assert.match(text, /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="infer",gen_ai_request_model="_unknown",error_type="MODEL_NOT_FOUND"\} 50$/m);
+    assert.match(text, /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="_unknown",error_type="HTTP_404"\} 1$/m);
+    assert.match(text, /^gen_ai_server_request_duration_seconds_count\{gen_ai_operation_name="chat",gen_ai_request_model="served",error_type="INVALID_JSON"\} 1$/m, 'a model the node serves keeps its name');
     assert.ok(t.stats().models.every((m) => !/rnd-|fake-/.test(m.model)), '/admin/stats neither');
     await t.shutdown();
   });

@@ -188,6 +188,11 @@ export class Telemetry implements TelemetryCore, EngineObserver {
   }
 
   /** Where /metrics and /admin/stats read per-model queue, in-flight and memory figures (every model kind). */
+  /** Whether a model of this name is in the node's engine (asked on failed requests only). */
+  private serves(name: string): boolean {
+    return this.models().some((m) => m.name === name) || this.languageModels().some((m) => m.name === name);
+  }
+
   watchModels(source: () => readonly ModelGaugeSource[]): void {
     this.models = source;
   }
@@ -229,7 +234,9 @@ export class Telemetry implements TelemetryCore, EngineObserver {
     // A request counts in the GenAI series by its model or, for an app route, by its app. A name
     // the node does not serve is the caller's text, not a model: one label for all of them, or
     // every random name would become a series of its own.
-    const unknown = r.code !== undefined && UNKNOWN_NAME_CODES.has(r.code);
+    // A failed request may name a model it never reached (a body refused before the name was
+    // looked up, an OpenAI 404): the name counts only if this node serves a model of that name.
+    const unknown = r.code !== undefined && (UNKNOWN_NAME_CODES.has(r.code) || (scope.model !== undefined && !this.serves(scope.model)));
     const app = unknown ? '' : scope.app;
     const requested = unknown && (scope.model !== undefined || scope.app !== '') ? UNKNOWN_NAME : scope.model;
     if (requested === undefined && app === '') return;
