@@ -21,6 +21,8 @@ describe('dashboard feed', () => {
     const engine = testEngine(log, { cudaBudget: 2 ** 20 });
     // The engine's own states and budget, and a language model's entry (no GGUF needed to read its figures from /metrics).
     const tinyModel = { name: 'tiny', version: 1, kind: 'local' as const, state: 'ready' as const, reason: undefined, inflight: 0, queued: 0, device: 'cpu' as const };
+    // As node.ts wires it: telemetry names a failed request's model only if the engine holds it.
+    telemetry.watchLanguageModels(() => [{ name: 'tiny', waiting: 0, running: 0 }]);
     const feed = new DashboardFeed({ telemetry, engine: { status: () => engine.status(), memory: () => engine.memory(), languageModels: () => [tinyModel] }, version: 'test' });
     for (const [tokens, error] of [[5, undefined], [9, undefined], [0, { code: 'CONTEXT_LENGTH_EXCEEDED' }]] as const) {
       const scope = telemetry.startRequest({ method: 'POST', path: '/v1/chat/completions', traceparent: undefined, tenant: undefined, authorization: undefined });
