@@ -24,7 +24,7 @@ const WORKER_BOOT_MS = 30_000;
  * the OCR example's node at 1.6 GiB RSS, 1.2 GiB of it in two idle workers). A worker whose
  * instance grew past this is ended after its request and a fresh one takes its place.
  */
-export function retainedMemoryBytes(limit: number): number {
+function retainedMemoryBytes(limit: number): number {
   return Math.min(limit, Math.max(64 * 1024 ** 2, Math.floor(limit / 4)));
 }
 
