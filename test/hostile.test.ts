@@ -156,3 +156,29 @@ test('past --max-connections a new connection is closed unread and counted, and 
     await limited.stop();
   }
 });
+
+test('a large KServe JSON body is decoded off the event loop: the node answers others meanwhile, and the same answers', async () => {
+  // Padding past the 1 MiB from which JSON bodies go to the decoder thread: the same request, the same answer.
+  const padded = (json: string) => json.replace('"inputs"', `${' '.repeat(2 * 1024 * 1024)}"inputs"`);
+  const direct = await fetch(`${node!.url}${INFER}`, { method: 'POST', body: VALID, headers: { 'content-type': 'application/json' } }).then((r) => r.json());
+  const viaThread = await fetch(`${node!.url}${INFER}`, { method: 'POST', body: padded(VALID), headers: { 'content-type': 'application/json' } });
+  assert.equal(viaThread.status, 200);
+  assert.deepEqual((await viaThread.json()).outputs, direct.outputs);
+  const mismatch = await fetch(`${node!.url}${INFER}`, { method: 'POST', body: padded(VALID.replace('[1,2,3,4]', '[1,2,3]')), headers: { 'content-type': 'application/json' } });
+  assert.equal(mismatch.status, 400);
+  assert.deepEqual(await mismatch.json().then((b: { code: string; field: string }) => [b.code, b.field]), ['DATA_SIZE_MISMATCH', 'inputs[0].data']);
+
+  // 10 M numbers (about 40 MB) take the parser a second or more: a health check sent once the body is
+  // sent is answered first, where a parse on the main thread would hold it until the end.
+  const huge = `{"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[${'0.5,'.repeat(10_000_000)}0.5]}]}`;
+  const order: string[] = [];
+  const big = fetch(`${node!.url}${INFER}`, { method: 'POST', body: huge, headers: { 'content-type': 'application/json' } }).then(async (r) => {
+    order.push(`infer ${r.status}`);
+    return r.json() as Promise<{ code: string }>;
+  });
+  await sleep(300);
+  const live = await fetch(`${node!.url}/v2/health/live`);
+  order.push(`live ${live.status}`);
+  assert.equal((await big).code, 'DATA_SIZE_MISMATCH');
+  assert.deepEqual(order, ['live 200', 'infer 400']);
+});

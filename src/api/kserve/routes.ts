@@ -4,7 +4,7 @@
 import { Hono, type Context } from 'hono';
 import { ErrorCode, WeftError } from '../../errors.js';
 import { tensorsByName, type Engine } from '../../engine/index.js';
-import { decodeInferRequest } from './decode.js';
+import { decodeInferBody } from './json-offload.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, ServerMetadata } from './wire.js';
 import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from './service.js';
@@ -71,7 +71,7 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     const scope = scopeOf(c);
     scope?.setOperation('infer', name);
     const body = new Uint8Array(await c.req.arrayBuffer());
-    const request = decodeInferRequest(body, headerLength(c), jsonDepthOf(c));
+    const request = await decodeInferBody(body, headerLength(c), jsonDepthOf(c));
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
     const priority = optionalInteger(request.parameters, 'priority');
     const inputs = tensorsByName(request.inputs);
