@@ -187,12 +187,12 @@ export class Telemetry implements TelemetryCore, EngineObserver {
     return performance.timeOrigin + perfMs;
   }
 
-  /** Where /metrics and /admin/stats read per-model queue, in-flight and memory figures (every model kind). */
   /** Whether a model of this name is in the node's engine (asked on failed requests only). */
   private serves(name: string): boolean {
     return this.models().some((m) => m.name === name) || this.languageModels().some((m) => m.name === name);
   }
 
+  /** Where /metrics and /admin/stats read per-model queue, in-flight and memory figures (every model kind). */
   watchModels(source: () => readonly ModelGaugeSource[]): void {
     this.models = source;
   }
