@@ -18,7 +18,7 @@ import { authMiddleware, keyRoutes, principalOf, type KeyStore, type TenantLimit
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
-import { bodyLimit, jsonDepthLimit, MAX_JSON_DEPTH } from '../http/index.js';
+import { bodyLimit, jsonDepthLimit, MAX_JSON_DEPTH, bodyRead, readBody } from '../http/index.js';
 import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
@@ -127,10 +127,10 @@ export class ApiServer {
     // The fleet seam: a request for a model or app is served here or relayed from another node.
     app.use('*', async (c, next) => {
       const router = this.options.router?.();
-      // The auth guard may have read an OpenAI body already (for its model): Hono keeps the bytes.
-      const request = router === undefined || !c.req.raw.bodyUsed
+      // The auth guard may have read an OpenAI body already (for its model): readBody keeps the bytes.
+      const request = router === undefined || !bodyRead(c)
         ? c.req.raw
-        : new Request(c.req.raw.url, { method: c.req.method, headers: c.req.raw.headers, body: await c.req.arrayBuffer(), signal: c.req.raw.signal });
+        : new Request(c.req.raw.url, { method: c.req.method, headers: c.req.raw.headers, body: await readBody(c), signal: c.req.raw.signal });
       const routed = await router?.route(request, scopeOf(c)?.traceparent);
       if (routed !== undefined && 'response' in routed) return routed.response;
       try {

@@ -1,4 +1,6 @@
 // HTTP request helpers shared by the API's routes and auth's guard (which sits below the API):
-// one JSON body reader with one nesting bound and one INVALID_JSON error, and the body limit.
+// one body reader, one JSON body reader with one nesting bound and one INVALID_JSON error, and
+// the body limit.
 export { bodyLimit } from './body-limit.js';
+export { bodyRead, readBody } from './request-body.js';
 export { checkJsonDepth, jsonDepthLimit, jsonDepthOf, MAX_JSON_DEPTH, parseJsonBytes, parseJsonText, readJsonBody } from './json-body.js';

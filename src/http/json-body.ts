@@ -5,6 +5,7 @@
 // schemas) recurses, and 4,000 levels of `[` would otherwise overflow the stack (a 500).
 import type { Context, MiddlewareHandler } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
+import { readBody } from './request-body.js';
 
 /** Deepest nesting of arrays and objects a request body may have by default (tensor data needs a few; --max-json-depth). */
 export const MAX_JSON_DEPTH = 64;
@@ -64,7 +65,7 @@ function whereParsingFailed(err: unknown, text: string): string {
 
 /** The request's JSON body; with `allowEmpty`, undefined for a blank one. */
 export async function readJsonBody(c: Context, options: { allowEmpty?: boolean } = {}): Promise<unknown> {
-  const text = utf8Text(new Uint8Array(await c.req.arrayBuffer()));
+  const text = utf8Text(await readBody(c));
   if (options.allowEmpty && text.trim() === '') return undefined;
   return parseJsonText(text, jsonDepthOf(c));
 }

@@ -4,6 +4,7 @@
 
 import { Hono, type Context } from 'hono';
 import { principalOf } from '../../auth/index.js';
+import { readBody } from '../../http/index.js';
 import type { Sandbox } from '../../sandbox/index.js';
 import { scopeOf } from '../telemetry-middleware.js';
 
@@ -24,7 +25,7 @@ export function appRoutes(sandbox: Sandbox): Hono {
     c.req.raw.headers.forEach((value, key) => {
       if (!(keyConsumed && key === 'authorization')) headers.push([key, value]);
     });
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await readBody(c);
     const scope = scopeOf(c);
     scope?.setApp(name);
     // The component's own span: its time in the sandbox, failures with their code.

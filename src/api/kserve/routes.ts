@@ -8,7 +8,7 @@ import { decodeInferBody } from './json-offload.js';
 import { encodeInferResponse } from './encode.js';
 import type { ModelMetadata, ServerMetadata } from './wire.js';
 import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from './service.js';
-import { jsonDepthOf, readJsonBody } from '../../http/index.js';
+import { jsonDepthOf, readBody, readJsonBody } from '../../http/index.js';
 import { scopeOf } from '../telemetry-middleware.js';
 import { refuseOtherMethods } from '../methods.js';
 
@@ -70,7 +70,7 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     const version = parseVersion(c.req.param('version'));
     const scope = scopeOf(c);
     scope?.setOperation('infer', name);
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = await readBody(c);
     const request = await decodeInferBody(body, headerLength(c), jsonDepthOf(c));
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
     const priority = optionalInteger(request.parameters, 'priority');
