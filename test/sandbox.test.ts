@@ -46,6 +46,11 @@ describe('app components', () => {
         version: '1.0.0',
         component: { limits: { memory: '256MiB', deadline: '5s', concurrency: 1 } },
       }),
+      writeApp(join(dir, 'ample'), hostile, {
+        name: 'ample',
+        version: '1.0.0',
+        component: { limits: { memory: '1GiB', deadline: '5s', concurrency: 1 } },
+      }),
       writeApp(join(dir, 'fresh'), hostile, { name: 'fresh', version: '1.0.0', component: { instances: 'per-request' } }),
       writeApp(join(dir, 'glue'), await jsTestComponent('glue'), {
         name: 'glue',
@@ -187,6 +192,17 @@ describe('app components', () => {
     assert.equal(await text('/leak', 'two'), '2:one', 'an instance that stayed small is kept');
     // 80 MiB more is past 64 MiB, a quarter of the 256 MiB limit: the next request meets a new instance.
     assert.equal(await text('/hold', '80'), 'held 80');
+    assert.equal(await text('/leak', 'three'), '1:');
+  });
+
+  it('ends a pooled worker that sits idle holding more than 64 MiB, and keeps it while requests keep coming', async () => {
+    const text = async (path: string, body: string) => (await post(`/apps/ample${path}`, body)).text();
+    assert.equal(await text('/leak', 'one'), '1:');
+    // 80 MiB is under a quarter of the 1 GiB limit: the worker is kept for the next request...
+    assert.equal(await text('/hold', '80'), 'held 80');
+    assert.equal(await text('/leak', 'two'), '2:one');
+    // ... but not for good: idle for the pool's 5 s, it is ended and a fresh instance answers.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
     assert.equal(await text('/leak', 'three'), '1:');
   });
 

@@ -19,13 +19,19 @@ const QUEUE_FACTOR = 32;
 const WORKER_BOOT_MS = 30_000;
 
 /**
- * Linear memory a warm worker may keep between requests. Wasm memory never shrinks: an instance
- * that once decoded a 40-megapixel image holds its ~480 MiB for good (eight such requests left
- * the OCR example's node at 1.6 GiB RSS, 1.2 GiB of it in two idle workers). A worker whose
- * instance grew past this is ended after its request and a fresh one takes its place.
+ * Wasm memory never shrinks: an instance that once decoded a 40-megapixel image holds its
+ * ~480 MiB for good (eight such requests left the OCR example's node at 1.6 GiB RSS, 1.2 GiB of
+ * it in two idle workers). So a worker is ended, its memory with it, and a fresh one takes its
+ * place: at once after a request that left its instance past a quarter of the memory limit
+ * (retainedMemoryBytes), and once it has sat idle for IDLE_SHRINK_MS holding more than
+ * SMALL_MEMORY_BYTES — a burst of large requests keeps its warm workers, an idle node gives the
+ * memory back (twelve 60 MB bodies to /apps/ocr had left three workers of 117 MB each).
  */
+const SMALL_MEMORY_BYTES = 64 * 1024 ** 2;
+const IDLE_SHRINK_MS = 5_000;
+
 function retainedMemoryBytes(limit: number): number {
-  return Math.min(limit, Math.max(64 * 1024 ** 2, Math.floor(limit / 4)));
+  return Math.min(limit, Math.max(SMALL_MEMORY_BYTES, Math.floor(limit / 4)));
 }
 
 export interface PoolOptions {
@@ -67,10 +73,14 @@ class ComponentWorker {
   readonly worker: Worker;
   readonly ready: Promise<number>;
   private readonly bridge: MessagePort;
+  /** Linear memory this worker may keep after a request. */
+  private readonly retainBytes: number;
   running: Running | undefined;
   dead = false;
   /** Whether the instance came up (a worker that never did is not replaced unasked). */
   started = false;
+  /** Set while the worker sits idle holding more than SMALL_MEMORY_BYTES: it ends when this fires. */
+  shrinkTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly pool: ComponentPool,
@@ -80,6 +90,7 @@ class ComponentWorker {
     const flagView = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
     this.bridge = port1;
+    this.retainBytes = retainedMemoryBytes(o.memoryBytes);
     const init: WorkerInit = {
       app: o.app,
       grants: o.grants,
@@ -87,7 +98,6 @@ class ComponentWorker {
       modules: o.modules,
       perRequest: o.perRequest,
       memoryBytes: o.memoryBytes,
-      retainBytes: retainedMemoryBytes(o.memoryBytes),
       flag,
       port: port2,
     };
@@ -138,9 +148,9 @@ class ComponentWorker {
           case 'log':
             return o.log[(['debug', 'info', 'warn', 'error'] as const).find((l) => l === m.level) ?? 'info']('component log', { app: o.app, message: m.message });
           case 'result':
-            return this.settle(m.id, undefined, m.response, m.retire);
+            return this.settle(m.id, undefined, m.response, m.memoryBytes);
           case 'error':
-            return this.settle(m.id, new WeftError(m.error.code as Code, m.error.message), undefined, m.retire);
+            return this.settle(m.id, new WeftError(m.error.code as Code, m.error.message), undefined, m.memoryBytes);
         }
       });
       this.worker.on('error', (err) => {
@@ -169,7 +179,7 @@ class ComponentWorker {
     });
   }
 
-  private settle(id: number, err: Error | undefined, response?: AppResponse, retire = false): void {
+  private settle(id: number, err: Error | undefined, response: AppResponse | undefined, memoryBytes: number): void {
     const r = this.running;
     if (r === undefined || r.id !== id) return;
     this.running = undefined;
@@ -177,8 +187,8 @@ class ComponentWorker {
     ended(r, new WeftError(ErrorCode.Cancelled, 'the request ended'));
     if (err) r.reject(err);
     else r.resolve(response!);
-    if (retire) this.end();
-    else this.pool.released(this);
+    if (memoryBytes > this.retainBytes) this.end();
+    else this.pool.released(this, memoryBytes);
   }
 
   /** Ends the worker: its request (if any) fails with `err`, the pool replaces it. */
@@ -195,9 +205,10 @@ class ComponentWorker {
   }
 
   /** Terminates the thread (its memory with it); the pool replaces it as needed. */
-  private end(): void {
+  end(): void {
     if (this.dead) return;
     this.dead = true;
+    clearTimeout(this.shrinkTimer);
     void this.worker.terminate();
     this.bridge.close();
     this.pool.removed(this);
@@ -279,7 +290,10 @@ export class ComponentPool {
   private async acquire(signal?: AbortSignal): Promise<ComponentWorker> {
     if (this.closed) throw new WeftError(ErrorCode.ShuttingDown, `app '${this.o.app}' is being removed`);
     const idle = this.idle.pop();
-    if (idle) return idle;
+    if (idle) {
+      clearTimeout(idle.shrinkTimer);
+      return idle;
+    }
     if (this.all.size < this.o.concurrency) {
       const w = this.spawn();
       await w.ready;
@@ -309,11 +323,12 @@ export class ComponentPool {
     });
   }
 
-  /** A worker finished a request. */
-  released(w: ComponentWorker): void {
+  /** A worker finished a request, its instance holding `memoryBytes`. */
+  released(w: ComponentWorker, memoryBytes = 0): void {
     const next = this.waiting.shift();
-    if (next) next.take(w);
-    else this.idle.push(w);
+    if (next) return next.take(w);
+    this.idle.push(w);
+    if (memoryBytes > SMALL_MEMORY_BYTES) w.shrinkTimer = setTimeout(() => this.idle.includes(w) && w.end(), IDLE_SHRINK_MS).unref();
   }
 
   /** A worker died; a replacement takes the next waiting request (which fails if it cannot start). */

@@ -30,8 +30,6 @@ export interface WorkerInit {
   /** Fresh instance for every request instead of one reused instance. */
   perRequest: boolean;
   memoryBytes: number;
-  /** Linear memory the worker may keep after a request; past it the worker asks to be retired. */
-  retainBytes: number;
   /** Int32 flag the main thread sets when a bridge answer is posted. */
   flag: SharedArrayBuffer;
   /** Bridge port: requests to the main thread's host operations and their answers. */
@@ -60,9 +58,9 @@ export type FromWorker =
   | { type: 'ready'; instantiateMs: number }
   | { type: 'failed'; error: FailureInfo }
   | { type: 'log'; level: string; message: string }
-  /** `retire`: the instance's memory grew past `retainBytes` (it never shrinks): end this worker. */
-  | { type: 'result'; id: number; response: AppResponse; retire: boolean }
-  | { type: 'error'; id: number; error: FailureInfo; retire: boolean };
+  /** `memoryBytes`: the instance's linear memory after the request (it never shrinks). */
+  | { type: 'result'; id: number; response: AppResponse; memoryBytes: number }
+  | { type: 'error'; id: number; error: FailureInfo; memoryBytes: number };
 
 export interface BridgeRequest {
   op: string;

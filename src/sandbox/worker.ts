@@ -117,9 +117,9 @@ function classify(err: unknown): FailureInfo {
   return { code: 'COMPONENT_INVALID_RESPONSE', message: capGuestText(`the component returned malformed data: ${(err as Error).message}`) };
 }
 
-/** Whether the instance's memories hold more than a warm worker may keep (they never shrink). */
-function grownPastRetain(): boolean {
-  return memories.reduce((n, memory) => n + memory.buffer.byteLength, 0) > init.retainBytes;
+/** Bytes the instance's memories hold (the pool decides whether a worker that big is kept). */
+function memoryBytes(): number {
+  return memories.reduce((n, memory) => n + memory.buffer.byteLength, 0);
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -143,10 +143,10 @@ parentPort!.on('message', (m: ToWorker) => {
     const handler = (instance ??= newInstance());
     if (init.perRequest) instance = undefined;
     const response = checkResponse(handler.handle(m.request));
-    post({ type: 'result', id: m.id, response, retire: grownPastRetain() }, [response.body.buffer as ArrayBuffer]);
+    post({ type: 'result', id: m.id, response, memoryBytes: memoryBytes() }, [response.body.buffer as ArrayBuffer]);
   } catch (err) {
     // The instance may hold broken state after any failure: the next request gets a new one.
     instance = undefined;
-    post({ type: 'error', id: m.id, error: classify(err), retire: grownPastRetain() });
+    post({ type: 'error', id: m.id, error: classify(err), memoryBytes: memoryBytes() });
   }
 });
