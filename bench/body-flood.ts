@@ -7,7 +7,7 @@
 // errors. A baseline step first: the same ordinary load alone, so "after" has something to be
 // held against.
 //
-//   npm run build && node --import tsx bench/body-flood.ts [--bodies 12] [--mb 60] [--settle 8] [--cli dist/cli/main.js]
+//   npm run build && node --import tsx bench/body-flood.ts [--bodies 12] [--mb 60] [--settle 8] [--cli dist/cli/main.js] [-- <extra weft serve flags>]
 // Results: bench/MEMORY.md ("Floods of large bodies").
 
 import http from 'node:http';
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { startWeft } from '../test/kit/weft-process.js';
 import { describeMachine } from './machine.js';
 
-const { values: args } = parseArgs({ options: { bodies: { type: 'string', default: '12' }, mb: { type: 'string', default: '60' }, settle: { type: 'string', default: '8' }, cli: { type: 'string' } } });
+const { values: args, positionals: serveFlags } = parseArgs({ allowPositionals: true, options: { bodies: { type: 'string', default: '12' }, mb: { type: 'string', default: '60' }, settle: { type: 'string', default: '8' }, cli: { type: 'string' } } });
 const BODIES = Number(args.bodies);
 const BYTES = Number(args.mb) * 1e6;
 const SETTLE_MS = Number(args.settle) * 1000;
@@ -56,7 +56,7 @@ function floodBody(kind: string): { path: string; body: Buffer; headers: Record<
   return { path: '/apps/ocr', body: Buffer.alloc(BYTES, 7), headers: { 'content-type': 'image/png' } };
 }
 
-const node = await startWeft([], {}, args.cli === undefined ? {} : { cli: args.cli });
+const node = await startWeft(serveFlags, {}, args.cli === undefined ? {} : { cli: args.cli });
 const pid = node.proc.pid!;
 const ordinaryBody = json(REC_ELEMENTS);
 let ordinary: Answer[] = [];
@@ -98,7 +98,7 @@ stopOrdinary = true;
 await ordinaryLoop;
 await node.stop();
 
-console.log(JSON.stringify({ machine: describeMachine(), bodies: BODIES, mb: Number(args.mb), settleS: SETTLE_MS / 1000, cli: args.cli ?? 'dist/cli/main.js' }));
+console.log(JSON.stringify({ machine: describeMachine(), bodies: BODIES, mb: Number(args.mb), settleS: SETTLE_MS / 1000, cli: args.cli ?? 'dist/cli/main.js', serveFlags }));
 console.log(`\n| step | RSS before MiB | peak MiB | RSS ${SETTLE_MS / 1000} s after MiB | flood answers | ordinary requests | ordinary errors | ordinary p50 ms | ordinary max ms |`);
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(`| ${r.step} | ${r.rssBefore} | ${r.rssPeak ?? '–'} | ${r.rssAfter} | ${r.flood || '–'} | ${r.requests} | ${r.errors} | ${r.p50} | ${r.max} |`);

@@ -29,6 +29,8 @@ export const ErrorCode = {
   /** A client took longer than --request-timeout to send its whole request (gRPC; Node answers HTTP's 408 itself). */
   RequestTimeout: 'REQUEST_TIMEOUT',
   ShuttingDown: 'SHUTTING_DOWN',
+  /** The node holds as many large request bodies as --max-body-memory allows. */
+  ServerOverloaded: 'SERVER_OVERLOADED',
   InferenceFailed: 'INFERENCE_FAILED',
   ContextLengthExceeded: 'CONTEXT_LENGTH_EXCEEDED',
   UpstreamUnavailable: 'UPSTREAM_UNAVAILABLE',

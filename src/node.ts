@@ -104,6 +104,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     host: config.host,
     port: config.port,
     maxBodySize: config.maxBodySize,
+    maxBodyMemory: config.maxBodyMemory,
     maxHeaderSize: config.maxHeaderSize,
     requestTimeout: config.requestTimeout,
     maxConnections: config.maxConnections,

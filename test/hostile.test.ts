@@ -157,6 +157,50 @@ test('past --max-connections a new connection is closed unread and counted, and 
   }
 });
 
+test('large bodies share --max-body-memory: while one is held, a declared body waits its turn and a chunked one is refused 503', async () => {
+  const limited = await startWeft(['--models', join(dir, 'models'), '--max-body-size', '2MiB', '--max-body-memory', '2MiB', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data-bodies') });
+  const port = Number(new URL(limited.url).port);
+  // The same valid request, padded past the 1 MiB from which a body counts: 1.5 MiB, three quarters of the budget.
+  const body = Buffer.from(VALID.replace('"inputs"', `${' '.repeat(1.5 * 1024 * 1024)}"inputs"`));
+  const head = (extra: string) => `POST ${INFER} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
+  /** Opens a connection, sends `bytes`; `answer` resolves with the status code and the response text. */
+  const send = (bytes: Buffer) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let text = '';
+    const answer = new Promise<[number, string]>((resolve) => {
+      socket.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+        if (/\r\n\r\n[\s\S]*\}/.test(text)) resolve([Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]), text]);
+      });
+    });
+    socket.write(bytes);
+    return { socket, answer };
+  };
+  try {
+    // A body half sent: its reservation is taken before it is read, and held.
+    const held = send(Buffer.concat([Buffer.from(head(`Content-Length: ${body.length}\r\n`)), body.subarray(0, body.length / 2)]));
+    await sleep(300);
+    let waitingAnswered = false;
+    const waiting = send(Buffer.concat([Buffer.from(head(`Content-Length: ${body.length}\r\n`)), body]));
+    void waiting.answer.then(() => (waitingAnswered = true));
+    const chunk = body.subarray(0, 1.5 * 1024 * 1024);
+    const chunked = send(Buffer.concat([Buffer.from(head('Transfer-Encoding: chunked\r\n')), Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n0\r\n\r\n')]));
+    const [status, text] = await chunked.answer;
+    assert.equal(status, 503);
+    assert.match(text, /Retry-After: 1/i);
+    assert.match(text, /"code":"SERVER_OVERLOADED"/);
+    assert.equal(waitingAnswered, false, 'the declared body waits while the budget is held');
+    // The held body arrives whole: both are answered, in turn.
+    held.socket.write(body.subarray(body.length / 2));
+    assert.equal((await held.answer)[0], 200);
+    assert.equal((await waiting.answer)[0], 200);
+    for (const c of [held, waiting, chunked]) c.socket.destroy();
+  } finally {
+    await limited.stop();
+  }
+});
+
 test('a large KServe JSON body is decoded off the event loop: the node answers others meanwhile, and the same answers', async () => {
   // Padding past the 1 MiB from which JSON bodies go to the decoder thread: the same request, the same answer.
   const padded = (json: string) => json.replace('"inputs"', `${' '.repeat(2 * 1024 * 1024)}"inputs"`);

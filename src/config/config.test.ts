@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode } from '../errors.js';
 import { loadConfig, parseBytes, parseDuration } from './index.js';
@@ -65,6 +65,16 @@ describe('config', () => {
     assert.throws(() => loadConfig({ flags: { 'max-connections': 'many' } }), { field: 'maxConnections' });
     // 'auto' is a value only for the integer settings whose default it is.
     assert.throws(() => loadConfig({ flags: { instances: 'auto' } }), { field: 'instances' });
+  });
+
+  it('bounds the bodies held at once by an eighth of RAM, never below two of the largest', () => {
+    const auto = loadConfig().maxBodyMemory;
+    assert.equal(auto, Math.max(2 * 64 * 1024 ** 2, Math.min(4 * 1024 ** 3, Math.floor(os.totalmem() / 8))));
+    assert.equal(loadConfig({ flags: { 'max-body-size': '3GiB' } }).maxBodyMemory, 6 * 1024 ** 3);
+    assert.equal(loadConfig({ flags: { 'max-body-memory': '0' } }).maxBodyMemory, 0);
+    assert.equal(loadConfig({ flags: { 'max-body-memory': '512MiB' } }).maxBodyMemory, 512 * 1024 ** 2);
+    // Below one largest body, a body at the limit could never be read.
+    assert.throws(() => loadConfig({ flags: { 'max-body-memory': '32MiB' } }), { field: 'maxBodyMemory' });
   });
 
   it('parses sizes and durations as users write them', () => {

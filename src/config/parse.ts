@@ -46,6 +46,8 @@ export interface NodeConfig {
   upstreamRetry: number;
   /** Bytes. */
   maxBodySize: number;
+  /** Bytes of large bodies held at once (resolved from 'auto'); 0: no limit. */
+  maxBodyMemory: number;
   /** Bytes. */
   maxHeaderSize: number;
   /** Connections the HTTP API holds at once (resolved from 'auto'); 0: no limit. */
@@ -244,6 +246,17 @@ function convert(setting: Setting, raw: string | string[]): unknown {
 }
 
 /**
+ * --max-body-memory's 'auto': an eighth of RAM (a 2 GiB edge box holds 256 MiB of bodies at once,
+ * this 23.5 GiB one 2.9 GiB), at most 4 GiB, and always room for two of the largest bodies.
+ */
+function resolveBodyMemory(out: Record<string, unknown>): void {
+  const maxBodySize = out.maxBodySize as number;
+  if (out.maxBodyMemory === 'auto') out.maxBodyMemory = Math.max(2 * maxBodySize, Math.min(4 * 1024 ** 3, Math.floor(os.totalmem() / 8)));
+  const memory = out.maxBodyMemory as number;
+  if (memory !== 0 && memory < maxBodySize) fail(settings.find((s) => s.key === 'maxBodyMemory')!, String(memory), `must be at least --max-body-size (${maxBodySize} bytes), or 0 for no limit`);
+}
+
+/**
  * Three quarters of the process's open-file limit (Linux says it in /proc/self/limits; Node has
  * already raised the soft limit to the hard one), so connections alone cannot take the
  * descriptors the node needs for its models, store and fleet; 0 (no limit) where it is not known.
@@ -352,6 +365,7 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<NodeConfig> {
   if ((out.maxJsonDepth as number) < 1 || (out.maxJsonDepth as number) > MAX_JSON_DEPTH_LIMIT) fail(settings.find((s) => s.key === 'maxJsonDepth')!, String(out.maxJsonDepth), `must be from 1 to ${MAX_JSON_DEPTH_LIMIT}`);
   if (out.memoryBudget === 'auto') out.memoryBudget = Math.floor(os.totalmem() / 2);
   if (out.maxConnections === 'auto') out.maxConnections = connectionsForFileLimit();
+  resolveBodyMemory(out);
   if (out.uploadChunkSize === 'auto' || out.uploadChunkSize === 0) fail(settings.find((s) => s.key === 'uploadChunkSize')!, String(out.uploadChunkSize), 'must be a size above 0');
   for (const key of ['app', 'trustedKeys', 'insecureRegistries', 'registryTokenHosts', 'fleet', 'apiKey'] as const) out[key] ??= [];
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) fail(settings.find((s) => s.key === (out.tlsCert === undefined ? 'tlsCert' : 'tlsKey'))!, '', 'is needed too: --tls-cert and --tls-key go together');

@@ -3,10 +3,12 @@
 // discarded while it keeps coming, up to four times the limit); a body without one (chunked) is
 // counted as it streams to whoever reads it, and refused once it passes the limit — never
 // buffered here, so a request waits for its body only where a route reads it, after the guard
-// has let it in.
+// has let it in. The bytes of all large bodies at once are bounded too (body-budget.ts).
 
 import type { MiddlewareHandler } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
+import { bodyBudgetOf, useBodyBudget, type BodyBudget } from './body-budget.js';
+import { LARGE_BODY_BYTES } from './request-body.js';
 
 /** Bodies up to this multiple of the limit are read to the end before the 413 goes out. */
 const LINGER_FACTOR = 4;
@@ -32,9 +34,14 @@ async function discard(body: ReadableStream<Uint8Array>): Promise<void> {
   }
 }
 
-export function bodyLimit(maxBytes: number): MiddlewareHandler {
+/**
+ * `maxBytes` bounds each body; `budget` (--max-body-memory) all large ones at once: a declared
+ * one reserves when it is read (readBody), a chunked one here as it streams.
+ */
+export function bodyLimit(maxBytes: number, budget?: BodyBudget): MiddlewareHandler {
   const tooLarge = () => new WeftError(ErrorCode.BodyTooLarge, `request body exceeds the limit of ${maxBytes} bytes (--max-body-size)`);
   return async (c, next) => {
+    if (budget !== undefined) useBodyBudget(c, budget);
     // The headers decide first: touching `body` makes @hono/node-server build a web Request and
     // stream for the request, where a route's arrayBuffer() would otherwise read the socket
     // directly (bench/routing.ts: a quarter of a small JSON request's CPU on the node).
@@ -57,14 +64,29 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler {
     const body = c.req.raw.body;
     if (body === null) return next();
     let seen = 0;
+    // Past LARGE_BODY_BYTES the body reserves from the budget a step at a time, ahead of what it
+    // has sent; the steps go back together when the response is sent.
+    const held = bodyBudgetOf(c);
+    let reserved = 0;
+    const releases: Array<() => void> = [];
+    held?.answered.once('close', () => releases.forEach((release) => release()));
     const counted = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           seen += chunk.byteLength;
-          if (seen <= maxBytes) return controller.enqueue(chunk);
-          // The rest of the body is not read: the connection cannot carry another request.
-          c.header('Connection', 'close');
-          controller.error(tooLarge());
+          try {
+            if (seen > maxBytes) throw tooLarge();
+            if (held !== undefined && seen >= LARGE_BODY_BYTES && seen > reserved) {
+              const step = Math.ceil((seen - reserved) / LARGE_BODY_BYTES) * LARGE_BODY_BYTES;
+              releases.push(held.budget.reserveNow(step));
+              reserved += step;
+            }
+          } catch (err) {
+            // The rest of the body is not read: the connection cannot carry another request.
+            c.header('Connection', 'close');
+            return controller.error(err);
+          }
+          controller.enqueue(chunk);
         },
       }),
     );

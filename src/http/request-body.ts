@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
+import { bodyBudgetOf, releaseWhenAnswered } from './body-budget.js';
 
 /** Bodies from this size on are read into one buffer of their declared length. */
 export const LARGE_BODY_BYTES = 1024 * 1024;
@@ -19,10 +20,32 @@ export async function readBody(c: Context): Promise<Uint8Array<ArrayBuffer>> {
   const cached = c.get(BODY as never) as Uint8Array<ArrayBuffer> | undefined;
   if (cached !== undefined) return cached;
   const incoming = unreadLargeBody(c);
-  const body = incoming === undefined ? new Uint8Array(await c.req.arrayBuffer()) : await readInto(incoming, Number(c.req.header('content-length')));
+  let body: Uint8Array<ArrayBuffer>;
+  if (incoming === undefined) body = new Uint8Array(await c.req.arrayBuffer());
+  else {
+    const length = Number(c.req.header('content-length'));
+    await reserve(c, length);
+    body = await readInto(incoming, length);
+  }
   c.set(BODY as never, body as never);
   return body;
 }
+
+/** Waits until the node may hold `length` more bytes of bodies (--max-body-memory), until answered. */
+async function reserve(c: Context, length: number): Promise<void> {
+  const held = bodyBudgetOf(c);
+  if (held === undefined) return;
+  const gone = new AbortController();
+  const onGone = () => gone.abort(closedEarly());
+  held.answered.once('close', onGone);
+  try {
+    releaseWhenAnswered(held.answered, await held.budget.reserve(length, gone.signal));
+  } finally {
+    held.answered.off('close', onGone);
+  }
+}
+
+const closedEarly = (cause?: Error) => new Error('the client closed the connection before its request body was read', cause === undefined ? undefined : { cause });
 
 /** Whether the request's body has been read (by readBody, or through Hono). */
 export function bodyRead(c: Context): boolean {
@@ -43,7 +66,6 @@ function readInto(incoming: IncomingMessage & { rawBody?: Buffer }, length: numb
   const body = Buffer.allocUnsafeSlow(length);
   let filled = 0;
   return new Promise((resolve, reject) => {
-    const closedEarly = (cause?: Error) => new Error('the client closed the connection before its request body was read', cause === undefined ? undefined : { cause });
     if (incoming.destroyed) return reject(closedEarly());
     const done = (err?: Error) => {
       incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
