@@ -15,8 +15,12 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import fc from 'fast-check';
 import { writeTestModels } from './kit/models.js';
+import { freePort } from './kit/net.js';
 import { waitFor } from './kit/wait.js';
 import { startWeft, type WeftProcess } from './kit/weft-process.js';
 
@@ -157,9 +161,18 @@ test('past --max-connections a new connection is closed unread and counted, and 
   }
 });
 
-test('large bodies share --max-body-memory: while one is held, a declared body waits its turn and a chunked one is refused 503', async () => {
-  const limited = await startWeft(['--models', join(dir, 'models'), '--max-body-size', '2MiB', '--max-body-memory', '2MiB', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data-bodies') });
+test('large bodies share --max-body-memory: while one is held, a declared body waits its turn, a chunked one is refused 503 and a gRPC message UNAVAILABLE', async () => {
+  const grpcPort = await freePort();
+  const limited = await startWeft(['--models', join(dir, 'models'), '--max-body-size', '2MiB', '--max-body-memory', '2MiB', '--grpc-port', String(grpcPort), '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data-bodies') });
   const port = Number(new URL(limited.url).port);
+  const definition = loadSync(fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url)), { keepCase: true, defaults: true });
+  const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService as typeof grpc.Client;
+  const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
+  // 1.5 MiB of raw input for a [1,4] tensor: refused for its size once it is looked at.
+  const largeInfer = () =>
+    new Promise<grpc.ServiceError>((resolve) =>
+      client.ModelInfer({ model_name: 'affine', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4] }], raw_input_contents: [Buffer.alloc(1.5 * 1024 * 1024)] }, (err: grpc.ServiceError) => resolve(err)),
+    );
   // The same valid request, padded past the 1 MiB from which a body counts: 1.5 MiB, three quarters of the budget.
   const body = Buffer.from(VALID.replace('"inputs"', `${' '.repeat(1.5 * 1024 * 1024)}"inputs"`));
   const head = (extra: string) => `POST ${INFER} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
@@ -191,12 +204,22 @@ test('large bodies share --max-body-memory: while one is held, a declared body w
     assert.match(text, /Retry-After: 1/i);
     assert.match(text, /"code":"SERVER_OVERLOADED"/);
     assert.equal(waitingAnswered, false, 'the declared body waits while the budget is held');
+    // gRPC shares the budget; its message is already read, so it is refused rather than held.
+    const overloaded = await largeInfer();
+    assert.equal(overloaded.code, grpc.status.UNAVAILABLE);
+    assert.match(overloaded.details, /^SERVER_OVERLOADED/);
     // The held body arrives whole: both are answered, in turn.
     held.socket.write(body.subarray(body.length / 2));
     assert.equal((await held.answer)[0], 200);
     assert.equal((await waiting.answer)[0], 200);
     for (const c of [held, waiting, chunked]) c.socket.destroy();
+    // With room again (the answered requests give theirs back as their responses close) the
+    // same message is read, and refused for what it says.
+    let mismatch = await largeInfer();
+    for (let i = 0; i < 20 && mismatch.code === grpc.status.UNAVAILABLE; i++) mismatch = await sleep(50).then(largeInfer);
+    assert.equal(mismatch.code, grpc.status.INVALID_ARGUMENT, mismatch.details);
   } finally {
+    client.close();
     await limited.stop();
   }
 });

@@ -18,8 +18,9 @@ import { authMiddleware, keyRoutes, principalOf, type KeyStore, type TenantLimit
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
-import { BodyBudget, bodyLimit, bodyRead, jsonDepthLimit, MAX_JSON_DEPTH, readBody } from '../http/index.js';
+import { bodyLimit, bodyRead, jsonDepthLimit, MAX_JSON_DEPTH, readBody } from '../http/index.js';
 import type { AppDeployer } from '../apps/index.js';
+import type { BodyBudget } from '../http/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import { refuseOtherMethods } from './methods.js';
@@ -55,8 +56,8 @@ export interface ApiServerOptions {
   host: string;
   port: number;
   maxBodySize: number;
-  /** Bytes of large request bodies held at once (--max-body-memory); 0 or unset: no limit. */
-  maxBodyMemory?: number;
+  /** The bytes of large request bodies held at once (--max-body-memory), shared with gRPC; unset: no limit. */
+  bodyBudget?: BodyBudget;
   /** Largest request head in bytes (Node answers 431 beyond it). */
   maxHeaderSize?: number;
   /** Milliseconds a client may take to send a request, head and body (Node answers 408 beyond it); 0: no limit. */
@@ -115,7 +116,7 @@ export class ApiServer {
       }
     });
     app.use('*', telemetryMiddleware(this.options.telemetry, this.options.callerHeader));
-    app.use('*', bodyLimit(maxBodySize, new BodyBudget(this.options.maxBodyMemory ?? 0)));
+    app.use('*', bodyLimit(maxBodySize, this.options.bodyBudget));
     app.use('*', jsonDepthLimit(this.options.maxJsonDepth ?? MAX_JSON_DEPTH));
     // Who may call (auth/): before anything is served here or relayed to another node.
     app.use('*', authMiddleware({ keys: this.options.keys, limits: this.options.limits, tokensUsed: (c) => scopeOf(c)?.tokensUsed() ?? 0, joulesSettled: (c) => scopeOf(c)?.joulesSettled(), identify: (c, tenant) => scopeOf(c)?.identify(tenant), forwarded: (c) => c.get(FORWARDED as never) === true }));

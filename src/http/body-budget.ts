@@ -1,12 +1,13 @@
-// The bytes of large request bodies the node holds at once (--max-body-memory). Each body is
-// bounded by --max-body-size, but twenty at once are twenty times that — before they are decoded
-// into tensors, copied to a decoder thread or into a component's memory. A body of declared
-// length reserves its length before it is read and waits its turn, in arrival order, while the
-// budget is taken: its bytes stay in the client's socket meanwhile (TCP pushes back), bounded by
-// --request-timeout. A chunked body, whose length nobody knows ahead, reserves as it streams and
-// is refused 503 SERVER_OVERLOADED when the budget runs out (waiting there could leave every
-// half-read body waiting for another). A reservation is held until the response is sent: the
-// tensors decoded from a body live that long.
+// The bytes of large request bodies, HTTP bodies and gRPC messages alike, the node holds at once
+// (--max-body-memory). Each body is bounded by --max-body-size, but twenty at once are twenty
+// times that — before they are decoded into tensors, copied to a decoder thread or into a
+// component's memory. A body of declared length reserves its length before it is read and waits
+// its turn, in arrival order, while the budget is taken: its bytes stay in the client's socket
+// meanwhile (TCP pushes back), bounded by --request-timeout. A chunked body, whose length nobody
+// knows ahead, reserves as it streams and is refused 503 SERVER_OVERLOADED when the budget runs
+// out (waiting there could leave every half-read body waiting for another); so is a gRPC message,
+// which grpc-js has read whole before anyone sees it. A reservation is held until the answer is
+// sent: the tensors decoded from a body live that long.
 
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';

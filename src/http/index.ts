@@ -3,5 +3,5 @@
 // the bounds on bodies (each one's size, and the bytes of all large ones at once).
 export { BodyBudget } from './body-budget.js';
 export { bodyLimit } from './body-limit.js';
-export { bodyRead, readBody } from './request-body.js';
+export { bodyRead, LARGE_BODY_BYTES, readBody } from './request-body.js';
 export { checkJsonDepth, jsonDepthLimit, jsonDepthOf, MAX_JSON_DEPTH, parseJsonBytes, parseJsonText, readJsonBody } from './json-body.js';

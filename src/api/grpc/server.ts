@@ -23,6 +23,7 @@ import { tensorsByName, type Engine } from '../../engine/index.js';
 import type { Logger, Telemetry } from '../../telemetry/index.js';
 import { authorize, type KeyStore, type Principal, type TenantLimits } from '../../auth/index.js';
 import { httpStatus } from '../http-errors.js';
+import { LARGE_BODY_BYTES, type BodyBudget } from '../../http/index.js';
 import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from '../kserve/service.js';
 import { NODE_HEADER, type RequestRouter } from '../../fleet/index.js';
 import type { TlsPair } from '../tls.js';
@@ -53,6 +54,8 @@ export interface GrpcServerOptions {
   limits: TenantLimits;
   /** Largest request message accepted (--max-body-size). */
   maxMessageSize: number;
+  /** The bytes of large requests held at once, shared with HTTP (--max-body-memory); unset: no limit. */
+  bodyBudget?: BodyBudget | undefined;
   /** Milliseconds a client may take to send its whole request (--request-timeout); 0: no limit. */
   requestTimeout?: number | undefined;
   /** This node's name, sent as `x-weft-node` metadata on what it answers (a fleet's route). */
@@ -205,12 +208,18 @@ export class GrpcServer {
 
   private unary<Req, Res>(handler: Handler<Req, Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      let release: (() => void) | undefined;
       Promise.resolve()
         .then(() => {
-          const undecodable = (call.request as { [UNDECODABLE]?: string })[UNDECODABLE];
-          if (undecodable !== undefined) throw new WeftError(ErrorCode.BadRequest, undecodable);
+          const request = call.request as { [UNDECODABLE]?: string; [MESSAGE_BYTES]?: number };
+          if (request[UNDECODABLE] !== undefined) throw new WeftError(ErrorCode.BadRequest, request[UNDECODABLE]);
+          // A large message counts against the bodies held at once until it is answered. grpc-js
+          // has read it whole already: waiting would hold it, so one that does not fit is refused.
+          const bytes = request[MESSAGE_BYTES] ?? 0;
+          if (bytes >= LARGE_BODY_BYTES) release = this.options.bodyBudget?.reserveNow(bytes);
           return handler(call);
         })
+        .finally(() => release?.())
         .then(
           (response) => callback(null, response),
           (err: unknown) => {
@@ -326,12 +335,18 @@ export class GrpcServer {
 /** Marks a request message protobuf could not decode: `unary` answers it INVALID_ARGUMENT (grpc-js would say INTERNAL). */
 const UNDECODABLE = Symbol('undecodable');
 
-/** The service with request decoders that never throw: an undecodable message reaches `unary` marked, with the reason. */
+/** The size of a request message, in bytes, as it arrived: `unary` counts a large one against the body budget. */
+const MESSAGE_BYTES = Symbol('messageBytes');
+
+/**
+ * The service with request decoders that never throw: an undecodable message reaches `unary`
+ * marked, with the reason; a decoded one carries its size.
+ */
 function tolerantDecoding(service: ServiceDefinition): ServiceDefinition {
   const methods = Object.entries(service).map(([name, method]) => {
     const requestDeserialize = (bytes: Buffer): object => {
       try {
-        return method.requestDeserialize(bytes) as object;
+        return Object.assign(method.requestDeserialize(bytes) as object, { [MESSAGE_BYTES]: bytes.length });
       } catch (err) {
         return { [UNDECODABLE]: `the request is not a valid ${name} message: ${(err as Error).message}` };
       }
