@@ -70,8 +70,8 @@ export function kserveRoutes(options: KserveRoutesOptions): Hono {
     const version = parseVersion(c.req.param('version'));
     const scope = scopeOf(c);
     scope?.setOperation('infer', name);
-    const body = await readBody(c);
-    const request = await decodeInferBody(body, headerLength(c), jsonDepthOf(c));
+    // Handed to the decoder (a large JSON body goes to its thread without a copy): not read after.
+    const request = await decodeInferBody(await readBody(c), headerLength(c), jsonDepthOf(c));
     const timeoutUs = optionalInteger(request.parameters, 'timeout');
     const priority = optionalInteger(request.parameters, 'priority');
     const inputs = tensorsByName(request.inputs);
