@@ -129,33 +129,54 @@ test('malformed, oversized and slow requests are refused while a normal load see
   assert.equal(await post(INFER, VALID), 200, 'still serving');
 });
 
-test('past --max-connections a new connection is closed unread and counted, and the node serves again once they close', async () => {
-  const limited = await startWeft(['--models', join(dir, 'models'), '--max-connections', '4', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data-limited') });
+test('past --max-connections, HTTP and gRPC together, a new connection is closed unread and counted, and the node serves again once they close', async () => {
+  const grpcPort = await freePort();
+  const limited = await startWeft(['--models', join(dir, 'models'), '--max-connections', '4', '--grpc-port', String(grpcPort), '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data-limited') });
   const url = new URL(limited.url);
-  const open = () =>
+  const open = (port: number) =>
     new Promise<Socket>((resolve, reject) => {
-      const socket = connect(Number(url.port), url.hostname, () => resolve(socket));
+      const socket = connect(port, url.hostname, () => resolve(socket));
       socket.on('error', reject);
     });
-  try {
-    const held = await Promise.all(Array.from({ length: 4 }, open));
-    const extra = await open();
-    // Node closes it as it accepts it: the client sees the connection end with no answer.
-    const answer = await new Promise<string>((resolve) => {
+  /** What the server sends on `socket` after `bytes`, until it closes the connection (or 2 s pass). */
+  const answerTo = (socket: Socket, bytes: string) =>
+    new Promise<string>((resolve) => {
       let text = '';
-      extra.on('data', (c: Buffer) => (text += c.toString('latin1')));
-      extra.on('close', () => resolve(text));
-      extra.on('error', () => undefined);
-      extra.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+      const timer = setTimeout(() => resolve(`${text} (still open)`), 2000);
+      socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      socket.on('close', () => (clearTimeout(timer), resolve(text)));
+      socket.on('error', () => undefined);
+      socket.write(bytes);
     });
-    assert.equal(answer, '', 'no answer on the connection past the limit');
-    for (const socket of held) socket.destroy();
+  const HTTP_REQUEST = 'GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n';
+  // An HTTP/2 client's preface: a gRPC server under the limit answers with its SETTINGS at once.
+  const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
+  /** A connection the node has accepted and answered on: it holds a place. */
+  const held = async (port: number, bytes: string) => {
+    const socket = await open(port);
+    await new Promise((resolve) => socket.once('data', resolve).write(bytes));
+    return socket;
+  };
+  try {
+    // Two on each port: four in all, the limit. (Each answered, so the node has counted it.)
+    const holding = [await held(Number(url.port), HTTP_REQUEST), await held(Number(url.port), HTTP_REQUEST), await held(grpcPort, HTTP2_PREFACE), await held(grpcPort, HTTP2_PREFACE)];
+    // Either port closes the next one as it accepts it: the client sees the connection end with no answer.
+    assert.equal(await answerTo(await open(Number(url.port)), HTTP_REQUEST), '', 'no HTTP answer past the limit');
+    assert.equal(await answerTo(await open(grpcPort), HTTP2_PREFACE), '', 'no gRPC answer past the limit');
+    for (const socket of holding) socket.destroy();
     const metrics = await waitFor('the node serves again', async () => {
       const r = await fetch(`${limited.url}/metrics`).catch(() => undefined);
       return r?.ok ? r.text() : undefined;
     });
-    assert.match(metrics, /^weft_connections_dropped_total [1-9]/m);
+    assert.match(metrics, /^weft_connections_dropped_total [2-9]/m);
     assert.match(limited.logs(), /connection refused: --max-connections are open max=4/);
+    // And gRPC serves again.
+    const definition = loadSync(fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url)), { keepCase: true, defaults: true });
+    const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService as typeof grpc.Client;
+    const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
+    const live = await new Promise<{ live: boolean }>((resolve, reject) => client.ServerLive({}, (err: Error | null, res: { live: boolean }) => (err ? reject(err) : resolve(res))));
+    client.close();
+    assert.equal(live.live, true);
   } finally {
     await limited.stop();
   }

@@ -23,6 +23,7 @@ import type { AppDeployer } from '../apps/index.js';
 import type { BodyBudget } from '../http/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
+import type { ConnectionLimit } from './connection-limit.js';
 import { refuseOtherMethods } from './methods.js';
 import type { Sandbox } from '../sandbox/index.js';
 
@@ -62,8 +63,8 @@ export interface ApiServerOptions {
   maxHeaderSize?: number;
   /** Milliseconds a client may take to send a request, head and body (Node answers 408 beyond it); 0: no limit. */
   requestTimeout?: number;
-  /** Connections held open at once; Node closes more as they arrive. 0 or unset: no limit. */
-  maxConnections?: number;
+  /** Connections held open at once, shared with gRPC (--max-connections); unset: no limit. */
+  connections?: ConnectionLimit;
   /** Deepest nesting of a JSON body. */
   maxJsonDepth?: number;
   version: string;
@@ -212,25 +213,8 @@ export class ApiServer {
         resolve(info);
       });
       server.once('error', reject);
-      this.limitConnections(server as import('node:net').Server);
+      this.options.connections?.guard(server as import('node:net').Server);
       this.server = server;
-    });
-  }
-
-  /** Past --max-connections Node closes each new connection unread: counted, and said in the log at most every 10 s. */
-  private limitConnections(server: import('node:net').Server): void {
-    const max = this.options.maxConnections ?? 0;
-    if (max <= 0) return;
-    server.maxConnections = max;
-    let dropped = 0;
-    let warnedAt = -Infinity;
-    server.on('drop', () => {
-      this.options.telemetry.metrics.droppedConnections.inc();
-      dropped++;
-      if (performance.now() - warnedAt < 10_000) return;
-      warnedAt = performance.now();
-      this.options.log.warn('connection refused: --max-connections are open', { max, dropped_since_last_warning: dropped });
-      dropped = 0;
     });
   }
 

@@ -120,7 +120,7 @@ export class Metrics {
   });
   readonly droppedConnections = new Counter({
     name: 'weft_connections_dropped_total',
-    help: 'Connections to the HTTP API closed at once because --max-connections were open',
+    help: 'Connections to the HTTP or gRPC API closed at once because --max-connections were open',
     registers: [this.registry],
   });
   readonly componentStarts = new Counter({

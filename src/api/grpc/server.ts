@@ -18,6 +18,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { ErrorCode, toWeftError, WeftError } from '../../errors.js';
 import { tensorsByName, type Engine } from '../../engine/index.js';
 import type { Logger, Telemetry } from '../../telemetry/index.js';
@@ -26,6 +27,7 @@ import { httpStatus } from '../http-errors.js';
 import { LARGE_BODY_BYTES, type BodyBudget } from '../../http/index.js';
 import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from '../kserve/service.js';
 import { NODE_HEADER, type RequestRouter } from '../../fleet/index.js';
+import type { ConnectionLimit } from '../connection-limit.js';
 import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
 import { inferRequestOverHttp, modelInferFromHttp, modelInfoRequestOverHttp, modelMetadataFromHttp, modelReadyFromHttp } from './forward.js';
@@ -56,6 +58,8 @@ export interface GrpcServerOptions {
   maxMessageSize: number;
   /** The bytes of large requests held at once, shared with HTTP (--max-body-memory); unset: no limit. */
   bodyBudget?: BodyBudget | undefined;
+  /** Connections held open at once, shared with HTTP (--max-connections); unset: no limit. */
+  connections?: ConnectionLimit | undefined;
   /** Milliseconds a client may take to send its whole request (--request-timeout); 0: no limit. */
   requestTimeout?: number | undefined;
   /** This node's name, sent as `x-weft-node` metadata on what it answers (a fleet's route). */
@@ -118,6 +122,8 @@ export class GrpcServer {
   private started = false;
   private draining = false;
   private readonly certificates: ReloadableCertificates | undefined;
+  /** The socket server of --grpc-port, once listening. */
+  private listener: NetServer | undefined;
 
   constructor(private readonly options: GrpcServerOptions) {
     this.certificates = options.tls === undefined ? undefined : new ReloadableCertificates(options.tls);
@@ -127,20 +133,29 @@ export class GrpcServer {
     this.server.addService(tolerantDecoding(definition[SERVICE] as ServiceDefinition), this.handlers());
   }
 
-  /** Binds host:port; resolves with the port bound (port 0 picks a free one). */
+  /**
+   * Binds host:port; resolves with the port bound (port 0 picks a free one). The socket server is
+   * the node's own, each connection handed to grpc-js once --max-connections has let it in
+   * (grpc-js has no bound of its own on connections).
+   */
   listen(host: string, port: number): Promise<number> {
-    const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // Keys travel as metadata: never in clear on a node that serves HTTPS.
+    const certs = this.certificates;
+    // grpc-js 1.14 (pinned) hands this function's first provider the identity and its second
+    // the client CA, whatever its parameters are named; one provider serves both.
+    const mutual = this.options.tls?.ca !== undefined;
+    const credentials = certs === undefined ? ServerCredentials.createInsecure() : experimental.createCertificateProviderServerCredentials(certs, mutual ? certs : null, mutual);
+    const injector = this.server.createConnectionInjector(credentials);
+    const connections = this.options.connections;
+    const listener = createServer((socket) => {
+      if (connections === undefined || connections.admit(socket)) injector.injectConnection(socket);
+    });
+    this.listener = listener;
     return new Promise((resolve, reject) => {
-      // Keys travel as metadata: never in clear on a node that serves HTTPS.
-      const certs = this.certificates;
-      // grpc-js 1.14 (pinned) hands this function's first provider the identity and its second
-      // the client CA, whatever its parameters are named; one provider serves both.
-      const mutual = this.options.tls?.ca !== undefined;
-      const credentials = certs === undefined ? ServerCredentials.createInsecure() : experimental.createCertificateProviderServerCredentials(certs, mutual ? certs : null, mutual);
-      this.server.bindAsync(address, credentials, (err, bound) => {
-        if (err) return reject(new Error(`gRPC could not listen on ${address} (--grpc-port; 0 turns gRPC off): ${err.message}`, { cause: err }));
+      listener.once('error', (err) => reject(new Error(`gRPC could not listen on ${host}:${port} (--grpc-port; 0 turns gRPC off): ${err.message}`, { cause: err })));
+      listener.listen(port, host, () => {
         this.started = true;
-        resolve(bound);
+        resolve((listener.address() as AddressInfo).port);
       });
     });
   }
@@ -154,6 +169,7 @@ export class GrpcServer {
   async drain(timeoutMs: number): Promise<void> {
     this.draining = true;
     if (!this.started) return;
+    this.listener?.close();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.server.forceShutdown();
