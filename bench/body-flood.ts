@@ -30,6 +30,9 @@ interface Answer {
   code?: string;
 }
 
+/** Sockets whose late write errors are ignored (keep-alive sockets carry many requests). */
+const quieted = new WeakSet<object>();
+
 function post(base: string, path: string, body: Buffer, headers: Record<string, string>): Promise<Answer> {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -39,6 +42,12 @@ function post(base: string, path: string, body: Buffer, headers: Record<string, 
       res.on('end', () => resolve({ status: res.statusCode!, ms: Date.now() - started, code: /"code":"([A-Z_]+)"/.exec(text)?.[1] }));
     });
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: err.code ?? 'error', ms: Date.now() - started }));
+    // A body refused while it is still being sent (--max-body-memory) has its connection closed
+    // under the rest of it: the answer has come by then, the write's EPIPE is not news.
+    req.on('socket', (socket) => {
+      if (!quieted.has(socket)) socket.on('error', () => undefined);
+      quieted.add(socket);
+    });
     req.end(body);
   });
 }

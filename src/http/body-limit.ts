@@ -7,8 +7,7 @@
 
 import type { MiddlewareHandler } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
-import { bodyBudgetOf, useBodyBudget, type BodyBudget } from './body-budget.js';
-import { LARGE_BODY_BYTES } from './request-body.js';
+import { meterBody, useBodyBudget, type BodyBudget } from './body-budget.js';
 
 /** Bodies up to this multiple of the limit are read to the end before the 413 goes out. */
 const LINGER_FACTOR = 4;
@@ -35,8 +34,8 @@ async function discard(body: ReadableStream<Uint8Array>): Promise<void> {
 }
 
 /**
- * `maxBytes` bounds each body; `budget` (--max-body-memory) all large ones at once: a declared
- * one reserves when it is read (readBody), a chunked one here as it streams.
+ * `maxBytes` bounds each body; `budget` (--max-body-memory) all large ones at once, as their
+ * bytes arrive: a declared one where readBody reads it, a chunked one here as it streams.
  */
 export function bodyLimit(maxBytes: number, budget?: BodyBudget): MiddlewareHandler {
   const tooLarge = () => new WeftError(ErrorCode.BodyTooLarge, `request body exceeds the limit of ${maxBytes} bytes (--max-body-size)`);
@@ -64,23 +63,14 @@ export function bodyLimit(maxBytes: number, budget?: BodyBudget): MiddlewareHand
     const body = c.req.raw.body;
     if (body === null) return next();
     let seen = 0;
-    // Past LARGE_BODY_BYTES the body reserves from the budget a step at a time, ahead of what it
-    // has sent; the steps go back together when the response is sent.
-    const held = bodyBudgetOf(c);
-    let reserved = 0;
-    const releases: Array<() => void> = [];
-    held?.answered.once('close', () => releases.forEach((release) => release()));
+    const meter = meterBody(c);
     const counted = body.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, controller) {
           seen += chunk.byteLength;
           try {
             if (seen > maxBytes) throw tooLarge();
-            if (held !== undefined && seen >= LARGE_BODY_BYTES && seen > reserved) {
-              const step = Math.ceil((seen - reserved) / LARGE_BODY_BYTES) * LARGE_BODY_BYTES;
-              releases.push(held.budget.reserveNow(step));
-              reserved += step;
-            }
+            meter?.(seen);
           } catch (err) {
             // The rest of the body is not read: the connection cannot carry another request.
             c.header('Connection', 'close');

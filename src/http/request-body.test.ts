@@ -5,8 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { readBody } from './index.js';
-import { LARGE_BODY_BYTES } from './request-body.js';
+import { LARGE_BODY_BYTES, readBody } from './index.js';
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -3,15 +3,13 @@
 // (a list of 64 KiB socket chunks, then a concatenation, then a copy) leaves glibc's heap
 // fragmented, where one buffer per body is given back whole: after twelve 60 MB KServe JSON
 // bodies at once a node held 779 MiB, now 427 (bench/body-flood.ts, bench/MEMORY.md). Smaller bodies, and
-// bodies without a length (chunked, counted by the body limit), are read as Hono reads them.
+// bodies without a length (chunked, counted by the body limit), are read as Hono reads them. Each
+// arrival of a large body is counted against --max-body-memory (body-budget.ts).
 
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { ErrorCode, WeftError } from '../errors.js';
-import { bodyBudgetOf, releaseWhenAnswered } from './body-budget.js';
-
-/** Bodies from this size on are read into one buffer of their declared length. */
-export const LARGE_BODY_BYTES = 1024 * 1024;
+import { LARGE_BODY_BYTES, meterBody } from './body-budget.js';
 
 const BODY = 'weft.body';
 
@@ -20,29 +18,9 @@ export async function readBody(c: Context): Promise<Uint8Array<ArrayBuffer>> {
   const cached = c.get(BODY as never) as Uint8Array<ArrayBuffer> | undefined;
   if (cached !== undefined) return cached;
   const incoming = unreadLargeBody(c);
-  let body: Uint8Array<ArrayBuffer>;
-  if (incoming === undefined) body = new Uint8Array(await c.req.arrayBuffer());
-  else {
-    const length = Number(c.req.header('content-length'));
-    await reserve(c, length);
-    body = await readInto(incoming, length);
-  }
+  const body = incoming === undefined ? new Uint8Array(await c.req.arrayBuffer()) : await readInto(incoming, Number(c.req.header('content-length')), meterBody(c));
   c.set(BODY as never, body as never);
   return body;
-}
-
-/** Waits until the node may hold `length` more bytes of bodies (--max-body-memory), until answered. */
-async function reserve(c: Context, length: number): Promise<void> {
-  const held = bodyBudgetOf(c);
-  if (held === undefined) return;
-  const gone = new AbortController();
-  const onGone = () => gone.abort(closedEarly());
-  held.answered.once('close', onGone);
-  try {
-    releaseWhenAnswered(held.answered, await held.budget.reserve(length, gone.signal));
-  } finally {
-    held.answered.off('close', onGone);
-  }
 }
 
 const closedEarly = (cause?: Error) => new Error('the client closed the connection before its request body was read', cause === undefined ? undefined : { cause });
@@ -61,7 +39,8 @@ function unreadLargeBody(c: Context): (IncomingMessage & { rawBody?: Buffer }) |
   return Number.isSafeInteger(length) && length >= LARGE_BODY_BYTES ? incoming : undefined;
 }
 
-function readInto(incoming: IncomingMessage & { rawBody?: Buffer }, length: number): Promise<Uint8Array<ArrayBuffer>> {
+/** Reads the declared `length` bytes, each arrival counted by `meter` (which may refuse the body). */
+function readInto(incoming: IncomingMessage & { rawBody?: Buffer }, length: number, meter: ((seen: number) => void) | undefined): Promise<Uint8Array<ArrayBuffer>> {
   // allocUnsafeSlow: a buffer of its own (not a slice of Node's pool), so it is freed whole.
   const body = Buffer.allocUnsafeSlow(length);
   let filled = 0;
@@ -77,6 +56,15 @@ function readInto(incoming: IncomingMessage & { rawBody?: Buffer }, length: numb
     const onData = (chunk: Buffer) => {
       // Node's parser delivers exactly Content-Length bytes; this guards the buffer all the same.
       if (filled + chunk.byteLength > length) return done(new WeftError(ErrorCode.BadRequest, 'the request body is longer than its Content-Length'));
+      try {
+        meter?.(filled + chunk.byteLength);
+      } catch (err) {
+        done(err as Error);
+        // Refused mid-body (--max-body-memory): the rest, at most its declared length, is read
+        // and dropped, so a client that reads only after sending still sees the refusal.
+        incoming.resume();
+        return;
+      }
       chunk.copy(body, filled);
       filled += chunk.byteLength;
     };

@@ -232,7 +232,7 @@ export class GrpcServer {
           // A large message counts against the bodies held at once until it is answered. grpc-js
           // has read it whole already: waiting would hold it, so one that does not fit is refused.
           const bytes = request[MESSAGE_BYTES] ?? 0;
-          if (bytes >= LARGE_BODY_BYTES) release = this.options.bodyBudget?.reserveNow(bytes);
+          if (bytes >= LARGE_BODY_BYTES) release = this.options.bodyBudget?.reserve(bytes);
           return handler(call);
         })
         .finally(() => release?.())
