@@ -1,10 +1,11 @@
 // What floods of large request bodies leave in a node: `weft serve` with the embedded default,
 // one client sending ordinary ppocr-rec KServe JSON requests the whole time, and N bodies of MB
-// megabytes each posted at once, of three kinds in turn — KServe JSON (numbers, far more than the
+// megabytes each posted at once, of four kinds in turn — KServe JSON (numbers, far more than the
 // input takes: 400 DATA_SIZE_MISMATCH after decoding), KServe binary (a declared tensor size that
-// does not match: 400), and raw bytes to the OCR app (not an image: 422). The node's RSS is polled
-// every 50 ms; after each flood and again after a settle the ordinary client is checked for
-// errors. A baseline step first: the same ordinary load alone, so "after" has something to be
+// does not match: 400), raw bytes to the OCR app (not an image: 422), and gRPC ModelInfer calls on
+// one connection (raw input contents of that size: INVALID_ARGUMENT). The node's RSS is polled
+// every 50 ms; after each flood and a settle (the ordinary client running meanwhile, so the node's
+// garbage collector runs as it would in service) the ordinary client is checked for errors. A baseline step first: the same ordinary load alone, so "after" has something to be
 // held against.
 //
 //   npm run build && node --import tsx bench/body-flood.ts [--bodies 12] [--mb 60] [--settle 8] [--cli dist/cli/main.js] [-- <extra weft serve flags>]
@@ -14,6 +15,9 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { freePort } from '../test/kit/net.js';
 import { startWeft } from '../test/kit/weft-process.js';
 import { describeMachine } from './machine.js';
 
@@ -65,7 +69,27 @@ function floodBody(kind: string): { path: string; body: Buffer; headers: Record<
   return { path: '/apps/ocr', body: Buffer.alloc(BYTES, 7), headers: { 'content-type': 'image/png' } };
 }
 
-const node = await startWeft(serveFlags, {}, args.cli === undefined ? {} : { cli: args.cli });
+/** N ModelInfer calls at once on one gRPC connection, each with BYTES of raw input. */
+async function grpcFlood(port: number): Promise<Answer[]> {
+  const definition = loadSync(new URL('../proto/grpc_predict_v2.proto', import.meta.url).pathname, { keepCase: true, defaults: true });
+  type InferenceClient = grpc.Client & { ModelInfer(req: unknown, cb: (err: grpc.ServiceError | null) => void): void };
+  const Service = (grpc.loadPackageDefinition(definition) as unknown as { inference: { GRPCInferenceService: new (address: string, credentials: grpc.ChannelCredentials, options: object) => InferenceClient } }).inference.GRPCInferenceService;
+  const client = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+  const raw = Buffer.alloc(BYTES);
+  const call = () =>
+    new Promise<Answer>((resolve) => {
+      const started = Date.now();
+      client.ModelInfer({ model_name: 'ppocr-rec', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 48, 320] }], raw_input_contents: [raw] }, (err) =>
+        resolve({ status: err === null ? 'OK' : grpc.status[err.code], ms: Date.now() - started, code: /^([A-Z_]+)/.exec(err?.details ?? '')?.[1] }),
+      );
+    });
+  const answers = await Promise.all(Array.from({ length: BODIES }, call));
+  client.close();
+  return answers;
+}
+
+const grpcPort = await freePort();
+const node = await startWeft([...serveFlags, '--grpc-port', String(grpcPort)], {}, args.cli === undefined ? {} : { cli: args.cli });
 const pid = node.proc.pid!;
 const ordinaryBody = json(REC_ELEMENTS);
 let ordinary: Answer[] = [];
@@ -80,6 +104,11 @@ const takeOrdinary = () => {
   return { requests: taken.length, errors: taken.filter((a) => a.status !== 200).length, p50: ms[ms.length >> 1] ?? null, max: ms.at(-1) ?? null };
 };
 
+function floodHttp(kind: string): Promise<Answer[]> {
+  const { path, body, headers } = floodBody(kind);
+  return Promise.all(Array.from({ length: BODIES }, () => post(node.url, path, body, headers)));
+}
+
 const rows: Array<Record<string, unknown>> = [];
 const idle = rssMiB(pid);
 // Baseline: the ordinary load alone, with the OCR app called the same number of times with a
@@ -89,13 +118,12 @@ for (let i = 0; i < BODIES; i++) await post(node.url, '/apps/ocr', Buffer.alloc(
 await sleep(SETTLE_MS);
 rows.push({ step: 'ordinary load alone (20 s)', rssBefore: idle, rssPeak: null, rssAfter: rssMiB(pid), flood: '', ...takeOrdinary() });
 
-for (const kind of ['kserve-json', 'kserve-binary', 'app']) {
-  const { path, body, headers } = floodBody(kind);
+for (const kind of ['kserve-json', 'kserve-binary', 'app', 'grpc']) {
   const before = rssMiB(pid);
   let peak = before;
   const poll = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 50);
   const started = Date.now();
-  const answers = await Promise.all(Array.from({ length: BODIES }, () => post(node.url, path, body, headers)));
+  const answers = kind === 'grpc' ? await grpcFlood(grpcPort) : await floodHttp(kind);
   const floodMs = Date.now() - started;
   await sleep(SETTLE_MS);
   clearInterval(poll);

@@ -30,6 +30,7 @@ import { NODE_HEADER, type RequestRouter } from '../../fleet/index.js';
 import type { ConnectionLimit } from '../connection-limit.js';
 import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
+import { assembleMessagesWhole } from './message-assembly.js';
 import { inferRequestOverHttp, modelInferFromHttp, modelInfoRequestOverHttp, modelMetadataFromHttp, modelReadyFromHttp } from './forward.js';
 import { serviceError } from './status.js';
 import type { ModelInferRequest, ModelInferResponse, ModelRef, RepositoryIndexRequest, RepositoryModelRequest } from './wire.js';
@@ -127,6 +128,8 @@ export class GrpcServer {
 
   constructor(private readonly options: GrpcServerOptions) {
     this.certificates = options.tls === undefined ? undefined : new ReloadableCertificates(options.tls);
+    const unchanged = assembleMessagesWhole();
+    if (unchanged !== undefined) options.log.warn('gRPC messages are assembled as grpc-js does (a list of chunks): large ones may leave memory fragmented', { reason: unchanged });
     const interceptors = options.requestTimeout ? [requestDeadline(options.requestTimeout)] : [];
     this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1, interceptors });
     const definition = loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
