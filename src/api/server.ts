@@ -18,9 +18,8 @@ import { authMiddleware, keyRoutes, principalOf, type KeyStore, type TenantLimit
 import { dashboardRoutes, fleetStatus } from '../dashboard/index.js';
 import { openAiRoutes } from './openai/index.js';
 import { scopeOf, telemetryMiddleware } from './telemetry-middleware.js';
-import { bodyLimit, bodyRead, jsonDepthLimit, MAX_JSON_DEPTH, readBody } from '../http/index.js';
+import { bodyLimit, bodyRead, jsonDepthLimit, MAX_JSON_DEPTH, readBody, type BodyBudget } from '../http/index.js';
 import type { AppDeployer } from '../apps/index.js';
-import type { BodyBudget } from '../http/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import type { ConnectionLimit } from './connection-limit.js';
