@@ -70,6 +70,13 @@ function raw(bytes: string | Buffer, waitMs = 10_000): Promise<number> {
   });
 }
 
+/** A client of the node's gRPC service, built from the protocol's proto file as a user's would be. */
+function grpcClient(port: number): grpc.Client & Record<string, any> {
+  const definition = loadSync(fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url)), { keepCase: true, defaults: true });
+  const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService as typeof grpc.Client;
+  return new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
+}
+
 const post = (path: string, body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   fetch(`${node!.url}${path}`, { method: 'POST', headers, body }).then(async (r) => (await r.arrayBuffer(), r.status));
 
@@ -171,9 +178,7 @@ test('past --max-connections, HTTP and gRPC together, a new connection is closed
     assert.match(metrics, /^weft_connections_dropped_total [2-9]/m);
     assert.match(limited.logs(), /connection refused: --max-connections are open max=4/);
     // And gRPC serves again.
-    const definition = loadSync(fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url)), { keepCase: true, defaults: true });
-    const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService as typeof grpc.Client;
-    const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
+    const client = grpcClient(grpcPort);
     const live = await new Promise<{ live: boolean }>((resolve, reject) => client.ServerLive({}, (err: Error | null, res: { live: boolean }) => (err ? reject(err) : resolve(res))));
     client.close();
     assert.equal(live.live, true);
@@ -186,9 +191,7 @@ test('large bodies share --max-body-memory: while one holds it, a declared or ch
   const grpcPort = await freePort();
   const limited = await startWeft(['--models', join(dir, 'models'), '--max-body-size', '2MiB', '--max-body-memory', '2MiB', '--grpc-port', String(grpcPort), '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data-bodies') });
   const port = Number(new URL(limited.url).port);
-  const definition = loadSync(fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url)), { keepCase: true, defaults: true });
-  const Service = (grpc.loadPackageDefinition(definition) as any).inference.GRPCInferenceService as typeof grpc.Client;
-  const client = new Service(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure()) as grpc.Client & Record<string, any>;
+  const client = grpcClient(grpcPort);
   // 1.5 MiB of raw input for a [1,4] tensor: refused for its size once it is looked at.
   const largeInfer = () =>
     new Promise<grpc.ServiceError>((resolve) =>

@@ -25,32 +25,18 @@ describe('app components', () => {
     await writeTestModels(join(dir, 'models'));
     const echo = await testComponent('echo');
     const hostile = await testComponent('hostile');
+    /** The hostile component as an app of its own, under these limits. */
+    const hostileApp = (name: string, limits: { memory: string; deadline: string; concurrency: number }) => writeApp(join(dir, name), hostile, { name, version: '1.0.0', component: { limits } });
     const apps = [
       writeApp(join(dir, 'echo'), echo, {
         name: 'echo',
         version: '1.0.0',
         component: { grants: { models: ['affine', 'slow'], config: { greeting: 'hi' } } },
       }),
-      writeApp(join(dir, 'hostile'), hostile, {
-        name: 'hostile',
-        version: '1.0.0',
-        component: { limits: { memory: '16MiB', deadline: '1s', concurrency: 2 } },
-      }),
-      writeApp(join(dir, 'single'), hostile, {
-        name: 'single',
-        version: '1.0.0',
-        component: { limits: { memory: '16MiB', deadline: '1s', concurrency: 1 } },
-      }),
-      writeApp(join(dir, 'roomy'), hostile, {
-        name: 'roomy',
-        version: '1.0.0',
-        component: { limits: { memory: '256MiB', deadline: '5s', concurrency: 1 } },
-      }),
-      writeApp(join(dir, 'ample'), hostile, {
-        name: 'ample',
-        version: '1.0.0',
-        component: { limits: { memory: '1GiB', deadline: '5s', concurrency: 1 } },
-      }),
+      hostileApp('hostile', { memory: '16MiB', deadline: '1s', concurrency: 2 }),
+      hostileApp('single', { memory: '16MiB', deadline: '1s', concurrency: 1 }),
+      hostileApp('roomy', { memory: '256MiB', deadline: '5s', concurrency: 1 }),
+      hostileApp('ample', { memory: '1GiB', deadline: '5s', concurrency: 1 }),
       writeApp(join(dir, 'fresh'), hostile, { name: 'fresh', version: '1.0.0', component: { instances: 'per-request' } }),
       writeApp(join(dir, 'glue'), await jsTestComponent('glue'), {
         name: 'glue',

@@ -21,11 +21,6 @@ export class ConnectionLimit {
     private readonly log: Logger,
   ) {}
 
-  /** Connections open now (counted only with a limit). */
-  size(): number {
-    return this.open;
-  }
-
   /** Counts `socket` in, or closes it when the limit is reached; true when it may be served. */
   admit(socket: Socket): boolean {
     if (this.max <= 0) return true;

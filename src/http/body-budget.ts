@@ -60,12 +60,10 @@ export function useBodyBudget(c: Context, budget: BodyBudget): void {
 export function meterBody(c: Context): ((seen: number) => void) | undefined {
   const budget = c.get(BUDGET as never) as BodyBudget | undefined;
   const answered = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  if (budget === undefined || budget.limit === 0 || answered === undefined) return undefined;
+  if (budget === undefined || budget.limit === 0 || answered === undefined || answered.closed) return undefined;
   let reserved = 0;
   const releases: Array<() => void> = [];
-  const release = () => releases.splice(0).forEach((give) => give());
-  if (answered.closed) return undefined;
-  answered.once('close', release);
+  answered.once('close', () => releases.splice(0).forEach((give) => give()));
   return (seen) => {
     if (seen < LARGE_BODY_BYTES || seen <= reserved) return;
     // A step ahead of what has arrived, so a body does not reserve at every socket read.
