@@ -254,8 +254,10 @@ test('a nats-server of the cluster killed: the fleet keeps working', async () =>
     return r.status === 201 || r.status === 200 ? r : undefined;
   });
   assert.ok(deployed);
-  await waitFor('epsilon ready', async () => (readyOn(await appStatus(rest[1]!, 'epsilon')).length === 1 ? true : undefined)).catch((err: Error) => {
-    throw new Error(`${err.message}\n${nodes.get(rest[0]!)!.proc.logs().slice(-3000)}`);
+  await waitFor('epsilon ready', async () => (readyOn(await appStatus(rest[1]!, 'epsilon')).length === 1 ? true : undefined)).catch(async (err: Error) => {
+    // Each node's view and its own fleet log lines: which watch or placement did not move.
+    const views = await Promise.all(rest.map(async (n) => `${n}: ${JSON.stringify(await appStatus(n, 'epsilon').catch(() => 'unreachable'))}\n${nodes.get(n)!.proc.logs().split('\n').filter((l) => l.includes('fleet')).slice(-15).join('\n')}`));
+    throw new Error(`${err.message}\n${views.join('\n')}`);
   });
   // Heartbeats still flow: every live node stays listed over several intervals.
   await sleep(4000);
