@@ -337,7 +337,7 @@ describe('gRPC input that cannot hurt', () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-grpc-hostile-'));
     await writeTestModels(dir);
     port = await freePort();
-    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--request-timeout', '1s']);
+    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--request-timeout', '1s', '--max-body-size', '2MiB']);
   });
   after(async () => {
     await weft?.stop();
@@ -350,6 +350,17 @@ describe('gRPC input that cannot hurt', () => {
     assert.equal(answer.status, grpc.status.INVALID_ARGUMENT, answer.message);
     assert.equal(answer.code, 'BAD_REQUEST');
     assert.match(answer.message, /^BAD_REQUEST: the request is not a valid ModelInfer message: /);
+    const live = await rawCall(port, 'ServerLive', Buffer.alloc(0));
+    assert.equal(live.status, grpc.status.OK, 'the node still answers');
+  });
+
+  it('refuses a message over --max-body-size from its length prefix, with our code, before it is sent', async () => {
+    // 3 MiB announced, ten bytes sent, the rest never: the answer comes without them.
+    const answer = await rawCall(port, 'ModelInfer', Buffer.alloc(10), 3 * 1024 * 1024, false);
+    assert.equal(answer.status, grpc.status.RESOURCE_EXHAUSTED, answer.message);
+    assert.equal(answer.code, 'BODY_TOO_LARGE');
+    assert.match(answer.message, /^BODY_TOO_LARGE: the request message of 3145728 bytes exceeds the limit of 2097152 bytes \(--max-body-size\)/);
+    assert.ok(answer.ms < 900, `answered after ${answer.ms} ms, not at once`);
     const live = await rawCall(port, 'ServerLive', Buffer.alloc(0));
     assert.equal(live.status, grpc.status.OK, 'the node still answers');
   });

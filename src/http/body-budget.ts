@@ -6,8 +6,8 @@
 // sends a trickle holds only what it sent, so slow clients cannot take the budget with headers.
 // A body that would pass the budget is refused 503 SERVER_OVERLOADED with a Retry-After, its
 // connection closed; waiting instead could leave every half-read body waiting for another. A gRPC
-// message, which grpc-js has read whole before anyone sees it, counts all at once. A reservation
-// is held until the answer is sent: the tensors decoded from a body live that long.
+// call's messages count the same way, as their frames arrive (api/grpc/message-intake.ts). A
+// reservation is held until the answer is sent: the tensors decoded from a body live that long.
 
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
@@ -51,6 +51,29 @@ export function useBodyBudget(c: Context, budget: BodyBudget): void {
   c.set(BUDGET as never, budget as never);
 }
 
+/** Counts one body's bytes against a budget as they arrive; `release` gives all of them back. */
+export interface ArrivalMeter {
+  /** The bytes seen so far; throws SERVER_OVERLOADED once they would pass the budget. */
+  seen(bytes: number): void;
+  release(): void;
+}
+
+/** A meter on `budget` for one body (or one gRPC call's messages), counted from LARGE_BODY_BYTES. */
+export function arrivalMeter(budget: BodyBudget): ArrivalMeter {
+  let reserved = 0;
+  const releases: Array<() => void> = [];
+  return {
+    seen(bytes) {
+      if (bytes < LARGE_BODY_BYTES || bytes <= reserved) return;
+      // A step ahead of what has arrived, so a body does not reserve at every socket read.
+      const step = Math.ceil((bytes - reserved) / LARGE_BODY_BYTES) * LARGE_BODY_BYTES;
+      releases.push(budget.reserve(step));
+      reserved += step;
+    },
+    release: () => releases.splice(0).forEach((give) => give()),
+  };
+}
+
 /**
  * Counts this request's body against its budget: call it with the bytes seen so far as they
  * arrive; it throws SERVER_OVERLOADED once they would pass the budget. All of it is given back
@@ -61,14 +84,7 @@ export function meterBody(c: Context): ((seen: number) => void) | undefined {
   const budget = c.get(BUDGET as never) as BodyBudget | undefined;
   const answered = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (budget === undefined || budget.limit === 0 || answered === undefined || answered.closed) return undefined;
-  let reserved = 0;
-  const releases: Array<() => void> = [];
-  answered.once('close', () => releases.splice(0).forEach((give) => give()));
-  return (seen) => {
-    if (seen < LARGE_BODY_BYTES || seen <= reserved) return;
-    // A step ahead of what has arrived, so a body does not reserve at every socket read.
-    const step = Math.ceil((seen - reserved) / LARGE_BODY_BYTES) * LARGE_BODY_BYTES;
-    releases.push(budget.reserve(step));
-    reserved += step;
-  };
+  const meter = arrivalMeter(budget);
+  answered.once('close', meter.release);
+  return (seen) => meter.seen(seen);
 }

@@ -31,6 +31,7 @@ import type { ConnectionLimit } from '../connection-limit.js';
 import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
 import { assembleMessagesWhole } from './message-assembly.js';
+import { countAgainst, meterIncomingMessages } from './message-intake.js';
 import { inferRequestOverHttp, modelInferFromHttp, modelInfoRequestOverHttp, modelMetadataFromHttp, modelReadyFromHttp } from './forward.js';
 import { serviceError } from './status.js';
 import type { ModelInferRequest, ModelInferResponse, ModelRef, RepositoryIndexRequest, RepositoryModelRequest } from './wire.js';
@@ -122,6 +123,8 @@ export class GrpcServer {
   private readonly server: Server;
   private started = false;
   private draining = false;
+  /** Request messages count against the body budget as they arrive (message-intake.ts). */
+  private readonly meteredOnArrival: boolean;
   private readonly certificates: ReloadableCertificates | undefined;
   /** The socket server of --grpc-port, once listening. */
   private listener: NetServer | undefined;
@@ -130,10 +133,13 @@ export class GrpcServer {
     this.certificates = options.tls === undefined ? undefined : new ReloadableCertificates(options.tls);
     const unchanged = assembleMessagesWhole();
     if (unchanged !== undefined) options.log.warn('gRPC messages are assembled as grpc-js does (a list of chunks): large ones may leave memory fragmented', { reason: unchanged });
+    const unmetered = meterIncomingMessages();
+    if (unmetered !== undefined) options.log.warn('gRPC messages count against --max-body-memory only once read whole', { reason: unmetered });
+    this.meteredOnArrival = unmetered === undefined;
     const interceptors = options.requestTimeout ? [requestDeadline(options.requestTimeout)] : [];
     this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1, interceptors });
     const definition = loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
-    this.server.addService(tolerantDecoding(definition[SERVICE] as ServiceDefinition), this.handlers());
+    this.server.addService(tolerantDecoding(definition[SERVICE] as ServiceDefinition, options.bodyBudget), this.handlers());
   }
 
   /**
@@ -232,10 +238,10 @@ export class GrpcServer {
         .then(() => {
           const request = call.request as { [UNDECODABLE]?: string; [MESSAGE_BYTES]?: number };
           if (request[UNDECODABLE] !== undefined) throw new WeftError(ErrorCode.BadRequest, request[UNDECODABLE]);
-          // A large message counts against the bodies held at once until it is answered. grpc-js
-          // has read it whole already: waiting would hold it, so one that does not fit is refused.
+          // Counted as it arrived (message-intake.ts), or else here, now that grpc-js has read it
+          // whole: waiting would hold it, so one that does not fit is refused.
           const bytes = request[MESSAGE_BYTES] ?? 0;
-          if (bytes >= LARGE_BODY_BYTES) release = this.options.bodyBudget?.reserve(bytes);
+          if (!this.meteredOnArrival && bytes >= LARGE_BODY_BYTES) release = this.options.bodyBudget?.reserve(bytes);
           return handler(call);
         })
         .finally(() => release?.())
@@ -361,7 +367,7 @@ const MESSAGE_BYTES = Symbol('messageBytes');
  * The service with request decoders that never throw: an undecodable message reaches `unary`
  * marked, with the reason; a decoded one carries its size.
  */
-function tolerantDecoding(service: ServiceDefinition): ServiceDefinition {
+function tolerantDecoding(service: ServiceDefinition, budget: BodyBudget | undefined): ServiceDefinition {
   const methods = Object.entries(service).map(([name, method]) => {
     const requestDeserialize = (bytes: Buffer): object => {
       try {
@@ -370,6 +376,7 @@ function tolerantDecoding(service: ServiceDefinition): ServiceDefinition {
         return { [UNDECODABLE]: `the request is not a valid ${name} message: ${(err as Error).message}` };
       }
     };
+    if (budget !== undefined) countAgainst(requestDeserialize, budget);
     return [name, { ...method, requestDeserialize }] as const;
   });
   return Object.fromEntries(methods) as ServiceDefinition;
