@@ -272,7 +272,8 @@ export class GrpcServer {
     let servedBy = this.options.nodeName;
     // A call cancelled or past its deadline leaves the queue rather than run for nobody.
     const abort = new AbortController();
-    call.once('cancelled', () => abort.abort());
+    const cancelled = () => abort.abort();
+    call.once('cancelled', cancelled);
     let failure: unknown;
     let release: (() => void) | undefined;
     let servedHere: (() => void) | undefined;
@@ -333,6 +334,8 @@ export class GrpcServer {
       failure = err;
       throw err;
     } finally {
+      // grpc-js says 'cancelled' after every answer too: aborting then would only cost a DOMException.
+      call.off('cancelled', cancelled);
       if (servedBy !== undefined) headers.set(NODE_HEADER, servedBy);
       call.sendMetadata(headers);
       servedHere?.();
