@@ -128,7 +128,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const address = await server.listen();
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
-    engine, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, bodyBudget, connections, requestTimeout: config.requestTimeout, router: () => router, tls, nodeName: config.nodeName,
+    engine, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, maxStreams: config.grpcMaxStreams, bodyBudget, connections, requestTimeout: config.requestTimeout, router: () => router, tls, nodeName: config.nodeName,
   });
   // A renewed certificate is picked up without a restart, by HTTPS and gRPC alike.
   const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => {

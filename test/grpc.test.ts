@@ -337,7 +337,7 @@ describe('gRPC input that cannot hurt', () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-grpc-hostile-'));
     await writeTestModels(dir);
     port = await freePort();
-    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--request-timeout', '1s', '--max-body-size', '2MiB']);
+    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--request-timeout', '1s', '--max-body-size', '2MiB', '--grpc-max-streams', '8']);
   });
   after(async () => {
     await weft?.stop();
@@ -363,6 +363,21 @@ describe('gRPC input that cannot hurt', () => {
     assert.ok(answer.ms < 900, `answered after ${answer.ms} ms, not at once`);
     const live = await rawCall(port, 'ServerLive', Buffer.alloc(0));
     assert.equal(live.status, grpc.status.OK, 'the node still answers');
+  });
+
+  it('lets one connection hold --grpc-max-streams calls at once; a client queues the rest', async () => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    await once(session, 'remoteSettings');
+    assert.equal(session.remoteSettings.maxConcurrentStreams, 8);
+    session.close();
+    // Forty calls at once on one channel: grpc-js holds those past the limit until others end.
+    const client = makeClient(port);
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => call(client, 'ServerLive', {})));
+      assert.ok(answers.every((a) => a.response.live === true));
+    } finally {
+      client.close();
+    }
   });
 
   it('ends a call whose message never arrives whole after --request-timeout, as HTTP answers 408', async () => {

@@ -52,6 +52,8 @@ export interface NodeConfig {
   maxHeaderSize: number;
   /** Connections the HTTP API holds at once (resolved from 'auto'); 0: no limit. */
   maxConnections: number;
+  /** Calls open at once on one gRPC connection; 0: no limit. */
+  grpcMaxStreams: number;
   /** Milliseconds a client may take to send a request; 0: no limit. */
   requestTimeout: number;
   maxJsonDepth: number;

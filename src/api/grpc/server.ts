@@ -58,6 +58,8 @@ export interface GrpcServerOptions {
   limits: TenantLimits;
   /** Largest request message accepted (--max-body-size). */
   maxMessageSize: number;
+  /** Calls open at once on one connection (--grpc-max-streams); 0 or undefined: no limit. */
+  maxStreams?: number | undefined;
   /** The bytes of large requests held at once, shared with HTTP (--max-body-memory); unset: no limit. */
   bodyBudget?: BodyBudget | undefined;
   /** Connections held open at once, shared with HTTP (--max-connections); unset: no limit. */
@@ -137,7 +139,9 @@ export class GrpcServer {
     if (unmetered !== undefined) options.log.warn('gRPC messages count against --max-body-memory only once read whole', { reason: unmetered });
     this.meteredOnArrival = unmetered === undefined;
     const interceptors = options.requestTimeout ? [requestDeadline(options.requestTimeout)] : [];
-    this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1, interceptors });
+    // A client queues calls past maxStreams (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS): each open call costs the node memory.
+    const streams = options.maxStreams === undefined || options.maxStreams === 0 ? {} : { 'grpc.max_concurrent_streams': options.maxStreams };
+    this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1, ...streams, interceptors });
     const definition = loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
     this.server.addService(tolerantDecoding(definition[SERVICE] as ServiceDefinition, options.bodyBudget), this.handlers());
   }
