@@ -5,7 +5,7 @@
 // connections opened and dropped. Each hostile request is answered with a 4xx (or cut) and none
 // reaches the normal load: it sees only 200s. Afterwards the node's file descriptors are back to
 // where they started and its memory has not run away. Past --max-connections a new connection is
-// closed unread.
+// closed unread. Pipelined requests are answered in turn, so a client that never reads holds one answer.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import fc from 'fast-check';
-import { writeTestModels } from './kit/models.js';
+import { binaryInferRequest, float32Bytes } from './kit/binary.js';
+import { BIG_N, writeTestModels } from './kit/models.js';
 import { freePort } from './kit/net.js';
 import { waitFor } from './kit/wait.js';
 import { startWeft, type WeftProcess } from './kit/weft-process.js';
@@ -274,4 +275,39 @@ test('a large KServe JSON body is decoded off the event loop: the node answers o
   order.push(`live ${live.status}`);
   assert.equal((await big).code, 'DATA_SIZE_MISMATCH');
   assert.deepEqual(order, ['live 200', 'infer 400']);
+});
+
+test('pipelined requests are answered in turn: a client that reads gets every answer in order, one that never reads holds one', async () => {
+  const port = Number(new URL(node!.url).port);
+  const request = (path: string, body: Uint8Array, headers: Record<string, string>) =>
+    Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Content-Length: ${body.length}\r\n\r\n`), body]);
+  // Five requests in one write, each with its id: five answers, in the order asked.
+  const reader = connect(port, '127.0.0.1');
+  let text = '';
+  reader.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  reader.write(Buffer.concat([0, 1, 2, 3, 4].map((i) => request(INFER, Buffer.from(VALID.replace('{"inputs"', `{"id":"r${i}","inputs"`)), { 'content-type': 'application/json' }))));
+  await waitFor('five answers', async () => ((text.match(/HTTP\/1\.1 200/g) ?? []).length === 5 ? true : undefined));
+  assert.deepEqual([...text.matchAll(/"id":"(r\d)"/g)].map((m) => m[1]), ['r0', 'r1', 'r2', 'r3', 'r4']);
+  reader.destroy();
+
+  // Six requests for an 8 MB answer each on a connection that never reads: the first answer fills
+  // what the kernel takes, and the rest are not run (Node alone would run all six and hold their answers).
+  const ran = async () => {
+    const metrics = await (await fetch(`${node!.url}/metrics`)).text();
+    return Number(/^weft_queue_time_seconds_count\{model="big_a"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  };
+  const before = await ran();
+  const { body, headers } = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, BIG_N], bytes: float32Bytes(new Float32Array(BIG_N).fill(1)) }]);
+  const silent = connect(port, '127.0.0.1');
+  silent.on('error', () => undefined);
+  silent.pause();
+  const one = request('/v2/models/big_a/infer', body, headers);
+  for (let i = 0; i < 6; i++) silent.write(one);
+  await waitFor('the first big_a answer', async () => ((await ran()) > before ? true : undefined));
+  await sleep(1500);
+  const held = (await ran()) - before;
+  assert.ok(held <= 2, `${held} of six pipelined requests ran for a client that reads nothing`);
+  silent.destroy();
+  const after = await fetch(`${node!.url}${INFER}`, { method: 'POST', body: VALID, headers: { 'content-type': 'application/json' } });
+  assert.equal(after.status, 200);
 });

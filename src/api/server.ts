@@ -24,6 +24,7 @@ import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
 import type { ConnectionLimit } from './connection-limit.js';
 import { refuseOtherMethods } from './methods.js';
+import { answerInTurn } from './pipelining.js';
 import type { Sandbox } from '../sandbox/index.js';
 
 /** How long the node must stay idle while draining before it closes open connections. */
@@ -212,6 +213,7 @@ export class ApiServer {
         resolve(info);
       });
       server.once('error', reject);
+      answerInTurn(server as import('node:http').Server);
       this.options.connections?.guard(server as import('node:net').Server);
       this.server = server;
     });
