@@ -112,6 +112,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     bodyBudget,
     maxHeaderSize: config.maxHeaderSize,
     requestTimeout: config.requestTimeout,
+    sendTimeout: config.sendTimeout,
     connections,
     maxJsonDepth: config.maxJsonDepth,
     version: VERSION,

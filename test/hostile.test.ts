@@ -5,9 +5,11 @@
 // connections opened and dropped. Each hostile request is answered with a 4xx (or cut) and none
 // reaches the normal load: it sees only 200s. Afterwards the node's file descriptors are back to
 // where they started and its memory has not run away. Past --max-connections a new connection is
-// closed unread. Pipelined requests are answered in turn, so a client that never reads holds one answer.
+// closed unread. Pipelined requests are answered in turn, so a client that never reads holds one
+// answer, and that one only until --send-timeout.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -36,7 +38,7 @@ const rssMiB = () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${no
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'weft-hostile-'));
   await writeTestModels(join(dir, 'models'));
-  node = await startWeft(['--models', join(dir, 'models'), '--request-timeout', '2s', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
+  node = await startWeft(['--models', join(dir, 'models'), '--request-timeout', '2s', '--send-timeout', '1s', '--energy', 'off'], { WEFT_DATA_DIR: join(dir, 'data') });
 });
 
 after(async () => {
@@ -308,6 +310,29 @@ test('pipelined requests are answered in turn: a client that reads gets every an
   const held = (await ran()) - before;
   assert.ok(held <= 2, `${held} of six pipelined requests ran for a client that reads nothing`);
   silent.destroy();
+  const after = await fetch(`${node!.url}${INFER}`, { method: 'POST', body: VALID, headers: { 'content-type': 'application/json' } });
+  assert.equal(after.status, 200);
+});
+
+test('an answer its client reads none of is dropped after --send-timeout, and its connection closed', async () => {
+  const port = Number(new URL(node!.url).port);
+  const { body, headers } = binaryInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, BIG_N], bytes: float32Bytes(new Float32Array(BIG_N).fill(1)) }]);
+  const head = `POST /v2/models/big_a/infer HTTP/1.1\r\nHost: x\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Content-Length: ${body.length}\r\n\r\n`;
+  // An 8 MB answer, more than the kernel buffers on both sides take while nobody reads.
+  const silent = connect(port, '127.0.0.1');
+  silent.on('error', () => undefined);
+  silent.pause();
+  const closed = async () => Number(/^weft_stalled_connections_closed_total (\d+)$/m.exec(await (await fetch(`${node!.url}/metrics`)).text())?.[1]);
+  const before = await closed();
+  silent.write(Buffer.concat([Buffer.from(head), body]));
+  await waitFor('the node closing it', async () => ((await closed()) > before ? true : undefined), 15_000);
+  assert.match(node!.logs(), /its client read none of its answer for --send-timeout/);
+  // What the kernels held still comes; the rest of the answer does not.
+  let received = 0;
+  silent.on('data', (c: Buffer) => (received += c.length));
+  silent.resume();
+  await once(silent, 'close');
+  assert.ok(received > 0 && received < BIG_N * 4, `received ${received} bytes of an answer of ${BIG_N * 4}`);
   const after = await fetch(`${node!.url}${INFER}`, { method: 'POST', body: VALID, headers: { 'content-type': 'application/json' } });
   assert.equal(after.status, 200);
 });

@@ -56,6 +56,8 @@ export interface NodeConfig {
   grpcMaxStreams: number;
   /** Milliseconds a client may take to send a request; 0: no limit. */
   requestTimeout: number;
+  /** Milliseconds an answer may wait for a client that reads none of it; 0: no limit. */
+  sendTimeout: number;
   maxJsonDepth: number;
   /** Milliseconds. */
   shutdownTimeout: number;

@@ -123,6 +123,11 @@ export class Metrics {
     help: 'Connections to the HTTP or gRPC API closed at once because --max-connections were open',
     registers: [this.registry],
   });
+  readonly stalledConnections = new Counter({
+    name: 'weft_stalled_connections_closed_total',
+    help: 'HTTP connections closed because their client read none of its answer for --send-timeout',
+    registers: [this.registry],
+  });
   readonly componentStarts = new Counter({
     name: 'weft_component_instance_starts_total',
     help: 'WebAssembly component instances started',
