@@ -7,6 +7,7 @@
 // weft_stalled_connections_closed_total.
 
 import type { Server, Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 
 const WARN_EVERY_MS = 10_000;
@@ -72,7 +73,8 @@ export function cutStalledReaders(server: Server, ms: number, telemetry: Telemet
   const warn = occasionalWarning(log, 'connection closed: its client read none of its answer for --send-timeout', { send_timeout_ms: ms });
   /** Each connection's unsent bytes at the last look, and since when they have not gone down. */
   const watched = new Map<Socket, { unsent: number; since: number }>();
-  server.on('connection', (socket: Socket) => {
+  // Over TLS the raw socket's own buffer stays empty (TLS writes below it): watch the TLS socket.
+  server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => {
     watched.set(socket, { unsent: 0, since: performance.now() });
     socket.once('close', () => watched.delete(socket));
   });
