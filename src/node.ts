@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { ApiServer, ConnectionLimit, GrpcServer, readTls, watchTls } from './api/index.js';
+import { ApiServer, ConnectionLimit, GrpcServer, StallWatch, readTls, watchTls } from './api/index.js';
 import { BodyBudget } from './http/index.js';
 import { AppDeployer } from './apps/index.js';
 import { KeyStore, MonthlyUsage, TenantLimits } from './auth/index.js';
@@ -99,9 +99,11 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   let fleet: FleetHandle | undefined;
   let router: FleetRouter | undefined;
   // The bytes of large request bodies held at once, HTTP's and gRPC's together (--max-body-memory),
-  // and the connections both ports hold (--max-connections).
+  // the connections both ports hold (--max-connections), and answers their clients do not take
+  // (--send-timeout).
   const bodyBudget = new BodyBudget(config.maxBodyMemory);
   const connections = new ConnectionLimit(config.maxConnections, telemetry, log);
+  const stalls = new StallWatch(config.sendTimeout, telemetry, log);
   const server = new ApiServer({
     engine,
     sandbox,
@@ -112,7 +114,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
     bodyBudget,
     maxHeaderSize: config.maxHeaderSize,
     requestTimeout: config.requestTimeout,
-    sendTimeout: config.sendTimeout,
+    stalls,
     connections,
     maxJsonDepth: config.maxJsonDepth,
     version: VERSION,
@@ -129,7 +131,7 @@ export async function startNode(config: Readonly<NodeConfig>, log: Logger = crea
   const address = await server.listen();
   // The same protocol over gRPC (src/api/grpc), on its own port, calling the same engine.
   const grpc = config.grpcPort === 0 ? undefined : new GrpcServer({
-    engine, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, maxStreams: config.grpcMaxStreams, bodyBudget, connections, requestTimeout: config.requestTimeout, router: () => router, tls, nodeName: config.nodeName,
+    engine, keys, limits, telemetry, log, version: VERSION, callerHeader: config.callerHeader, maxMessageSize: config.maxBodySize, maxStreams: config.grpcMaxStreams, bodyBudget, connections, stalls, requestTimeout: config.requestTimeout, router: () => router, tls, nodeName: config.nodeName,
   });
   // A renewed certificate is picked up without a restart, by HTTPS and gRPC alike.
   const stopTlsWatch = tlsFiles === undefined ? undefined : watchTls(tlsFiles, (pair) => {

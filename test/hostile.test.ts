@@ -322,11 +322,11 @@ test('an answer its client reads none of is dropped after --send-timeout, and it
   const silent = connect(port, '127.0.0.1');
   silent.on('error', () => undefined);
   silent.pause();
-  const closed = async () => Number(/^weft_stalled_connections_closed_total (\d+)$/m.exec(await (await fetch(`${node!.url}/metrics`)).text())?.[1]);
+  const closed = async () => Number(/^weft_stalled_answers_dropped_total (\d+)$/m.exec(await (await fetch(`${node!.url}/metrics`)).text())?.[1]);
   const before = await closed();
   silent.write(Buffer.concat([Buffer.from(head), body]));
   await waitFor('the node closing it', async () => ((await closed()) > before ? true : undefined), 15_000);
-  assert.match(node!.logs(), /its client read none of its answer for --send-timeout/);
+  assert.match(node!.logs(), /answer dropped: its client read none of it for --send-timeout/);
   // What the kernels held still comes; the rest of the answer does not.
   let received = 0;
   silent.on('data', (c: Buffer) => (received += c.length));

@@ -22,7 +22,8 @@ import { bodyLimit, bodyRead, jsonDepthLimit, MAX_JSON_DEPTH, readBody, type Bod
 import type { AppDeployer } from '../apps/index.js';
 import type { FleetControl, RequestRouter } from '../fleet/index.js';
 import { appRoutes } from './apps/routes.js';
-import { cutStalledReaders, type ConnectionLimit } from './connection-limit.js';
+import type { ConnectionLimit } from './connection-limit.js';
+import type { StallWatch } from './stalled-answers.js';
 import { refuseOtherMethods } from './methods.js';
 import { answerInTurn } from './pipelining.js';
 import type { Sandbox } from '../sandbox/index.js';
@@ -63,8 +64,8 @@ export interface ApiServerOptions {
   maxHeaderSize?: number;
   /** Milliseconds a client may take to send a request, head and body (Node answers 408 beyond it); 0: no limit. */
   requestTimeout?: number;
-  /** Milliseconds an answer may wait for a client that reads none of it (--send-timeout); 0 or unset: no limit. */
-  sendTimeout?: number;
+  /** Answers their clients do not take, shared with gRPC (--send-timeout); unset: no limit. */
+  stalls?: StallWatch;
   /** Connections held open at once, shared with gRPC (--max-connections); unset: no limit. */
   connections?: ConnectionLimit;
   /** Deepest nesting of a JSON body. */
@@ -217,7 +218,7 @@ export class ApiServer {
       server.once('error', reject);
       answerInTurn(server as import('node:http').Server);
       this.options.connections?.guard(server as import('node:net').Server);
-      cutStalledReaders(server as import('node:net').Server, this.options.sendTimeout ?? 0, this.options.telemetry, this.options.log);
+      this.options.stalls?.watchConnections(server as import('node:net').Server);
       this.server = server;
     });
   }

@@ -1,6 +1,6 @@
 // Telemetry: logging, tracing (OpenTelemetry, GenAI conventions), Prometheus metrics, energy
 // meters, sampling, per-caller aggregates and content redaction. See docs/telemetry.md.
-export { createLogger, LogLevels } from './log.js';
+export { createLogger, LogLevels, occasionalWarning } from './log.js';
 export { Telemetry, APP_OPERATION } from './telemetry.js';
 export { callerId, loadCallerSecret, CALLER_SECRET_FILE } from './callers.js';
 export { RequestScope } from './request-scope.js';

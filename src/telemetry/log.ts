@@ -28,3 +28,18 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   };
   return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
+
+const WARN_EVERY_MS = 10_000;
+
+/** A warning said at most every 10 s, with how many times it happened meanwhile: for what a flood repeats. */
+export function occasionalWarning(log: Logger, message: string, fields: Record<string, unknown>): () => void {
+  let since = 0;
+  let warnedAt = -Infinity;
+  return () => {
+    since++;
+    if (performance.now() - warnedAt < WARN_EVERY_MS) return;
+    warnedAt = performance.now();
+    log.warn(message, { ...fields, since_last_warning: since });
+    since = 0;
+  };
+}

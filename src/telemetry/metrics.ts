@@ -123,9 +123,9 @@ export class Metrics {
     help: 'Connections to the HTTP or gRPC API closed at once because --max-connections were open',
     registers: [this.registry],
   });
-  readonly stalledConnections = new Counter({
-    name: 'weft_stalled_connections_closed_total',
-    help: 'HTTP connections closed because their client read none of its answer for --send-timeout',
+  readonly stalledAnswers = new Counter({
+    name: 'weft_stalled_answers_dropped_total',
+    help: 'Answers dropped, their HTTP connection or gRPC call closed, because the client read none of them for --send-timeout',
     registers: [this.registry],
   });
   readonly componentStarts = new Counter({

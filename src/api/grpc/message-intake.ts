@@ -6,15 +6,17 @@
 // LARGE_BODY_BYTES-th, given back when the call's stream closes); a call refused — over the
 // budget, or a message over the limit — is answered with our status (UNAVAILABLE
 // SERVER_OVERLOADED with Retry-After, RESOURCE_EXHAUSTED BODY_TOO_LARGE) and what else it sends
-// is dropped. grpc-js (1.14, pinned) has no hook for this: its server call's handleDataFrame is
-// wrapped, once its shape is the one this was written against.
+// is dropped. Each call's stream is also watched for an answer its client does not take
+// (--send-timeout, api/stalled-answers.ts). grpc-js (1.14, pinned) has no hook for either: its
+// server call's handleDataFrame is wrapped, once its shape is the one this was written against.
 
 import { createRequire } from 'node:module';
-import type { ServerHttp2Stream } from 'node:http2';
+import http2, { type ServerHttp2Stream } from 'node:http2';
 import type { StatusObject } from '@grpc/grpc-js';
 import { arrivalMeter, type ArrivalMeter, type BodyBudget } from '../../http/index.js';
 import { ErrorCode, WeftError } from '../../errors.js';
 import { serviceError } from './status.js';
+import type { StallWatch } from '../stalled-answers.js';
 
 /** The parts of grpc-js's BaseServerInterceptingCall used here. */
 interface ServerCall {
@@ -35,14 +37,20 @@ interface Intake {
   answered: boolean;
 }
 
-/** Each method's request deserializer → the budget its calls count against (one per server). */
-const budgets = new WeakMap<object, BodyBudget>();
+/** What a server's calls are held to: the body budget, and the watch on answers not taken. */
+export interface CallLimits {
+  budget?: BodyBudget | undefined;
+  stalls?: StallWatch | undefined;
+}
+
+/** Each method's request deserializer → its server's limits. */
+const limitsByMethod = new WeakMap<object, CallLimits>();
 const intakes = new WeakMap<ServerCall, Intake>();
 const WRAPPED = Symbol('weft.intake');
 
-/** Calls of the method that decodes requests with `deserialize` count against `budget`. */
-export function countAgainst(deserialize: object, budget: BodyBudget): void {
-  budgets.set(deserialize, budget);
+/** Calls of the method that decodes requests with `deserialize` are held to `limits`. */
+export function holdCallsTo(deserialize: object, limits: CallLimits): void {
+  limitsByMethod.set(deserialize, limits);
 }
 
 /** Wraps grpc-js's server call reading; returns why not when its shape is not the one known. */
@@ -79,7 +87,10 @@ function open(call: ServerCall): Intake {
   const { stream, decoder } = call;
   // A call of another shape is read as grpc-js reads it.
   if (stream === undefined || typeof stream.once !== 'function' || decoder === undefined || typeof decoder.write !== 'function') return intake;
-  const budget = call.handler?.deserialize === undefined ? undefined : budgets.get(call.handler.deserialize as object);
+  const limits = call.handler?.deserialize === undefined ? undefined : limitsByMethod.get(call.handler.deserialize as object);
+  // A stalled call is reset as cancelled; its connection carries the others on.
+  limits?.stalls?.watch(stream, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+  const budget = limits?.budget;
   if (budget !== undefined && budget.limit > 0) {
     const meter = arrivalMeter(budget);
     intake.meter = meter;

@@ -28,10 +28,11 @@ import { LARGE_BODY_BYTES, type BodyBudget } from '../../http/index.js';
 import { EXTENSIONS, modelMetadata, parseVersion, repositoryIndex } from '../kserve/service.js';
 import { NODE_HEADER, type RequestRouter } from '../../fleet/index.js';
 import type { ConnectionLimit } from '../connection-limit.js';
+import type { StallWatch } from '../stalled-answers.js';
 import type { TlsPair } from '../tls.js';
 import { decodeModelInfer, encodeModelInfer } from './codec.js';
 import { assembleMessagesWhole } from './message-assembly.js';
-import { countAgainst, meterIncomingMessages } from './message-intake.js';
+import { holdCallsTo, meterIncomingMessages, type CallLimits } from './message-intake.js';
 import { inferRequestOverHttp, modelInferFromHttp, modelInfoRequestOverHttp, modelMetadataFromHttp, modelReadyFromHttp } from './forward.js';
 import { serviceError } from './status.js';
 import type { ModelInferRequest, ModelInferResponse, ModelRef, RepositoryIndexRequest, RepositoryModelRequest } from './wire.js';
@@ -64,6 +65,8 @@ export interface GrpcServerOptions {
   bodyBudget?: BodyBudget | undefined;
   /** Connections held open at once, shared with HTTP (--max-connections); unset: no limit. */
   connections?: ConnectionLimit | undefined;
+  /** Answers their clients do not take, shared with HTTP (--send-timeout); unset: no limit. */
+  stalls?: StallWatch | undefined;
   /** Milliseconds a client may take to send its whole request (--request-timeout); 0: no limit. */
   requestTimeout?: number | undefined;
   /** This node's name, sent as `x-weft-node` metadata on what it answers (a fleet's route). */
@@ -143,7 +146,7 @@ export class GrpcServer {
     const streams = options.maxStreams === undefined || options.maxStreams === 0 ? {} : { 'grpc.max_concurrent_streams': options.maxStreams };
     this.server = new Server({ 'grpc.max_receive_message_length': options.maxMessageSize, 'grpc.max_send_message_length': -1, ...streams, interceptors });
     const definition = loadSync(PROTO_PATH, PROTO_LOADER_OPTIONS);
-    this.server.addService(tolerantDecoding(definition[SERVICE] as ServiceDefinition, options.bodyBudget), this.handlers());
+    this.server.addService(tolerantDecoding(definition[SERVICE] as ServiceDefinition, { budget: options.bodyBudget, stalls: options.stalls }), this.handlers());
   }
 
   /**
@@ -374,7 +377,7 @@ const MESSAGE_BYTES = Symbol('messageBytes');
  * The service with request decoders that never throw: an undecodable message reaches `unary`
  * marked, with the reason; a decoded one carries its size.
  */
-function tolerantDecoding(service: ServiceDefinition, budget: BodyBudget | undefined): ServiceDefinition {
+function tolerantDecoding(service: ServiceDefinition, limits: CallLimits): ServiceDefinition {
   const methods = Object.entries(service).map(([name, method]) => {
     const requestDeserialize = (bytes: Buffer): object => {
       try {
@@ -383,7 +386,7 @@ function tolerantDecoding(service: ServiceDefinition, budget: BodyBudget | undef
         return { [UNDECODABLE]: `the request is not a valid ${name} message: ${(err as Error).message}` };
       }
     };
-    if (budget !== undefined) countAgainst(requestDeserialize, budget);
+    holdCallsTo(requestDeserialize, limits);
     return [name, { ...method, requestDeserialize }] as const;
   });
   return Object.fromEntries(methods) as ServiceDefinition;
