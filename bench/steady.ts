@@ -1,5 +1,5 @@
 // One node's throughput window by window under a steady load, with `weft serve`'s V8 heap growing
-// step (src/cli/serve.ts) and with V8's own (`node --heap-growing-percent=0`, which the node then
+// step (src/cli/heap.ts) and with V8's own (`node --heap-growing-percent=0`, which the node then
 // leaves alone), side by side in one run: ppocr-cls over KServe binary at C = 4, closed loop, the
 // node's CPU per request and V8's mark-compacts (counted from the node's `--trace-gc` lines) per
 // window. With V8's own growing, ~10 s into the load a mark-compact every ~50 ms set in for good on

@@ -4,12 +4,12 @@
 // With --watch, app folders are built first and rebuilt and redeployed when they change.
 
 import { join } from 'node:path';
-import v8 from 'node:v8';
 import { loadConfig, type NodeConfig } from '../config/index.js';
 import { startNode } from '../node.js';
 import { removeStaleTemps } from '../store/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 import { parseFlags } from './flags.js';
+import { collectLingeringBuffers, tuneHeapGrowth } from './heap.js';
 import { checkPortFree, isAddressInUse, portInUse } from './port.js';
 import { buildIfSource, isAppFolder, watchApps } from './watch.js';
 
@@ -31,24 +31,6 @@ function watchParent(onOrphaned: () => void): void {
   timer.unref();
 }
 
-/**
- * V8's heap growing factor for a serving node. A node serving tensors allocates array buffers
- * fast (request bodies, batch inputs, the copies its model workers get: ~100 MB/s at 800
- * ppocr-cls requests/s). With V8's own factor, once a mark-compact has left only the live heap
- * (~25 MB), the next limit sat just above it and that allocation rate set off a mark-compact
- * every ~50 ms (`node --trace-gc`: "external memory pressure"), for good: about 10 s into a
- * steady load, V8's GC threads took half a core from the model and the node served a third
- * fewer requests (Intel Xeon, 2 cores: 533-616 instead of 856-924 ppocr-cls requests/s, RSS ~20
- * MiB less; `node --import tsx bench/steady.ts` runs both). Growing the limit by 200% of the live
- * heap keeps it ahead. A --heap-growing-percent given to node itself wins.
- */
-const HEAP_GROWING_PERCENT = 200;
-
-function tuneHeapGrowth(): void {
-  if (process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent'))) return;
-  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-}
-
 async function sweepTemps(config: Readonly<NodeConfig>, log: Logger): Promise<void> {
   const swept = await removeStaleTemps(join(config.dataDir, 'store', 'tmp'), { dedicated: true });
   if (swept.removedFiles > 0) log.info('removed temp files of killed packs and pulls', { files: swept.removedFiles, bytes: swept.removedBytes });
@@ -58,6 +40,7 @@ export async function serveCommand(args: string[], env: NodeJS.ProcessEnv = proc
   const { flags, file } = parseFlags(args);
   const config = loadConfig({ flags, env, file });
   tuneHeapGrowth();
+  collectLingeringBuffers();
   const log = createLogger(config.logLevel);
   // Before any app is deployed or model loaded: a busy port should cost the user no waiting.
   await checkPortFree(config.host, config.port);

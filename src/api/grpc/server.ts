@@ -139,7 +139,7 @@ export class GrpcServer {
     const unchanged = assembleMessagesWhole();
     if (unchanged !== undefined) options.log.warn('gRPC messages are assembled as grpc-js does (a list of chunks): large ones may leave memory fragmented', { reason: unchanged });
     const unmetered = meterIncomingMessages();
-    if (unmetered !== undefined) options.log.warn('gRPC messages count against --max-body-memory only once read whole', { reason: unmetered });
+    if (unmetered !== undefined) options.log.warn('gRPC messages count against --max-body-memory only once read whole, and --send-timeout does not apply to gRPC calls', { reason: unmetered });
     this.meteredOnArrival = unmetered === undefined;
     const interceptors = options.requestTimeout ? [requestDeadline(options.requestTimeout)] : [];
     // A client queues calls past maxStreams (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS): each open call costs the node memory.
