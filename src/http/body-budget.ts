@@ -86,5 +86,5 @@ export function meterBody(c: Context): ((seen: number) => void) | undefined {
   if (budget === undefined || budget.limit === 0 || answered === undefined || answered.closed) return undefined;
   const meter = arrivalMeter(budget);
   answered.once('close', meter.release);
-  return (seen) => meter.seen(seen);
+  return meter.seen;
 }
